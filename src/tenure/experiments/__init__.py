@@ -1,0 +1,1 @@
+"""Experiments done right: specs, assignment, metrics, analysis and verdicts."""
