@@ -1,0 +1,157 @@
+"""The data contract at ingest: every bad row is quarantined with its file, line and reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tenure.errors import DataContractError
+from tenure.store import connect, ingest
+
+AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
+
+MEMBERS = """member_id,signup_at,ended_at,channel,fee,favourite_color
+m1,2024-01-01T00:00:00Z,,organic,9.99,red
+m2,2024-13-01,,paid_search,9.99,blue
+m3,2024-01-03,2024-01-02,organic,9.99,red
+m1,2024-01-05,,organic,9.99,green
+m4,2024-01-05,,organic,abc,red
+m5,2024-01-05,,organic,1,red,extra
+,2024-01-05,,organic,1,red
+m6,2031-01-05,,organic,1,red
+m7,2024-02-05 10:00:00,2024-06-01T00:00:00+02:00,social,4.5,blue
+"""
+
+EVENTS = """member_id,ts,action,value
+m1,2024-01-02T10:00:00Z,video.stream,
+m9,2024-01-02T10:00:00Z,video.stream,
+m7,2024-01-02T10:00:00Z,video.stream,
+m7,2024-03-02T10:00:00Z,shipping.order,5.5
+m1,2024-01-02T10:00:00Z,,
+m7,2024-03-03T10:00:00Z,shipping.order,lots
+"""
+
+EXPECTED_MEMBER_REASONS = {
+    3: "signup_at '2024-13-01' is not a UTC timestamp (expected ISO 8601)",
+    4: "ended_at is before signup_at",
+    5: "member_id 'm1' is a duplicate of members.csv line 2",
+    6: "fee 'abc' is not a number",
+    7: "expected 6 fields, found 7",
+    8: "member_id is missing",
+    9: "signup_at 2031-01-05 is after as_of 2025-01-01T00:00:00Z",
+}
+EXPECTED_EVENT_REASONS = {
+    3: "member_id 'm9' is not a known member",
+    4: "ts is before the member's signup_at",
+    6: "action is missing",
+    7: "value 'lots' is not a number",
+}
+
+
+@pytest.fixture
+def dirty(tmp_path: Path) -> Path:
+    folder = tmp_path / "dirty"
+    folder.mkdir()
+    (folder / "members.csv").write_text(MEMBERS)
+    (folder / "events.csv").write_text(EVENTS)
+    return folder
+
+
+def quarantined(db: Path, table: str) -> dict[int, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT line, reason FROM quarantine WHERE tbl = ?", [table]).fetchall()
+    return dict(rows)
+
+
+def test_each_kind_of_bad_row_is_quarantined_with_its_line_and_reason(
+    dirty: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "t.duckdb"
+    ingest(dirty, db, as_of=AS_OF)
+    assert quarantined(db, "members") == EXPECTED_MEMBER_REASONS
+    assert quarantined(db, "events") == EXPECTED_EVENT_REASONS
+
+
+def test_counts_add_up_and_good_rows_load_typed(dirty: Path, tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    report = ingest(dirty, db, as_of=AS_OF)
+    counts = {c.table: c for c in report.tables}
+    assert (counts["members"].read, counts["members"].accepted) == (9, 2)
+    assert (counts["events"].read, counts["events"].accepted) == (6, 2)
+    for c in report.tables:
+        assert c.accepted + c.quarantined == c.read
+    ds = connect(db)
+    members = ds.members.order_by("member_id").to_pyarrow().to_pylist()
+    assert [m["member_id"] for m in members] == ["m1", "m7"]
+    # An offset is converted to UTC; a naive timestamp is read as UTC; extra columns are kept.
+    assert members[1]["ended_at"] == datetime(2024, 5, 31, 22, tzinfo=UTC)
+    assert members[1]["signup_at"] == datetime(2024, 2, 5, 10, tzinfo=UTC)
+    assert members[1]["favourite_color"] == "blue"
+    assert ds.members.schema()["fee"].is_floating()
+    assert ds.as_of == AS_OF
+
+
+def test_quarantine_keeps_the_raw_record(dirty: Path, tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    ingest(dirty, db, as_of=AS_OF)
+    with duckdb.connect(str(db), read_only=True) as con:
+        (record,) = con.execute(
+            "SELECT record FROM quarantine WHERE tbl = 'members' AND line = 6"
+        ).fetchone()
+        (raw,) = con.execute(
+            "SELECT record FROM quarantine WHERE tbl = 'members' AND line = 7"
+        ).fetchone()
+    assert '"fee":"abc"' in record
+    assert raw == "m5,2024-01-05,,organic,1,red,extra"
+
+
+def test_as_of_defaults_to_latest_accepted_timestamp(dirty: Path, tmp_path: Path) -> None:
+    report = ingest(dirty, tmp_path / "t.duckdb")
+    # m6's 2031 signup is in the future of now, so it is quarantined and not the as_of.
+    assert report.as_of == datetime(2024, 5, 31, 22, tzinfo=UTC)
+
+
+def test_parquet_rows_are_numbered_from_one(tmp_path: Path) -> None:
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    ts = pa.array(
+        [datetime(2024, 1, d, tzinfo=UTC) for d in (1, 2, 3)], pa.timestamp("us", tz="UTC")
+    )
+    pq.write_table(
+        pa.table({"member_id": ["a", "b", "a"], "signup_at": ts}), folder / "members.parquet"
+    )
+    db = tmp_path / "t.duckdb"
+    report = ingest(folder, db, as_of=AS_OF)
+    assert report.tables[0].accepted == 2
+    assert quarantined(db, "members") == {
+        3: "member_id 'a' is a duplicate of members.parquet line 1"
+    }
+
+
+def test_missing_required_column_names_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "members.csv").write_text("member_id,joined\nm1,2024-01-01\n")
+    with pytest.raises(
+        DataContractError, match=r"members.csv.*missing required column\(s\) signup_at"
+    ):
+        ingest(folder, tmp_path / "t.duckdb")
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+def test_unreadable_file_gives_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "members.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DataContractError, match=r"members.parquet.*cannot read Parquet"):
+        ingest(folder, tmp_path / "t.duckdb")
+
+
+def test_folder_without_members_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataContractError, match="no members table"):
+        ingest(tmp_path, tmp_path / "t.duckdb")
