@@ -70,7 +70,7 @@ def _interval(
     tuning: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(low, high, p-value) of one estimate under the chosen inference."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "sequential":
             w = confidence_sequence_halfwidth(se, n_total, alpha=alpha, tuning=tuning)
             p = always_valid_p_value(est, se, n_total, alpha=alpha, tuning=tuning)
@@ -150,13 +150,17 @@ def compare_arms(
     status[~((na >= 2) & (nb >= 2))] = "too_few"
     bad = (status != "ok") & (status != "zero_baseline")
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         sa, sb = va / na, vb / nb
         se_abs = np.sqrt(sa + sb)
         df = (sa + sb) ** 2 / (sa * sa / (na - 1.0) + sb * sb / (nb - 1.0))
         effect_abs = mb - ma
         effect_rel = effect_abs / ua
-        se_rel = np.sqrt(vb / (ua * ua * nb) + va * ub * ub / (ua**4 * na))
+        # Same as vB/(ȳA² nB) + vA ȳB²/(ȳA⁴ nA), arranged so a tiny ȳA cannot underflow ȳA⁴.
+        se_rel = np.sqrt(sb + sa * (ub / ua) ** 2) / np.abs(ua)
+    # A baseline so close to zero that the relative effect overflows counts as zero.
+    rel_broken = ~(np.isfinite(effect_rel) & np.isfinite(se_rel)) & (status == "ok")
+    status[rel_broken & (na >= 2) & (nb >= 2)] = "zero_baseline"
     n_total = na + nb
     if method == "sequential":
         df = np.full_like(df, np.inf)
@@ -228,7 +232,7 @@ def welch_test(
 def _ratio_arm(c: CrossMoments) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(ratio, per-unit delta-method variance, zero-denominator flag) of one arm."""
     mm, md = c.main.mean, c.other.mean
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = mm / md
         var = (
             c.main.variance / md**2
@@ -316,7 +320,7 @@ def cuped_theta(
     else:
         raise SpecError(f"theta_method must be 'pooled' or 'within', got {theta_method!r}")
     ok = (vx > 0) & (vy > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(ok, cov / vx, 0.0)
 
 

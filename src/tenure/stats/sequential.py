@@ -92,7 +92,7 @@ def confidence_sequence_halfwidth(
     rho2 = sequential_rho(alpha, tuning) ** 2
     s = np.asarray(se, dtype=np.float64) * np.sqrt(n)
     a = np.asarray(alpha, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inner = 2.0 * (n * rho2 + 1.0) * np.log(np.sqrt(n * rho2 + 1.0) / a) / (n * n * rho2)
     return s * np.sqrt(inner)
 
@@ -126,7 +126,7 @@ def always_valid_p_value(
     """
     n = np.asarray(n_total, dtype=np.float64)
     rho2 = sequential_rho(alpha, tuning) ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z2 = (np.asarray(estimate) - np.asarray(null)) ** 2 / np.asarray(se) ** 2
         k = n * rho2 + 1.0
         # Work on the log scale: exp() of a huge z overflows long before 1/E underflows.
