@@ -40,7 +40,7 @@ DAY0_OPEN_INTERCEPT = 0.25
 DAY0_OPEN_Z = 0.9
 DAY0_CAP = 6
 # app.open after day 0: rate per day, times exp(OPEN_Z * z - OPEN_Z**2 / 2).
-OPEN_RATE = 0.14
+OPEN_RATE = 0.125
 OPEN_Z = 0.45
 # Post-window benefit usage: rate multiplier exp(USE_Z * z - USE_Z**2 / 2); non-adopters
 # keep a trickle of usage after the window.

@@ -15,13 +15,14 @@ the truth is exactly what the data-generating process implies.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from tenure._types import BoolArray, FloatArray, IntArray
 from tenure.simulate import catalogue as cat
 from tenure.simulate import experiments as ex
-from tenure.simulate.cohort import STREAM_TRUTH, Cohort, stream
+from tenure.simulate.cohort import STREAM_TRUTH, Cohort, simulate_cohort, stream
 from tenure.simulate.config import WorldConfig
 from tenure.simulate.tally import Tally
 
@@ -162,3 +163,27 @@ def add_cohort(config: WorldConfig, cohort: Cohort, t: TruthTallies) -> None:
     t.adoption_sum += cohort.adopted[landmark].sum(axis=0)
     _action_truth(cohort, landmark, t)
     _experiment_truth(cohort, mask, t)
+
+
+def compute_truth(config: WorldConfig) -> dict[str, Any]:
+    """Re-simulate a world's counterfactuals without writing any data (a fresh truth).
+
+    Gives exactly the ``truth.json`` that `simulate_world` writes for the same config; with
+    another seed it is an independent Monte Carlo estimate of the same population truths.
+
+    Parameters
+    ----------
+    config : WorldConfig
+        The world.
+
+    Returns
+    -------
+    dict
+        The ``truth.json`` document.
+    """
+    from tenure.simulate.truth_json import truth_document
+
+    t = TruthTallies(config.horizons_days)
+    for k in range(config.n_chunks):
+        add_cohort(config, simulate_cohort(config, k), t)
+    return truth_document(config, t)
