@@ -46,6 +46,7 @@ from tenure.store import Dataset
 
 __all__ = [
     "ALL_SEGMENT",
+    "EventFeature",
     "MetricFrame",
     "compute_metrics",
     "exposed_units",
@@ -112,7 +113,7 @@ def exposed_units(dataset: Dataset, spec: ExperimentSpec) -> ir.Table:
 
 
 @dataclass(frozen=True, slots=True)
-class _Part:
+class EventFeature:
     """One per-member event feature: count or value-sum of `actions` in [lo, hi) days."""
 
     column: str
@@ -122,7 +123,7 @@ class _Part:
     what: str  # "count" | "value"
 
 
-def _parts(metric: MetricSpec, key: str) -> dict[str, tuple[_Part | None, str]]:
+def _parts(metric: MetricSpec, key: str) -> dict[str, tuple[EventFeature | None, str]]:
     """Per-member columns a metric needs: role → (event feature, transform)."""
     if metric.kind == "retention":
         return {}
@@ -134,13 +135,13 @@ def _parts(metric: MetricSpec, key: str) -> dict[str, tuple[_Part | None, str]]:
     w = metric.window_days
     what = "value" if metric.kind in ("sum", "mean") else "count"
     transform = "binary" if metric.kind == "binary" else "identity"
-    out: dict[str, tuple[_Part | None, str]] = {
-        "main": (_Part(f"{key}__y", metric.actions, 0, w, what), transform)
+    out: dict[str, tuple[EventFeature | None, str]] = {
+        "main": (EventFeature(f"{key}__y", metric.actions, 0, w, what), transform)
     }
     if metric.kind == "mean":
-        out["denominator"] = (_Part(f"{key}__d", metric.actions, 0, w, "count"), "identity")
+        out["denominator"] = (EventFeature(f"{key}__d", metric.actions, 0, w, "count"), "identity")
     if metric.cuped:
-        out["covariate"] = (_Part(f"{key}__x", metric.actions, -w, 0, what), transform)
+        out["covariate"] = (EventFeature(f"{key}__x", metric.actions, -w, 0, what), transform)
     return out
 
 
@@ -148,7 +149,9 @@ def _days(n: int) -> ir.IntervalScalar:
     return ibis.interval(days=n)
 
 
-def member_values(units: ir.Table, events: ir.Table | None, parts: Sequence[_Part]) -> ir.Table:
+def member_values(
+    units: ir.Table, events: ir.Table | None, parts: Sequence[EventFeature]
+) -> ir.Table:
     """`units` with one column per event feature (0 for members without such events)."""
     if not parts:
         return units
@@ -175,7 +178,7 @@ def member_values(units: ir.Table, events: ir.Table | None, parts: Sequence[_Par
     return out.mutate(**{p.column: out[p.column].fill_null(0.0) for p in parts})
 
 
-def _value(t: ir.Table, part: tuple[_Part | None, str]) -> ir.FloatingValue:
+def _value(t: ir.Table, part: tuple[EventFeature | None, str]) -> ir.FloatingValue:
     feature, transform = part
     assert feature is not None
     v = t[feature.column]
@@ -192,7 +195,7 @@ def _metric_aggs(
     if metric.kind == "retention":
         horizon = t.exposed_at + _days(span)
         y = (t.ended_at.isnull() | (t.ended_at > horizon)).ifelse(1.0, 0.0)
-        parts: dict[str, tuple[_Part | None, str]] = {}
+        parts: dict[str, tuple[EventFeature | None, str]] = {}
     else:
         parts = _parts(metric, key)
         y = _value(t, parts["main"])
