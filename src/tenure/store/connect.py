@@ -144,7 +144,7 @@ def _with_contract_types(t: ir.Table, contract: TableContract) -> ir.Table:
         if col.name not in t.columns:
             continue
         current = t[col.name].type()
-        if (col.type == "timestamp" and not current.is_timestamp()) or (col.type == "timestamp" and current.timezone is None):
+        if col.type == "timestamp" and (not current.is_timestamp() or current.timezone is None):
             casts[col.name] = t[col.name].cast("timestamp('UTC')")
         elif col.type == "float" and not current.is_floating():
             casts[col.name] = t[col.name].cast("float64")
