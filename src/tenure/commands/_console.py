@@ -59,5 +59,5 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except TenureError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from exc
