@@ -124,7 +124,7 @@ def _historical_units(dataset: Dataset, spec: ExperimentSpec) -> ir.Table:
         .to_pyarrow()
         .as_py()
     )
-    offset = int(round(float(delay or 0.0)))
+    offset = round(float(delay or 0.0))
     seen = exp.select("member_id").distinct()
     hist = m.anti_join(seen, "member_id")
     ended = hist.ended_at if "ended_at" in hist.columns else ibis.null("timestamp('UTC')")
