@@ -8,6 +8,7 @@ seconds, events written, events per second and peak resident memory, and records
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     config = WorldConfig(n_members=args.members, seed=args.seed)
+    load = os.getloadavg()[0]  # the machine is shared; say how busy it was
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "world"
         t0 = time.perf_counter()
@@ -51,6 +53,8 @@ def main() -> None:
         f"| {summary.members:,} | {summary.events:,} | {summary.events / summary.members:.1f} "
         f"| {summary.exposures:,} | {seconds:.1f} | {rate:,.0f} | {peak_mb:,.0f} MB "
         f"| {size:,.0f} MB |",
+        "",
+        f"1-minute load average when the run started: {load:.1f} (2 cores).",
     ]
     text = "\n".join(lines)
     print(text)
