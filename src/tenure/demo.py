@@ -25,7 +25,9 @@ from tenure.store import Dataset, IngestReport, connect, ingest
 Update = Callable[[str, float], None]
 ProgressFactory = Callable[[str], AbstractContextManager[Update]]
 
-STEPS: tuple[tuple[str, str], ...] = ()
+STEPS: tuple[tuple[str, str], ...] = (
+    ("experiments", "tenure.report.experiments:demo_step"),
+)
 """Analyses run by the demo, in report order: (progress label, "module:function")."""
 
 
