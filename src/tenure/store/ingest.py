@@ -122,42 +122,41 @@ def _load_table(
     con: duckdb.DuckDBPyConnection, contract: TableContract, files: list[Path], as_of: datetime
 ) -> TableCounts:
     read = 0
-    raw_names = []
+    staged = []
     for k, path in enumerate(files):
-        raw = f"raw_{contract.name}_{k}"
-        read += _stage(con, path, raw, contract)
-        raw_names.append(raw)
-    columns = _columns(con, raw_names[0])
-    for other in raw_names[1:]:
+        name = f"raw_{contract.name}_{k}"
+        read += _stage(con, path, name, contract)
+        staged.append(name)
+    columns = _columns(con, staged[0])
+    for other in staged[1:]:
         if _columns(con, other) != columns:
             raise DataContractError(
                 f"{contract.name} files disagree on their columns ({files[0].name} vs others)"
             )
-    union = " UNION ALL ".join(f"SELECT * FROM {r}" for r in raw_names)
+    union = " UNION ALL ".join(f"SELECT * FROM {r}" for r in staged)
     con.execute(f"CREATE TEMP VIEW staged_{contract.name} AS {union}")
+    checked = f"checked_{contract.name}"
+    con.execute(f"CREATE TEMP TABLE {checked} AS {_check_sql(contract, columns, as_of)}")
     con.execute(
-        f"CREATE TEMP TABLE checked_{contract.name} AS {_check_sql(contract, columns, as_of)}"
-    )
-    typed = ", ".join(_typed_expr(contract, c) for c in columns)
-    con.execute(
-        f"CREATE TABLE {contract.name} AS SELECT {typed} FROM checked_{contract.name} "
-        "WHERE _reason IS NULL ORDER BY _file, _line"
+        f"CREATE TABLE {contract.name} AS SELECT * EXCLUDE (_file, _line, _reason, _record) "
+        f"FROM {checked} WHERE _reason IS NULL"
     )
     con.execute(
         f"INSERT INTO quarantine SELECT '{contract.name}', _file, _line, _reason, _record "
-        f"FROM checked_{contract.name} WHERE _reason IS NOT NULL ORDER BY _file, _line"
+        f"FROM {checked} WHERE _reason IS NOT NULL ORDER BY _file, _line"
     )
-    for r in raw_names:
-        con.execute(f"DROP TABLE {r}")
     con.execute(f"DROP VIEW staged_{contract.name}")
-    con.execute(f"DROP TABLE checked_{contract.name}")
+    for name, path in zip(staged, files, strict=True):
+        con.execute(f"DROP VIEW {name}")
+        if path.suffix == ".csv":
+            con.unregister(f"{name}_arrow")
+    con.execute(f"DROP TABLE {checked}")
     accepted = _count(con, contract.name)
     return TableCounts(contract.name, read, accepted, read - accepted)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path, raw: str, contract: TableContract) -> int:
-    """Copy one file into a staging table with `_file`, `_line` and `_record` columns."""
-    record = "to_json(t)"
+def _stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, contract: TableContract) -> int:
+    """Expose one file as a view with `_file` and `_line` columns; return its row count."""
     if path.suffix == ".parquet":
         try:
             cols = [
@@ -170,27 +169,24 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, raw: str, contract: Table
             raise DataContractError(f"cannot read Parquet: {exc}", file=str(path)) from exc
         _require(contract, cols, path)
         con.execute(
-            f"CREATE TEMP TABLE {raw} AS SELECT t.* EXCLUDE (file_row_number), "
-            f"? AS _file, file_row_number + 1 AS _line, {record} AS _record "
-            "FROM read_parquet(?, file_row_number = true) t",
-            [path.name, str(path)],
+            f"CREATE TEMP VIEW {name} AS SELECT t.* EXCLUDE (file_row_number), "
+            f"{_literal(path.name)} AS _file, file_row_number + 1 AS _line "
+            f"FROM read_parquet({_literal(str(path))}, file_row_number = true) t"
         )
-        return _count(con, raw)
+        return _count(con, name)
     arrow, malformed = _read_csv(path)
     _require(contract, arrow.column_names, path)
-    con.register("_arrow", arrow)
+    con.register(f"{name}_arrow", arrow)
     con.execute(
-        f"CREATE TEMP TABLE {raw} AS SELECT t.* EXCLUDE (_line), ? AS _file, t._line, "
-        f"to_json(t) AS _record FROM _arrow t",
-        [path.name],
+        f"CREATE TEMP VIEW {name} AS SELECT t.* EXCLUDE (_line), {_literal(path.name)} AS _file, "
+        f"t._line FROM {name}_arrow t"
     )
-    con.unregister("_arrow")
     if malformed:
         con.executemany(
             f"INSERT INTO quarantine VALUES ('{contract.name}', ?, ?, ?, ?)",
             [[path.name, line, reason, text] for line, reason, text in malformed],
         )
-    return _count(con, raw) + len(malformed)
+    return arrow.num_rows + len(malformed)
 
 
 def _read_csv(path: Path) -> tuple[pa.Table, list[tuple[int, str, str]]]:
@@ -248,7 +244,7 @@ def _require(contract: TableContract, columns: list[str], path: Path) -> None:
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     cols = [d[0] for d in con.execute(f"DESCRIBE {table}").fetchall()]
-    return [c for c in cols if c not in ("_file", "_line", "_record")]
+    return [c for c in cols if c not in ("_file", "_line")]
 
 
 def _typed_expr(contract: TableContract, name: str) -> str:
@@ -302,7 +298,14 @@ def _check_sql(contract: TableContract, columns: list[str], as_of: datetime) -> 
         select = _unique_check(select, contract.unique)
     if contract.references_members:
         select = _members_check(select, "ts" in columns)
-    return select
+    typed = ", ".join(_typed_expr(contract, c) for c in columns)
+    raw = ", ".join(f"{_quote(c)} := {_quote(c)}" for c in columns)
+    # The raw record is kept only for quarantined rows: building JSON for every good row
+    # would cost more than all the checks together.
+    return (
+        f"SELECT {typed}, _file, _line, _reason, CASE WHEN _reason IS NOT NULL "
+        f"THEN to_json(struct_pack({raw})) END AS _record FROM ({select})"
+    )
 
 
 def _first_reason(rules: list[tuple[str, str]]) -> str:
@@ -363,6 +366,10 @@ def _copy_benefits(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
     return int(n)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _quote(name: str) -> str:
