@@ -104,3 +104,23 @@ def toy_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def toy_spec() -> ExperimentSpec:
     return parse_spec(TOY_SPEC)
+
+
+@pytest.fixture(scope="session")
+def sim_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulator's default-size world (100k members, seed 7): its experiments need it."""
+    from tenure.simulate import WorldConfig, simulate_world
+
+    folder = tmp_path_factory.mktemp("sim_world")
+    simulate_world(folder, WorldConfig(n_members=100_000, seed=7))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sim_truth(sim_world: Path) -> dict:
+    import json
+
+    return json.loads((sim_world / "truth.json").read_text())
+
+
+SPECS_DIR = Path(__file__).resolve().parents[2] / "experiments"

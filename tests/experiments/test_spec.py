@@ -1,0 +1,88 @@
+"""Spec validation: every repository spec loads; each kind of mistake names its field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import SPECS_DIR, TOY_SPEC
+from tenure.errors import SpecError
+from tenure.experiments.spec import load_spec, load_specs, parse_spec
+
+
+def test_repository_specs_load() -> None:
+    specs = load_specs(SPECS_DIR)
+    names = {s.name for s in specs}
+    assert names == {"value_messaging", "encourage_video", "cancel_flow_recap", "upsell_banner"}
+    for s in specs:
+        assert s.hypothesis.endswith(".") and s.hypothesis.count(". ") == 0  # one sentence
+        assert s.primary.threshold is not None
+        assert s.control == "control"
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(TOY_SPEC)
+    node: Any = spec
+    keys = path.split(".")
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if value is _DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return spec
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("hypothesis", _DELETE, "hypothesis"),
+        ("variants", [{"name": "control"}], "variants"),
+        ("variants.1.weight", -1, "variants[1].weight"),
+        ("variants.1.name", "control", "variants"),
+        ("primary.kind", "median", "primary.kind"),
+        ("primary.threshold", _DELETE, "primary.threshold"),
+        ("primary.threshold", {"kind": "percent", "value": 1}, "primary.threshold.kind"),
+        ("primary.actions", [], "actions"),
+        ("guardrails.0.horizon_days", _DELETE, "horizon_days"),
+        ("guardrails.0.margin", -0.1, "guardrails[0].margin"),
+        ("method", {"horizon": "weekly"}, "method.horizon"),
+        ("method", {"alpha": 2}, "method.alpha"),
+        ("name", "has space", "name"),
+        ("unexpected", 1, "unexpected"),
+    ],
+)
+def test_invalid_spec_names_the_field(path: str, value: Any, field: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(_with(path, value), source="toy.yaml")
+    assert "toy.yaml" in str(info.value)
+    assert field in str(info.value)
+
+
+def test_load_spec_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no such spec file"):
+        load_spec(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(SpecError, match="must be a mapping"):
+        load_spec(bad)
+
+
+def test_spec_properties() -> None:
+    spec = parse_spec(TOY_SPEC)
+    assert spec.experiment_name == "toy" and spec.hash_salt == "toy"
+    assert [m.name for m in spec.metrics][0] == "orders_7d"
+    assert spec.weights == {"control": 1.0, "treatment": 1.0}
+    assert spec.metrics[-1].span_days == 30
