@@ -83,6 +83,6 @@ def test_load_spec_errors_are_clear(tmp_path: Path) -> None:
 def test_spec_properties() -> None:
     spec = parse_spec(TOY_SPEC)
     assert spec.experiment_name == "toy" and spec.hash_salt == "toy"
-    assert [m.name for m in spec.metrics][0] == "orders_7d"
+    assert spec.metrics[0].name == "orders_7d"
     assert spec.weights == {"control": 1.0, "treatment": 1.0}
     assert spec.metrics[-1].span_days == 30

@@ -185,25 +185,28 @@ def _analyze_stats(path: Path, method: str, correction: str, alpha: float, as_js
         return
     from rich.table import Table
 
-    t = Table(title=f"{path.name}: comparisons")
-    cols = [
-        "experiment",
-        "metric",
-        "segment",
-        "variant",
-        "effect_rel",
-        "ci_rel",
-        "p_value",
-        "p_value_adjusted",
-        "chance_to_win",
-        "srm_p_value",
-        "status",
-    ]
-    for c in cols:
-        t.add_column(c, justify="right" if c not in cols[:4] else "left")
-    for r in table.to_records():
-        t.add_row(*(_cell(r[c], c) for c in cols))
-    console.print(t)
+    records = table.to_records()
+    for exp in dict.fromkeys(r["experiment"] for r in records):
+        rows = [r for r in records if r["experiment"] == exp]
+        srm = rows[0]["srm_p_value"]
+        t = Table(title=f"{exp} (SRM p = {_cell(srm, 'srm_p_value')})")
+        cols = [
+            "metric",
+            "segment",
+            "variant",
+            "effect_rel",
+            "ci_rel",
+            "p_value_adjusted",
+            "chance_to_win",
+            "status",
+        ]
+        heads = ["metric", "segment", "variant", "effect", "95% CI", "p (adj.)", "win", "status"]
+        for c, h in zip(cols, heads, strict=True):
+            left = c in ("metric", "segment", "variant", "status")
+            t.add_column(h, justify="left" if left else "right", overflow="fold")
+        for r in rows:
+            t.add_row(*(_cell(r[c], c) for c in cols))
+        console.print(t)
 
 
 def _cell(v: Any, col: str) -> str:

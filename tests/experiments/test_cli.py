@@ -1,0 +1,141 @@
+"""`tenure experiment …` end to end: scorecards, the --stats JSON, plans, assignment, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from conftest import AS_OF, SPECS_DIR, TOY_SPEC
+from tenure.cli import app
+from tenure.experiments.metrics import compute_metrics
+from tenure.experiments.spec import parse_spec
+from tenure.store import connect
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def toy_spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("specs") / "toy.yaml"
+    path.write_text(yaml.safe_dump(TOY_SPEC))
+    return path
+
+
+def test_analyze_spec_json(toy_world: Path, toy_spec_file: Path) -> None:
+    # The toy world's as_of is its latest timestamp, a little before AS_OF: same members qualify.
+    result = runner.invoke(
+        app, ["experiment", "analyze", str(toy_spec_file), "--data", str(toy_world), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["experiment"] == "toy" and d["verdicts"][0]["decision"] in ("ship", "investigate")
+    assert {c["metric"] for c in d["comparisons"]} >= {"orders_7d", "retention_30"}
+
+
+def test_analyze_spec_human(toy_world: Path, toy_spec_file: Path) -> None:
+    result = runner.invoke(
+        app, ["experiment", "analyze", str(toy_spec_file), "--data", str(toy_world)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "SRM p" in result.output and "treatment:" in result.output
+
+
+def test_analyze_stats_json(toy_world: Path, tmp_path: Path) -> None:
+    mf = compute_metrics(connect(toy_world, as_of=AS_OF), parse_spec(TOY_SPEC))
+    csv = tmp_path / "stats.csv"
+    mf.stats.to_csv(csv, index=False)
+    result = runner.invoke(app, ["experiment", "analyze", "--stats", str(csv), "--json"])
+    assert result.exit_code == 0, result.output
+    comps = json.loads(result.output)["comparisons"]
+    keys = {
+        "experiment",
+        "metric",
+        "segment",
+        "variant",
+        "baseline_mean",
+        "variant_mean",
+        "effect_abs",
+        "ci_abs",
+        "effect_rel",
+        "ci_rel",
+        "p_value",
+        "chance_to_win",
+        "srm_p_value",
+    }
+    assert keys <= set(comps[0])
+    assert len(comps) == 6 * 4  # six metrics × (all + three countries), one variant each
+    human = runner.invoke(app, ["experiment", "analyze", "--stats", str(csv)])
+    assert human.exit_code == 0 and "toy (SRM p = " in human.output
+
+
+def test_bad_stats_row_is_named(tmp_path: Path) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text(
+        "experiment,metric,variant,n,sum,sum_squares\ne,m,control,10,5,5\ne,m,b,-3,5,5\n"
+    )
+    result = runner.invoke(app, ["experiment", "analyze", "--stats", str(csv), "--json"])
+    assert result.exit_code == 2
+    assert "line 3" in result.output and "n is negative" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"primary": {"name": "x", "kind": "retention", "threshold": {"value": 0.1}}},
+            "horizon_days",
+        ),
+        ({"variants": [{"name": "control", "weight": 0}, {"name": "b"}]}, "variants[0].weight"),
+    ],
+)
+def test_bad_spec_is_a_clear_error(
+    tmp_path: Path, toy_world: Path, change: dict, message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**TOY_SPEC, **change}))
+    result = runner.invoke(app, ["experiment", "analyze", str(path), "--data", str(toy_world)])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_missing_arguments(toy_world: Path) -> None:
+    result = runner.invoke(app, ["experiment", "analyze", "--data", str(toy_world)])
+    assert result.exit_code == 2 and "SPEC" in result.output
+
+
+def test_plan_pilot() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "experiment",
+            "plan",
+            "--baseline",
+            "0.08",
+            "--threshold-count",
+            "500",
+            "--traffic",
+            "5000",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["n_per_arm"] == 3213 and d["days"] == 2.0
+
+
+def test_assign(toy_world: Path) -> None:
+    spec = str(SPECS_DIR / "value_messaging.yaml")
+    result = runner.invoke(app, ["experiment", "assign", spec, "m1", "m2", "--json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert [a["member_id"] for a in d["assignments"]] == ["m1", "m2"]
+    again = json.loads(
+        runner.invoke(app, ["experiment", "assign", spec, "m1", "m2", "--json"]).output
+    )
+    assert again == d
+    whole = runner.invoke(app, ["experiment", "assign", spec, "--data", str(toy_world), "--json"])
+    assert sum(json.loads(whole.output)["counts"].values()) == 3000
