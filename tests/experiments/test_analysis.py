@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from toy_world import AS_OF, SPECS_DIR
 
-from conftest import AS_OF, SPECS_DIR
 from tenure.experiments.analysis import analyze, score
 from tenure.experiments.metrics import compute_metrics
 from tenure.experiments.spec import ExperimentSpec, load_spec

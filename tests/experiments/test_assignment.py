@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 from scipy import stats
+from toy_world import TOY_SPEC
 
-from conftest import TOY_SPEC
 from tenure.errors import SpecError
 from tenure.experiments.assignment import assign, unit_hash, variant_index
 from tenure.experiments.spec import parse_spec

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from toy_world import SPECS_DIR
 
-from conftest import SPECS_DIR
 from tenure.experiments.encouragement import adoption_metric, ease_of_encouraging
 from tenure.experiments.spec import load_spec, load_specs
 from tenure.store import connect

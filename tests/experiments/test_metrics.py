@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from toy_world import AS_OF
 
-from conftest import AS_OF
 from tenure.experiments.metrics import compute_metrics
 from tenure.experiments.spec import ExperimentSpec
 from tenure.store import connect

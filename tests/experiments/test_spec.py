@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from toy_world import SPECS_DIR, TOY_SPEC
 
-from conftest import SPECS_DIR, TOY_SPEC
 from tenure.errors import SpecError
 from tenure.experiments.spec import load_spec, load_specs, parse_spec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from toy_world import SPECS_DIR
 
-from conftest import SPECS_DIR
 from tenure.errors import SpecError
 from tenure.experiments.spec import load_spec
 from tenure.experiments.surrogate import surrogate_index

@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from toy_world import TOY_SPEC
 
-from conftest import TOY_SPEC
 from tenure.experiments.spec import parse_spec
 from tenure.experiments.verdict import decide
 

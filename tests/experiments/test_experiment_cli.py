@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from toy_world import AS_OF, SPECS_DIR, TOY_SPEC
 from typer.testing import CliRunner
 
-from conftest import AS_OF, SPECS_DIR, TOY_SPEC
 from tenure.cli import app
 from tenure.experiments.metrics import compute_metrics
 from tenure.experiments.spec import parse_spec
