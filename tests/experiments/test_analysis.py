@@ -122,3 +122,28 @@ def test_scorecard_json_round_trips(toy_world: Path, toy_spec: ExperimentSpec) -
     assert keys <= set(d["comparisons"][0])
     assert d["multi_arm_members_dropped"] == 3
     assert np.isfinite(d["srm_p_value"])
+
+
+@pytest.mark.parametrize(
+    ("horizon", "inference"), [("sequential", "frequentist"), ("fixed", "bayesian")]
+)
+def test_other_methods_reach_the_same_verdict(
+    toy_world: Path, toy_spec: ExperimentSpec, horizon: str, inference: str
+) -> None:
+    spec = toy_spec.model_copy(
+        update={
+            "method": toy_spec.method.model_copy(
+                update={"horizon": horizon, "inference": inference}
+            )
+        }
+    )
+    card = score(spec, compute_metrics(connect(toy_world, as_of=AS_OF), spec), as_of=AS_OF)
+    prim = card.table[(card.table.role == "primary") & (card.table.segment == "all")].iloc[0]
+    assert prim.method == ("cuped+sequential" if horizon == "sequential" else "cuped")
+    assert bool(prim.threshold_met)
+    (v,) = card.verdicts
+    if horizon == "sequential":
+        # Always-valid intervals are wider: the guardrail's harm is no longer conclusive.
+        assert v.decision == "ship"
+    else:
+        assert v.decision == "investigate" and "guardrail retention_30" in v.reason

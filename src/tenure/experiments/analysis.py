@@ -132,10 +132,10 @@ def analyze(dataset: Dataset, spec: ExperimentSpec) -> Scorecard:
 
     Examples
     --------
-    >>> from tenure.store import connect                                # doctest: +SKIP
-    >>> from tenure.experiments.spec import load_spec                   # doctest: +SKIP
-    >>> card = analyze(connect("world"), load_spec("experiments/value_messaging.yaml"))
-    >>> card.outcome                                                     # doctest: +SKIP
+    >>> from tenure.store import connect  # doctest: +SKIP
+    >>> from tenure.experiments.spec import load_spec  # doctest: +SKIP
+    >>> card = analyze(connect("world"), load_spec("experiments/value_messaging.yaml"))  # doctest: +SKIP
+    >>> card.outcome  # doctest: +SKIP
     'value_message: ship; discount_offer: do not ship'
     """
     mf = compute_metrics(dataset, spec)

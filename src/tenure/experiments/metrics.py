@@ -227,10 +227,10 @@ def compute_metrics(
 
     Examples
     --------
-    >>> from tenure.store import connect                                # doctest: +SKIP
-    >>> from tenure.experiments.spec import load_spec                   # doctest: +SKIP
-    >>> mf = compute_metrics(connect("world"), load_spec("experiments/upsell_banner.yaml"))
-    >>> mf.stats.columns[:7].tolist()                                   # doctest: +SKIP
+    >>> from tenure.store import connect  # doctest: +SKIP
+    >>> from tenure.experiments.spec import load_spec  # doctest: +SKIP
+    >>> mf = compute_metrics(connect("world"), load_spec("experiments/upsell_banner.yaml"))  # doctest: +SKIP
+    >>> mf.stats.columns[:7].tolist()  # doctest: +SKIP
     ['experiment', 'metric', 'variant', 'segment', 'n', 'sum', 'sum_squares']
     """
     chosen = tuple(spec.metrics if metrics is None else metrics)
