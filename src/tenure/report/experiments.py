@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from tenure.errors import SpecError
 from tenure.experiments.analysis import Scorecard, analyze
 from tenure.experiments.encouragement import ease_of_encouraging
 from tenure.experiments.spec import ExperimentSpec, load_specs
@@ -131,7 +132,13 @@ def experiment_sections(
 ) -> tuple[list[Section], list[Scorecard]]:
     """The index section and one scorecard section per spec."""
     cards = [analyze(ctx_dataset, s) for s in specs]
-    surrogates = {s.name: surrogate_index(ctx_dataset, s) for s in specs if s.surrogate is not None}
+    surrogates: dict[str, SurrogateResult] = {}
+    for s in specs:
+        if s.surrogate is not None:
+            try:
+                surrogates[s.name] = surrogate_index(ctx_dataset, s)
+            except SpecError:  # too little history to fit: the scorecard stands without it
+                continue
     ease = ease_of_encouraging(ctx_dataset, specs)
     index = pd.DataFrame(
         {
