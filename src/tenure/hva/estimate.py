@@ -27,7 +27,7 @@ from scipy import special
 from tenure._types import FloatArray
 from tenure.hva.aggregate import HvaCounts
 from tenure.hva.candidates import candidate_kind
-from tenure.hva.features import Landmark
+from tenure.hva.features import ACTIVITY, Landmark
 from tenure.stats.evalue import e_values
 from tenure.stats.ipw import EffectMethod, aipw_grouped
 from tenure.stats.multiple import benjamini_hochberg
@@ -104,10 +104,16 @@ def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
 
 
 def _design(sids: np.ndarray, lm: Landmark) -> FloatArray:
-    """Intercept plus one-hot columns (first level dropped) of each adjustment covariate."""
+    """Intercept, one-hot columns (first level dropped) of each attribute, and day-0 activity
+    as a smooth term (linear and quadratic in the capped count): few parameters, so a rare
+    candidate's propensity is not shrunk flat by the ridge."""
     cols = [np.ones(sids.size)]
     for f in lm.covariates:
         code = (sids // lm.radix[f]) % len(lm.levels[f])
+        if f == ACTIVITY:
+            a = code / max(len(lm.levels[f]) - 1, 1)
+            cols.extend([a, a * a])
+            continue
         cols.extend((code == k).astype(np.float64) for k in range(1, len(lm.levels[f])))
     return np.column_stack(cols)
 

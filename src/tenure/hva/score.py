@@ -8,7 +8,8 @@ implied by the candidate:
 .. math::
 
     \text{score} = \bigl(w_v\, \max(\ell, 0)\, f\, P - w_c\, c\, k\bigr)
-    \times N (1 - s) \times s^{w_e} \times E
+    \times N (1 - s) \times \text{ease}, \qquad
+    \text{ease} = \begin{cases} E & \text{measured} \\ s^{w_e} & \text{otherwise} \end{cases}
 
 * :math:`\max(\ell, 0)` — the effect no smaller than the data support (the lower 95% limit),
   so an action whose interval covers 0 earns no value, whatever its point estimate;
@@ -16,10 +17,11 @@ implied by the candidate:
 * :math:`c k` — cost of one member taking it up (``k`` = the threshold for "≥ k" candidates,
   one use per action for pairs, ``k`` times the mean cost for "≥ k distinct benefits");
 * :math:`N(1 - s)` — members who do not do it yet;
-* :math:`s^{w_e}` — ease: what many members already do is easier to encourage;
-* :math:`E` — ease of encouraging it, measured by encouragement experiments (an optional
-  mapping candidate → multiplier; 1 where absent, and the ``ease_of_encouraging`` column is
-  left empty).
+* ease — the share of non-adopters that encouragement converts. Where an encouragement
+  experiment measured it (:math:`E`, the ``ease_of_encouraging`` mapping, e.g. from
+  :func:`tenure.experiments.encouragement.ease_of_encouraging`) that number is used; until
+  then the column is empty and current adoption stands in for it, :math:`s^{w_e}` (what
+  many members already do is easier to encourage).
 
 The weights :math:`w_v, w_c, w_e` are options (:class:`ScoreWeights`).
 """
@@ -36,7 +38,8 @@ __all__ = ["FORMULA", "ScoreWeights", "candidate_uses", "score_candidates"]
 
 FORMULA = (
     "score = (w_value × max(adjusted CI low, 0) × mean fee × value_periods "
-    "− w_cost × cost_per_use × uses) × non-adopters × support^w_ease × ease_of_encouraging"
+    "− w_cost × cost_per_use × uses) × non-adopters × ease, where ease = ease_of_encouraging "
+    "(measured adoption uplift) when known, else support^w_ease"
 )
 
 
@@ -93,7 +96,8 @@ def score_candidates(
     support = out["support"].to_numpy(np.float64)
     per_member = weights.value * effect * fee * weights.value_periods - weights.cost * cost
     non_adopters = out["landmark"].to_numpy(np.float64) * (1.0 - support)
-    score = per_member * non_adopters * support**weights.ease * ease.fillna(1.0).to_numpy()
+    ease_used = np.where(ease.isna(), support**weights.ease, ease.to_numpy())
+    score = per_member * non_adopters * ease_used
     out["cost"] = cost
     out["ease_of_encouraging"] = ease
     out["score"] = np.where(out["status"] == "ok", score, np.nan)

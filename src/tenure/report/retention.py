@@ -1,0 +1,130 @@
+"""Report sections for retention: survival by channel, cohort heat-map, churn by channel × tenure."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tenure.report.figures import figure_html, new_figure, table_html
+from tenure.report.page import Section
+from tenure.retention import RetentionResult, analyse_retention
+
+if TYPE_CHECKING:
+    from tenure.demo import DemoContext, DemoOutput
+
+__all__ = ["churn_section", "cohort_section", "demo_step", "survival_section"]
+
+
+def survival_section(result: RetentionResult) -> Section:
+    """KM curves per segment with their 95% log(-log) Greenwood bands, and median tenure."""
+    fig = new_figure(7.5, 4.2)
+    ax = fig.add_subplot()
+    for segment, curve in result.curves.items():
+        t = np.concatenate([[0.0], curve.time])
+        s = np.concatenate([[1.0], curve.survival])
+        lo = np.concatenate([[1.0], curve.ci_low])
+        hi = np.concatenate([[1.0], curve.ci_high])
+        style = {"color": "black", "lw": 2.0} if segment is None else {"lw": 1.2}
+        (line,) = ax.step(t, s, where="post", label=segment or "all members", **style)
+        ax.fill_between(t, lo, hi, step="post", alpha=0.18, color=line.get_color(), lw=0)
+    ax.set_xlabel("tenure (days)")
+    ax.set_ylabel("share still a member")
+    ax.set_ylim(0, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    by = result.by or "segment"
+    medians = result.medians().assign(
+        segment=lambda f: f["segment"].fillna("all"),
+        median=lambda f: f["median"].map(lambda m: "not reached" if np.isinf(m) else f"{m:.0f}"),
+    )
+    body = figure_html(
+        fig,
+        alt=f"Kaplan–Meier survival by {by}",
+        caption=f"Kaplan–Meier survival by {by}; shaded: 95% Greenwood (log-log) intervals.",
+    )
+    body += "<h3>Median tenure (days)</h3>" + table_html(medians.rename(columns={"segment": by}))
+    overall = result.curves[None]
+    text = "not reached" if np.isinf(overall.median) else f"{overall.median:.0f} days"
+    return Section(
+        f"Survival by {by}",
+        "survival",
+        body,
+        summary=f"Median tenure {text}; S(90) = {overall.at([89])[0]:.1%} of all members.",
+    )
+
+
+def cohort_section(result: RetentionResult) -> Section:
+    """Heat-map of cohort × period retention; unobservable cells are blank, not zero."""
+    grid = result.cohorts.pivot(index="cohort", columns="period", values="rate")
+    fig = new_figure(7.5, 0.3 * len(grid) + 1.5)
+    ax = fig.add_subplot()
+    image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax.set_yticks(range(len(grid)), grid.index, fontsize=8)
+    ax.set_xticks(range(len(grid.columns)), grid.columns, fontsize=8)
+    ax.set_xlabel(
+        f"period since signup ({result.cohort_unit}s of {30 if result.cohort_unit == 'month' else 7} days)"
+    )
+    fig.colorbar(image, ax=ax, label="share retained")
+    body = figure_html(
+        fig,
+        alt="Cohort retention heat-map",
+        caption="Share of each signup cohort still a member after k periods; blank cells are "
+        "not yet observable (censored), not zero.",
+    )
+    first = result.cohorts[result.cohorts["period"] == 3]
+    summary = ""
+    if len(first) > 1:
+        best, worst = first.loc[first["rate"].idxmax()], first.loc[first["rate"].idxmin()]
+        summary = (
+            f"Three-period retention ranges from {worst['rate']:.1%} ({worst['cohort']}) "
+            f"to {best['rate']:.1%} ({best['cohort']})."
+        )
+    return Section("Cohort retention", "cohorts", body, summary=summary)
+
+
+def churn_section(result: RetentionResult) -> Section:
+    """Churn by acquisition channel × tenure period: heat-map plus counts at risk."""
+    churn = result.churn_by_channel
+    if churn.empty:
+        return Section("Churn by channel", "churn", "<p>No channel column in members.</p>")
+    order = list(dict.fromkeys(churn["period"]))
+    rate = churn.pivot(index="segment", columns="period", values="churn")[order]
+    risk = churn.pivot(index="segment", columns="period", values="at_risk")[order]
+    fig = new_figure(7.5, 0.4 * len(rate) + 1.5)
+    ax = fig.add_subplot()
+    image = ax.imshow(rate.to_numpy(), aspect="auto", cmap="magma_r")
+    ax.set_yticks(range(len(rate)), rate.index, fontsize=8)
+    ax.set_xticks(range(len(order)), order, fontsize=8)
+    ax.set_xlabel("tenure period (days)")
+    for i in range(rate.shape[0]):
+        for j in range(rate.shape[1]):
+            v = rate.iat[i, j]
+            if v == v:
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color="grey")
+    fig.colorbar(image, ax=ax, label="churn in period")
+    body = figure_html(
+        fig,
+        alt="Churn by channel and tenure period",
+        caption="Probability of leaving within each tenure period given membership at its start "
+        "(Kaplan–Meier, so censored members count for the time observed).",
+    )
+    body += "<h3>Members at risk at the start of each period</h3>"
+    body += table_html(risk.reset_index().rename(columns={"segment": "channel"}), digits=0)
+    first = churn[churn["start"] == 0].set_index("segment")["churn"]
+    summary = (
+        f"First-week churn is highest for {html.escape(str(first.idxmax()))} ({first.max():.1%}) "
+        f"and lowest for {html.escape(str(first.idxmin()))} ({first.min():.1%})."
+    )
+    return Section("Churn by channel × tenure", "churn", body, summary=summary)
+
+
+def demo_step(ctx: DemoContext) -> DemoOutput:
+    """The demo's retention step: curves by channel, cohorts and churn by channel."""
+    from tenure.demo import DemoOutput
+
+    by = "channel" if "channel" in ctx.dataset.members.columns else None
+    result = analyse_retention(ctx.dataset, by=by)
+    sections = [survival_section(result), cohort_section(result), churn_section(result)]
+    return DemoOutput(sections, [s.summary for s in sections if s.summary])
