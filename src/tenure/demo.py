@@ -26,6 +26,8 @@ Update = Callable[[str, float], None]
 ProgressFactory = Callable[[str], AbstractContextManager[Update]]
 
 STEPS: tuple[tuple[str, str], ...] = (
+    ("retention", "tenure.report.retention:demo_step"),
+    ("high-value actions", "tenure.report.hva:demo_step"),
     ("experiments", "tenure.report.experiments:demo_step"),
 )
 """Analyses run by the demo, in report order: (progress label, "module:function")."""
