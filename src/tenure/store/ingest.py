@@ -8,7 +8,6 @@ millions of events stays an engine job.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -377,8 +376,3 @@ def _literal(text: str) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def quarantine_summary(report: IngestReport) -> str:
-    """A one-line JSON of the counts, for logs."""
-    return json.dumps(report.to_dict()["tables"])
