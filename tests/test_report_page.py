@@ -32,3 +32,8 @@ def test_figures_are_inlined_and_tables_cut_with_a_note() -> None:
     )
     html = table_html(pd.DataFrame({"x": range(100)}), max_rows=10)
     assert html.count("<td>") == 10 and "Showing 10 of 100 rows" in html
+
+
+def test_integer_counts_get_thousands_separators() -> None:
+    html = table_html(pd.DataFrame({"table": ["events"], "read": [6321272], "rate": [0.5]}))
+    assert "6,321,272" in html and "0.500" in html

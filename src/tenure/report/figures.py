@@ -34,7 +34,14 @@ def figure_html(fig: Figure, alt: str, caption: str = "") -> str:
 def table_html(frame: pd.DataFrame, *, digits: int = 3, max_rows: int = 60) -> str:
     """A compact HTML table; floats rounded to `digits`, long tables cut with a note."""
     shown = frame.head(max_rows)
-    out = shown.to_html(index=False, float_format=lambda v: f"{v:.{digits}f}", na_rep="", border=0)
+    ints = {c: "{:,}".format for c in shown.columns if pd.api.types.is_integer_dtype(shown[c])}
+    out = shown.to_html(
+        index=False,
+        float_format=lambda v: f"{v:.{digits}f}",
+        formatters=ints,  # type: ignore[arg-type]
+        na_rep="",
+        border=0,
+    )
     if len(frame) > max_rows:
         out += f'<p class="note">Showing {max_rows} of {len(frame)} rows.</p>'
     return out
