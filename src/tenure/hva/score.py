@@ -1,18 +1,20 @@
 r"""Rank candidates by what pushing them is worth: value, cost to the business, ease.
 
-For a candidate with adjusted retention effect interval :math:`[\ell, u]`, support
+For a candidate with adjusted retention effect :math:`\hat\tau` (interval :math:`[\ell, u]`,
+q-value :math:`q`), support
 :math:`s` (share of the landmark population already doing it), :math:`N` landmark members,
 mean fee :math:`f` per 30-day period, catalogue cost per use :math:`c` and :math:`k` uses
 implied by the candidate:
 
 .. math::
 
-    \text{score} = \bigl(w_v\, \max(\ell, 0)\, f\, P - w_c\, c\, k\bigr)
+    \text{score} = \bigl(w_v\, \tilde\tau\, f\, P - w_c\, c\, k\bigr)
     \times N (1 - s) \times \text{ease}, \qquad
     \text{ease} = \begin{cases} E & \text{measured} \\ s^{w_e} & \text{otherwise} \end{cases}
 
-* :math:`\max(\ell, 0)` — the effect no smaller than the data support (the lower 95% limit),
-  so an action whose interval covers 0 earns no value, whatever its point estimate;
+* :math:`\tilde\tau = \hat\tau` when the effect is established (:math:`\ell > 0` and
+  :math:`q < \alpha`) and 0 otherwise, so an action whose interval covers 0 earns no value
+  whatever its point estimate (the decoy's fate);
 * :math:`f P` — what a retained member is worth: fee times ``value_periods`` periods;
 * :math:`c k` — cost of one member taking it up (``k`` = the threshold for "≥ k" candidates,
   one use per action for pairs, ``k`` times the mean cost for "≥ k distinct benefits");
@@ -37,7 +39,7 @@ import pandas as pd
 __all__ = ["FORMULA", "ScoreWeights", "candidate_uses", "score_candidates"]
 
 FORMULA = (
-    "score = (w_value × max(adjusted CI low, 0) × mean fee × value_periods "
+    "score = (w_value × established adjusted effect (0 unless CI > 0 and q < α) × mean fee × value_periods "
     "− w_cost × cost_per_use × uses) × non-adopters × ease, where ease = ease_of_encouraging "
     "(measured adoption uplift) when known, else support^w_ease"
 )
@@ -92,7 +94,8 @@ def score_candidates(
     )
     ease_map = dict(ease_of_encouraging or {})
     ease = out["candidate"].map(lambda c: ease_map.get(c, np.nan)).astype(np.float64)
-    effect = np.maximum(out["adjusted_low"].fillna(0.0).to_numpy(), 0.0)
+    established = (out["adjusted_low"] > 0) & (out["q_value"] < alpha)
+    effect = np.where(established, out["adjusted_diff"].fillna(0.0), 0.0)
     support = out["support"].to_numpy(np.float64)
     per_member = weights.value * effect * fee * weights.value_periods - weights.cost * cost
     non_adopters = out["landmark"].to_numpy(np.float64) * (1.0 - support)
