@@ -243,23 +243,27 @@ def _cross(df: pd.DataFrame, idx: np.ndarray, prefix: str) -> CrossMoments:
     )
 
 
+RESULT_FIELDS = (
+    "baseline_mean",
+    "variant_mean",
+    "effect_abs",
+    "ci_abs_low",
+    "ci_abs_high",
+    "se_abs",
+    "effect_rel",
+    "ci_rel_low",
+    "ci_rel_high",
+    "se_rel",
+    "p_value",
+    "p_value_rel",
+)
+"""The per-comparison numbers every test returns, copied into the table."""
+
+
 def _fill(
     out: dict[str, FloatArray], mask: np.ndarray, r: ComparisonResult, status: np.ndarray
 ) -> None:
-    for name in (
-        "baseline_mean",
-        "variant_mean",
-        "effect_abs",
-        "ci_abs_low",
-        "ci_abs_high",
-        "se_abs",
-        "effect_rel",
-        "ci_rel_low",
-        "ci_rel_high",
-        "se_rel",
-        "p_value",
-        "p_value_rel",
-    ):
+    for name in RESULT_FIELDS:
         out[name][mask] = getattr(r, name)
     status[mask] = r.status
 
@@ -340,21 +344,7 @@ def analyze_sufficient_stats(
     is_cuped = filled(COVARIATE) & ~is_ratio
     is_welch = ~(is_ratio | is_cuped)
 
-    names = [
-        "baseline_mean",
-        "variant_mean",
-        "effect_abs",
-        "ci_abs_low",
-        "ci_abs_high",
-        "se_abs",
-        "effect_rel",
-        "ci_rel_low",
-        "ci_rel_high",
-        "se_rel",
-        "p_value",
-        "p_value_rel",
-    ]
-    out: dict[str, FloatArray] = {k: np.full(m, np.nan) for k in names}
+    out: dict[str, FloatArray] = {k: np.full(m, np.nan) for k in RESULT_FIELDS}
     status = np.full(m, "ok", dtype="<U16")
     kw: dict[str, Any] = {"alpha": alpha, "method": method, "tuning": tuning}
     if is_welch.any():
