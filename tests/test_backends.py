@@ -15,7 +15,7 @@ import pytest
 from tenure.hva import discover
 from tenure.hva.aggregate import aggregate_counts
 from tenure.hva.candidates import treated_rows
-from tenure.hva.features import landmark
+from tenure.hva.features import LANDMARK_COLUMNS, landmark
 from tenure.retention import analyse_retention
 from tenure.retention.curves import span_counts
 from tenure.retention.spans import member_spans
@@ -58,7 +58,7 @@ def test_hva_counts_identical(world: Path) -> None:
         lm = landmark(
             ds.members, ds.table("events"), ds.as_of, window=7, horizon=90, segment="country"
         )
-        counts = aggregate_counts(lm, treated_rows(lm.counts))
+        counts = aggregate_counts(lm, treated_rows(lm.counts, lm.actions, carry=LANDMARK_COLUMNS))
         lm.release()
         outs.append(counts)
     for name in ("strata_totals", "strata_treated", "curve_totals", "curve_treated"):

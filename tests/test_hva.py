@@ -73,10 +73,11 @@ def hand(tmp_path: Path) -> Path:
 def _treated(folder: Path, backend: str = "duckdb") -> dict[str, set[str]]:
     ds = connect(folder, as_of=AS_OF, backend=backend)  # type: ignore[arg-type]
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30)
-    tr = treated_rows(lm.counts, max_distinct=3).join(lm.members, "member_id")
-    frame = tr.select("member_id", "candidate").to_pyarrow().to_pandas()
+    cands = treated_rows(lm.counts, lm.actions, max_distinct=3)
+    tr = cands.rows.join(lm.members, "member_id")
+    frame = tr.select("member_id", "cid").to_pyarrow().to_pandas()
     lm.release()
-    return {c: set(g["member_id"]) for c, g in frame.groupby("candidate")}
+    return {cands.names[c]: set(g["member_id"]) for c, g in frame.groupby("cid")}
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "polars"])

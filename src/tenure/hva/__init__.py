@@ -23,7 +23,7 @@ from tenure.errors import DataContractError, SpecError
 from tenure.hva.aggregate import aggregate_counts
 from tenure.hva.candidates import DEFAULT_THRESHOLDS, treated_rows
 from tenure.hva.estimate import estimate_effects
-from tenure.hva.features import landmark
+from tenure.hva.features import LANDMARK_COLUMNS, landmark
 from tenure.hva.score import FORMULA, ScoreWeights, score_candidates
 from tenure.stats.ipw import EffectMethod
 from tenure.store import Dataset
@@ -147,7 +147,12 @@ def discover(
     )
     try:
         treated = treated_rows(
-            lm.counts, thresholds=thresholds, pair_days=pair_days, max_distinct=max_distinct
+            lm.counts,
+            lm.actions,
+            thresholds=thresholds,
+            pair_days=pair_days,
+            max_distinct=max_distinct,
+            carry=LANDMARK_COLUMNS,
         )
         counts = aggregate_counts(lm, treated)
     finally:
@@ -157,7 +162,7 @@ def discover(
     table = score_candidates(
         table,
         fee=fee,
-        cost_per_use=_costs(dataset),
+        cost_per_use=_costs(dataset, lm.benefits),
         weights=weights,
         ease_of_encouraging=ease_of_encouraging,
         alpha=alpha,
@@ -181,19 +186,10 @@ def _mean_fee(dataset: Dataset) -> float:
     return float(value) if value is not None else 1.0
 
 
-def _costs(dataset: Dataset) -> dict[str, float]:
-    """Cost per use of each action, via the catalogue's benefit and the events' benefit column."""
+def _costs(dataset: Dataset, benefits: Mapping[str, str]) -> dict[str, float]:
+    """Cost per use of each action: the catalogue's cost of the benefit the action carries."""
     cat = dataset.benefits
-    events = dataset.events
-    if cat is None or events is None or "cost_per_use" not in cat.columns:
+    if cat is None or "cost_per_use" not in cat.columns or "benefit" not in cat.columns:
         return {}
-    if "benefit" not in events.columns:
-        return {}
-    pairs = events.filter(events.benefit.notnull()).select("action", "benefit").distinct()
-    mapping = pairs.to_pyarrow().to_pandas()
     cost = dict(zip(cat["benefit"].astype(str), cat["cost_per_use"].astype(float), strict=True))
-    return {
-        str(a): cost[str(b)]
-        for a, b in zip(mapping["action"], mapping["benefit"], strict=True)
-        if str(b) in cost
-    }
+    return {a: cost[b] for a, b in benefits.items() if b in cost}

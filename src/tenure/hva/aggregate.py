@@ -16,7 +16,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from tenure.hva.features import Landmark
+from tenure.hva.candidates import Candidates
+from tenure.hva.features import LANDMARK_COLUMNS, Landmark
 
 __all__ = ["HvaCounts", "aggregate_counts"]
 
@@ -26,9 +27,10 @@ class HvaCounts:
     """Sufficient statistics for every candidate's naive and adjusted effect."""
 
     strata_totals: pd.DataFrame  # sid, obs_h, retained, n
-    strata_treated: pd.DataFrame  # candidate, sid, obs_h, retained, n
+    strata_treated: pd.DataFrame  # cid, sid, obs_h, retained, n
     curve_totals: pd.DataFrame  # seg, t, event, n
-    curve_treated: pd.DataFrame  # candidate, seg, t, event, n
+    curve_treated: pd.DataFrame  # cid, seg, t, event, n
+    names: dict[int, str]  # candidate id -> name
 
 
 def _segment_code(lm: Landmark, t: ir.Table) -> ir.IntegerValue:
@@ -42,13 +44,22 @@ def _fetch(expr: ir.Table) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas()
 
 
-def aggregate_counts(lm: Landmark, treated: ir.Table) -> HvaCounts:
-    """Run the four aggregations (the only engine work of :func:`tenure.hva.discover`)."""
+def aggregate_counts(lm: Landmark, treated: Candidates) -> HvaCounts:
+    """Run the four aggregations (the only engine work of :func:`tenure.hva.discover`).
+
+    `treated` rows must carry the landmark columns (``treated_rows(..., carry=...)``).
+    """
     base = lm.members
     base = base.mutate(seg=_segment_code(lm, base))
-    joined = treated.join(base, "member_id")
+    rows = treated.rows
+    rows = rows.select("cid", *LANDMARK_COLUMNS, seg=_segment_code(lm, rows)).cache()
     totals = base.group_by(["sid", "obs_h", "retained"]).agg(n=base.count())
-    by_cand = joined.group_by(["candidate", "sid", "obs_h", "retained"]).agg(n=joined.count())
+    by_cand = rows.group_by(["cid", "sid", "obs_h", "retained"]).agg(n=rows.count())
     curve_tot = base.group_by(["seg", "t", "event"]).agg(n=base.count())
-    curve_cand = joined.group_by(["candidate", "seg", "t", "event"]).agg(n=joined.count())
-    return HvaCounts(_fetch(totals), _fetch(by_cand), _fetch(curve_tot), _fetch(curve_cand))
+    curve_cand = rows.group_by(["cid", "seg", "t", "event"]).agg(n=rows.count())
+    try:
+        return HvaCounts(
+            _fetch(totals), _fetch(by_cand), _fetch(curve_tot), _fetch(curve_cand), treated.names
+        )
+    finally:
+        rows.release()

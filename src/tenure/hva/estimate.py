@@ -55,8 +55,8 @@ class _Dense:
 def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
     st, sc = counts.strata_totals, counts.strata_treated
     sids = np.unique(st["sid"].to_numpy())
-    cands = sorted(sc["candidate"].unique().tolist())
-    c_idx = {c: i for i, c in enumerate(cands)}
+    cids = np.unique(sc["cid"].to_numpy())
+    cands = [counts.names[int(c)] for c in cids]
     S, C = sids.size, len(cands)
 
     def per_stratum(frame: pd.DataFrame, mask: np.ndarray) -> FloatArray:
@@ -70,7 +70,7 @@ def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
     n_all = per_stratum(st, np.ones(len(st), bool))
     n_obs = per_stratum(st, obs)
     y_obs = per_stratum(st, obs & ret)
-    ci = sc["candidate"].map(c_idx).to_numpy(np.int64)
+    ci = np.searchsorted(cids, sc["cid"].to_numpy())
     si = np.searchsorted(sids, sc["sid"].to_numpy())
     w = sc["n"].to_numpy(np.float64)
     o2 = sc["obs_h"].to_numpy() == 1
@@ -93,7 +93,7 @@ def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
     np.add.at(
         curve_t,
         (
-            cc["candidate"].map(c_idx).to_numpy(np.int64),
+            np.searchsorted(cids, cc["cid"].to_numpy()),
             cc["seg"].to_numpy(np.int64),
             cc["t"].to_numpy(np.int64),
             cc["event"].to_numpy(np.int64),

@@ -26,9 +26,19 @@ import ibis
 import ibis.expr.types as ir
 
 from tenure.retention.curves import MISSING
-from tenure.retention.spans import day_number, member_spans
+from tenure.retention.spans import member_spans
 
-__all__ = ["ACTIVITY", "Landmark", "landmark", "member_action_counts", "window_events"]
+LANDMARK_COLUMNS = ("sid", "obs_h", "retained", "t", "event")
+"""Per-member columns of the landmark population besides ``member_id``."""
+
+__all__ = [
+    "ACTIVITY",
+    "LANDMARK_COLUMNS",
+    "Landmark",
+    "landmark",
+    "member_action_counts",
+    "window_events",
+]
 
 ACTIVITY = "day0_activity"
 """Name of the derived covariate: pre-window (day-0, non-benefit) activity count, capped."""
@@ -36,8 +46,8 @@ ACTIVITY = "day0_activity"
 
 @dataclass(frozen=True)
 class Landmark:
-    """The landmark population (cached in the engine), benefit-action window counts, and how
-    stratum ids decode.
+    """The landmark population and its benefit-action window counts (both cached in the
+    engine; ``counts`` rows carry the member's landmark columns), and how stratum ids decode.
 
     ``levels[c]`` lists covariate ``c``'s values in code order; ``sid = sum(code_c *
     radix[c])`` over ``factors`` (covariates, then the segment column when it is not one).
@@ -45,7 +55,8 @@ class Landmark:
 
     members: ir.Table
     counts: ir.Table
-    cached: ir.Table
+    actions: tuple[str, ...]
+    benefits: dict[str, str]
     factors: tuple[str, ...]
     covariates: tuple[str, ...]
     levels: dict[str, list[str]]
@@ -56,33 +67,45 @@ class Landmark:
 
     def release(self) -> None:
         """Drop the engine's cached tables (the landmark and the window counts)."""
-        for t in (self.members, self.cached):
+        for t in (self.members, self.counts):
             release = getattr(t, "release", None)
             if release is not None:
                 release()
 
 
 def window_events(events: ir.Table, spans: ir.Table, window: int) -> ir.Table:
-    """Events in days ``[0, window)`` after signup, with ``day`` (int) added.
+    """Events in days ``[0, window)`` after signup, with the member's ``signup_at`` and the
+    end of their signup day ``day1_end``.
 
-    The window is selected with timestamp arithmetic first (cheap) and the day number
-    computed on the selected rows only.
+    Selected with timestamp comparisons only. The window's bounds are computed once per
+    member, before the join: timestamp-with-zone arithmetic (or conversion to epoch numbers)
+    on tens of millions of events costs more than the join itself.
     """
-    ev = events.join(spans.select("member_id", "signup_at"), "member_id")
-    ev = ev.filter((ev.ts >= ev.signup_at) & (ev.ts < ev.signup_at + ibis.interval(days=window)))
-    return ev.mutate(day=day_number(ev.ts, ev.signup_at))
+    bounds = spans.select(
+        "member_id",
+        "signup_at",
+        window_end=spans.signup_at + ibis.interval(days=window),
+        day1_end=spans.signup_at + ibis.interval(days=1),
+    )
+    ev = events.join(bounds, "member_id")
+    return ev.filter((ev.ts >= ev.signup_at) & (ev.ts < ev.window_end))
 
 
 def member_action_counts(window_events: ir.Table) -> ir.Table:
-    """Per (member, action): uses in the window ``n``, first-use ``first``, day-0 uses ``n0``
-    and ``is_benefit`` (the action carries a benefit; every action when there is no
-    ``benefit`` column)."""
+    """Per (member, action, benefit): uses in the window ``n``, first use ``first_ts``, day-0
+    uses ``n0``, the member's ``signup_at`` and ``is_benefit`` (the action carries a benefit;
+    every action when there is no ``benefit`` column)."""
     ev = window_events
-    flag = ev.benefit.notnull() if "benefit" in ev.columns else ibis.literal(True)
-    ev = ev.mutate(is_benefit=flag)
-    return ev.group_by(["member_id", "action", "is_benefit"]).agg(
-        n=ev.count(), first=ev.day.min(), n0=(ev.day == 0).cast("int64").sum()
+    if "benefit" not in ev.columns:
+        ev = ev.mutate(benefit=ev.action)
+    ev = ev.mutate(benefit=ev.benefit.cast("string"))
+    out = ev.group_by(["member_id", "action", "benefit"]).agg(
+        n=ev.count(),
+        first_ts=ev.ts.min(),
+        n0=(ev.ts < ev.day1_end).cast("int64").sum(),
+        signup_at=ev.signup_at.max(),
     )
+    return out.mutate(is_benefit=out.benefit.notnull())
 
 
 def landmark(
@@ -149,12 +172,27 @@ def landmark(
         retained=(lm.tenure_days >= horizon).cast("int64"),
         t=ibis.least(lm.tenure_days, horizon) - window,
         event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
-    ).select("member_id", "sid", "obs_h", "retained", "t", "event")
-    benefit_counts = counts.filter(counts.is_benefit).select("member_id", "action", "n", "first")
+    ).select("member_id", *LANDMARK_COLUMNS)
+    benefit = counts.filter(counts.is_benefit)
+    pairs = benefit.select("action", "benefit").distinct().to_pyarrow().to_pydict()
+    benefits = dict(zip(map(str, pairs["action"]), map(str, pairs["benefit"]), strict=True))
+    actions = sorted(benefits)
+    codes = ibis.memtable({"action": actions, "a": list(range(len(actions)))})
+    lm = lm.cache()
+    # Each benefit-action row carries its member's landmark attributes, so candidate rows
+    # never need joining back to the landmark by member id.
+    benefit = benefit.join(codes, "action").join(lm, "member_id")
+    benefit = benefit.select(
+        "member_id", "a", "n", "first_ts", "signup_at", *LANDMARK_COLUMNS
+    ).cache()
+    release = getattr(counts, "release", None)
+    if release is not None:
+        release()
     return Landmark(
-        lm.cache(),
-        benefit_counts,
-        counts,
+        lm,
+        benefit,
+        tuple(actions),
+        benefits,
         factors,
         (*covs, ACTIVITY),
         levels,
