@@ -1,8 +1,10 @@
 """High-value-action discovery: which early behaviours keep members, for whom, and which to push.
 
->>> from tenure.hva import discover                  # doctest: +SKIP
->>> result = discover(connect("world/"), window=7, horizon=90, by="country")
->>> result.to_frame().query("is_hva").head()
+::
+
+    from tenure.hva import discover
+    result = discover(connect("world/"), window=7, horizon=90, by="country")
+    result.to_frame().query("is_hva").head()
 
 Pipeline: :mod:`~tenure.hva.features` (landmark population, strata, outcomes) and
 :mod:`~tenure.hva.candidates` (treated rows per candidate) are Ibis expressions;

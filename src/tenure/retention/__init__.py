@@ -1,8 +1,10 @@
 """Retention analytics: cohort table, survival curves with intervals, churn by channel × tenure.
 
->>> from tenure.retention import analyse_retention     # doctest: +SKIP
->>> result = analyse_retention(connect("world/"), by="channel")
->>> result.to_dict()["median"]
+::
+
+    from tenure.retention import analyse_retention
+    result = analyse_retention(connect("world/"), by="channel")
+    result.to_dict()["median"]
 
 All heavy work is two Ibis aggregations (span counts per segment × day, and per cohort);
 curves, intervals, medians and hazards are computed from those counts by
