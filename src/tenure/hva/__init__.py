@@ -148,6 +148,10 @@ def discover(
         segment=by,
     )
     try:
+        if not lm.actions:
+            raise DataContractError(
+                f"no benefit action is used in the first {window} days of any membership"
+            )
         treated = treated_rows(
             lm.counts,
             lm.actions,

@@ -15,7 +15,13 @@ from tenure.report.page import Section
 if TYPE_CHECKING:
     from tenure.demo import DemoContext, DemoOutput
 
-__all__ = ["demo_step", "forest_section", "ranking_section", "segment_section"]
+__all__ = [
+    "demo_step",
+    "forest_section",
+    "ranking_section",
+    "segment_section",
+    "sensitivity_section",
+]
 
 _COLUMNS = {
     "candidate": "candidate",
@@ -157,11 +163,49 @@ def segment_section(result: HvaResult) -> Section:
     return Section(f"High-value actions by {result.by}", "hva-segments", body, summary=summary)
 
 
+def sensitivity_section(result: HvaResult, top: int = 15) -> Section:
+    """E-values of the top high-value actions: how robust each is to unmeasured confounding."""
+    rows = _overall(result)
+    hv = rows[rows["is_hva"]].head(top).iloc[::-1]
+    if hv.empty:
+        return Section("Sensitivity to unmeasured confounding", "hva-sensitivity", "<p>No HVA.</p>")
+    fig = new_figure(7.5, 0.3 * len(hv) + 1.4)
+    ax = fig.add_subplot()
+    y = np.arange(len(hv))
+    ax.barh(y, hv["e_value"] - 1, left=1, color="#0969da", alpha=0.35, label="E-value (estimate)")
+    ax.barh(y, hv["e_value_ci"] - 1, left=1, color="#0969da", label="E-value (95% limit)")
+    ax.set_yticks(y, hv["candidate"], fontsize=8)
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xlabel("risk ratio an unmeasured confounder would need with action and retention")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    body = figure_html(
+        fig,
+        alt="E-values of the top high-value actions",
+        caption="E-values (VanderWeele & Ding 2017): a confounder associated with both the action "
+        "and retention by this risk ratio, beyond the adjusted covariates, could explain the "
+        "estimate (light) or move its interval to include no effect (dark) — no weaker one could.",
+    )
+    weakest = hv.loc[hv["e_value_ci"].idxmin()]
+    summary = (
+        f"Most fragile HVA: {weakest['candidate']} (a confounder of risk ratio "
+        f"{weakest['e_value_ci']:.2f} would make its interval cover 0)."
+    )
+    return Section(
+        "Sensitivity to unmeasured confounding", "hva-sensitivity", body, summary=summary
+    )
+
+
 def demo_step(ctx: DemoContext) -> DemoOutput:
     """The demo's HVA step: window 7 days, retention at day 90, per country."""
     from tenure.demo import DemoOutput
 
     by = "country" if "country" in ctx.dataset.members.columns else None
     result = discover(ctx.dataset, window=7, horizon=90, by=by)
-    sections = [ranking_section(result), forest_section(result, ctx.truth), segment_section(result)]
+    sections = [
+        ranking_section(result),
+        forest_section(result, ctx.truth),
+        sensitivity_section(result),
+        segment_section(result),
+    ]
     return DemoOutput(sections, [s.summary for s in sections if s.summary])
