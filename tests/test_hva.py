@@ -77,7 +77,11 @@ def _treated(folder: Path, backend: str = "duckdb") -> dict[str, set[str]]:
     tr = cands.rows.join(lm.members, "member_id")
     frame = tr.select("member_id", "cid").to_pyarrow().to_pandas()
     lm.release()
-    return {cands.names[c]: set(g["member_id"]) for c, g in frame.groupby("cid")}
+    at_level = {c: set(g["member_id"]) for c, g in frame.groupby("cid")}
+    for family in cands.cumulative:  # a level's members are those at it or above
+        for i, cid in enumerate(family):
+            at_level[cid] = set().union(*(at_level.get(c, set()) for c in family[i:]))
+    return {cands.names[c]: ids for c, ids in at_level.items() if ids}
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "polars"])

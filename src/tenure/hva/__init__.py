@@ -146,6 +146,7 @@ def discover(
         horizon=horizon,
         covariates=covariates,
         segment=by,
+        early_days=max(pair_days, 1),
     )
     try:
         if not lm.actions:
@@ -156,7 +157,7 @@ def discover(
             lm.counts,
             lm.actions,
             thresholds=thresholds,
-            pair_days=pair_days,
+            pairs=pair_days > 0,
             max_distinct=max_distinct,
             carry=LANDMARK_COLUMNS,
         )

@@ -31,6 +31,7 @@ class HvaCounts:
     curve_totals: pd.DataFrame  # seg, t, event, n
     curve_treated: pd.DataFrame  # cid, seg, t, event, n
     names: dict[int, str]  # candidate id -> name
+    cumulative: tuple[tuple[int, ...], ...]  # nested families, lowest level first
 
 
 def _segment_code(lm: Landmark, t: ir.Table) -> ir.IntegerValue:
@@ -59,7 +60,12 @@ def aggregate_counts(lm: Landmark, treated: Candidates) -> HvaCounts:
     curve_cand = rows.group_by(["cid", "seg", "t", "event"]).agg(n=rows.count())
     try:
         return HvaCounts(
-            _fetch(totals), _fetch(by_cand), _fetch(curve_tot), _fetch(curve_cand), treated.names
+            _fetch(totals),
+            _fetch(by_cand),
+            _fetch(curve_tot),
+            _fetch(curve_cand),
+            treated.names,
+            treated.cumulative,
         )
     finally:
         rows.release()

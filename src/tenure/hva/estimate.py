@@ -55,7 +55,7 @@ class _Dense:
 def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
     st, sc = counts.strata_totals, counts.strata_treated
     sids = np.unique(st["sid"].to_numpy())
-    cids = np.unique(sc["cid"].to_numpy())
+    cids = np.array(sorted(counts.names), dtype=np.int64)
     cands = [counts.names[int(c)] for c in cids]
     S, C = sids.size, len(cands)
 
@@ -100,6 +100,11 @@ def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
         ),
         cc["n"].to_numpy(np.float64),
     )
+    for family in counts.cumulative:
+        idx = np.searchsorted(cids, np.asarray(family, dtype=np.int64))
+        for arr in (t_all, t_obs, t_y, curve_t):
+            # Rows came at each member's highest level; "≥ level" is the sum of levels above.
+            arr[idx] = np.cumsum(arr[idx][::-1], axis=0)[::-1]
     return _Dense(cands, sids, n_all, n_obs, y_obs, t_all, t_obs, t_y, curve_n, curve_t)
 
 
@@ -176,7 +181,7 @@ def estimate_effects(
         if n_land == 0:
             continue
         support = d.t_all[:, mask].sum(axis=1) / n_land
-        keep = support >= min_support
+        keep = (support >= min_support) & (support > 0)
         if not keep.any():
             continue
         n1 = d.t_obs[keep][:, mask]

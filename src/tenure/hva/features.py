@@ -73,9 +73,10 @@ class Landmark:
                 release()
 
 
-def window_events(events: ir.Table, spans: ir.Table, window: int) -> ir.Table:
-    """Events in days ``[0, window)`` after signup, with the member's ``signup_at`` and the
-    end of their signup day ``day1_end``.
+def window_events(events: ir.Table, spans: ir.Table, window: int, early_days: int = 1) -> ir.Table:
+    """Events in days ``[0, window)`` after signup, with the member's ``signup_at``, the end
+    of their signup day ``day1_end`` and the end of their first ``early_days`` days
+    ``early_end`` (pairs are actions both first used before it).
 
     Selected with timestamp comparisons only. The window's bounds are computed once per
     member, before the join: timestamp-with-zone arithmetic (or conversion to epoch numbers)
@@ -86,24 +87,24 @@ def window_events(events: ir.Table, spans: ir.Table, window: int) -> ir.Table:
         "signup_at",
         window_end=spans.signup_at + ibis.interval(days=window),
         day1_end=spans.signup_at + ibis.interval(days=1),
+        early_end=spans.signup_at + ibis.interval(days=early_days),
     )
     ev = events.join(bounds, "member_id")
     return ev.filter((ev.ts >= ev.signup_at) & (ev.ts < ev.window_end))
 
 
 def member_action_counts(window_events: ir.Table) -> ir.Table:
-    """Per (member, action, benefit): uses in the window ``n``, first use ``first_ts``, day-0
-    uses ``n0``, the member's ``signup_at`` and ``is_benefit`` (the action carries a benefit;
-    every action when there is no ``benefit`` column)."""
+    """Per (member, action, benefit): uses in the window ``n``, ``early`` (first used before
+    ``early_end``), day-0 uses ``n0`` and ``is_benefit`` (the action carries a benefit; every
+    action when there is no ``benefit`` column)."""
     ev = window_events
     if "benefit" not in ev.columns:
         ev = ev.mutate(benefit=ev.action)
     ev = ev.mutate(benefit=ev.benefit.cast("string"))
     out = ev.group_by(["member_id", "action", "benefit"]).agg(
         n=ev.count(),
-        first_ts=ev.ts.min(),
+        early=(ev.ts < ev.early_end).any(),
         n0=(ev.ts < ev.day1_end).cast("int64").sum(),
-        signup_at=ev.signup_at.max(),
     )
     return out.mutate(is_benefit=out.benefit.notnull())
 
@@ -118,6 +119,7 @@ def landmark(
     covariates: Sequence[str] | None = None,
     segment: str | None = None,
     activity_cap: int = 6,
+    early_days: int = 1,
 ) -> Landmark:
     """Build the landmark population with strata and outcomes, and the window counts.
 
@@ -140,12 +142,14 @@ def landmark(
         Attribute to report per-segment results by.
     activity_cap
         Day-0 activity is ``min(count, cap)``, one stratum level per value.
+    early_days
+        Window counts flag actions first used in days ``[0, early_days)`` (for pairs).
     """
     spans = member_spans(members, as_of)
     if covariates is None:
         covariates = [c for c in ("channel", "country", "plan", "age_band") if c in spans.columns]
     covs = tuple(covariates)
-    counts = member_action_counts(window_events(events, spans, window)).cache()
+    counts = member_action_counts(window_events(events, spans, window, early_days)).cache()
     activity = counts.filter(~counts.is_benefit)
     d0 = activity.group_by("member_id").agg(_d0=activity.n0.sum())
     lm = spans.filter((spans.tenure_days >= window) & (spans.observed_days >= window))
@@ -182,9 +186,7 @@ def landmark(
     # Each benefit-action row carries its member's landmark attributes, so candidate rows
     # never need joining back to the landmark by member id.
     benefit = benefit.join(codes, "action").join(lm, "member_id")
-    benefit = benefit.select(
-        "member_id", "a", "n", "first_ts", "signup_at", *LANDMARK_COLUMNS
-    ).cache()
+    benefit = benefit.select("member_id", "a", "n", "early", *LANDMARK_COLUMNS).cache()
     release = getattr(counts, "release", None)
     if release is not None:
         release()
