@@ -195,3 +195,28 @@ def test_cli(world: Path) -> None:
     assert json.loads(out.stdout)["candidates"]
     table = CliRunner().invoke(app, [*args, "--by", "country", "--top", "3"])
     assert table.exit_code == 0 and "country = US" in table.stdout
+
+
+def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
+    """At a horizon many members have not reached, the naive arms are KM curves from the
+    landmark (censored at as_of), equal to lifelines on the same members to 1e-9."""
+    from lifelines import KaplanMeierFitter
+
+    ds = connect(world)
+    horizon = 300
+    result = discover(ds, window=7, horizon=horizon, min_support=0.0)
+    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=horizon)
+    members = lm.members.to_pyarrow().to_pandas()
+    cands = treated_rows(lm.counts, lm.actions, max_distinct=0, pairs=False)
+    rows = cands.rows.to_pyarrow().to_pandas()
+    lm.release()
+    assert (members["obs_h"] == 0).mean() > 0.2  # a real share is censored before the horizon
+    name = "video.stream"
+    family = next(f for f in cands.cumulative if cands.names[f[0]] == name)  # any use level
+    adopters = set(rows.loc[rows["cid"].isin(family), "member_id"])
+    row = result.table[result.table["segment"].isna()].set_index("candidate").loc[name]
+    for arm, expected in ((True, row["naive_treated"]), (False, row["naive_control"])):
+        part = members[members["member_id"].isin(adopters) == arm]
+        km = KaplanMeierFitter().fit(part["t"], part["event"])
+        # Retained at the horizon = survived past day horizon - 1, i.e. t > horizon - window - 1.
+        assert km.predict(horizon - 7 - 1) == pytest.approx(expected, abs=1e-9)
