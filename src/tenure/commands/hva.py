@@ -49,23 +49,16 @@ def hva(
         )
         title = f"High-value actions (window {window}d, retention at {horizon}d)"
         table = Table(title=title if segment is None else f"{title}: {by} = {segment}")
-        for col in (
-            "candidate",
-            "support",
-            "naive Δ",
-            "adjusted Δ (95% CI)",
-            "q",
-            "E",
-            "score",
-            "HVA",
-        ):
-            table.add_column(col, justify="left" if col == "candidate" else "right")
+        table.add_column("candidate", no_wrap=True)
+        for col in ("support", "naive Δ", "adjusted Δ", "95% CI", "q", "E", "score", "HVA"):
+            table.add_column(col, justify="right", no_wrap=True)
         for r in rows.head(top).itertuples(index=False):
             table.add_row(
                 r.candidate,
                 f"{r.support:.1%}",
                 f"{r.naive_diff:+.3f}",
-                f"{r.adjusted_diff:+.3f} ({r.adjusted_low:+.3f}, {r.adjusted_high:+.3f})",
+                f"{r.adjusted_diff:+.3f}",
+                f"{r.adjusted_low:+.3f}…{r.adjusted_high:+.3f}",
                 f"{r.q_value:.2g}",
                 f"{r.e_value:.2f}",
                 f"{r.score:,.0f}",
