@@ -51,7 +51,7 @@ def hva(
         table = Table(title=title if segment is None else f"{title}: {by} = {segment}")
         table.add_column("candidate", no_wrap=True)
         for col in ("support", "naive Δ", "adjusted Δ", "95% CI", "q", "E", "score", "HVA"):
-            table.add_column(col, justify="right", no_wrap=True)
+            table.add_column(col, justify="right")
         for r in rows.head(top).itertuples(index=False):
             table.add_row(
                 r.candidate,
