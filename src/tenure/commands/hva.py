@@ -49,7 +49,7 @@ def hva(
         )
         title = f"High-value actions (window {window}d, retention at {horizon}d)"
         table = Table(title=title if segment is None else f"{title}: {by} = {segment}")
-        table.add_column("candidate", no_wrap=True)
+        table.add_column("candidate")
         for col in ("support", "naive Δ", "adjusted Δ", "95% CI", "q", "E", "score", "HVA"):
             table.add_column(col, justify="right")
         for r in rows.head(top).itertuples(index=False):
