@@ -149,7 +149,13 @@ def analyse_retention(
     if by is not None and by not in spans.columns:
         raise DataContractError(f"members has no column {by!r} to split by")
     keys = [c for c in dict.fromkeys([by, "channel"]) if c is not None and c in spans.columns]
-    counts = span_counts(spans, keys)
+    # Both aggregations read the spans: compute them once in the engine.
+    spans = spans.select("signup_at", "tenure_days", "ended", "observed_days", *keys).cache()
+    try:
+        counts = span_counts(spans, keys)
+        cohorts = cohort_table(spans, cohort_unit)
+    finally:
+        spans.release()
     curves = curves_from_counts(counts, by, alpha=alpha)
     if "channel" in keys:
         by_channel = (
@@ -162,7 +168,7 @@ def analyse_retention(
         as_of=dataset.as_of,
         by=by,
         curves=curves,
-        cohorts=cohort_table(spans, cohort_unit),
+        cohorts=cohorts,
         churn_by_channel=churn,
         cohort_unit=cohort_unit,
     )
