@@ -220,3 +220,16 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
         km = KaplanMeierFitter().fit(part["t"], part["event"])
         # Retained at the horizon = survived past day horizon - 1, i.e. t > horizon - window - 1.
         assert km.predict(horizon - 7 - 1) == pytest.approx(expected, abs=1e-9)
+
+
+def test_segment_outside_the_adjustment_set(world: Path) -> None:
+    """A segment column that is not adjusted for still splits results, one block per value."""
+    ds = connect(world)
+    result = discover(ds, by="channel", covariates=["country", "plan"], min_support=0.05)
+    assert result.covariates == ("country", "plan", "day0_activity")
+    frame = result.to_frame()
+    assert set(frame["segment"].dropna()) == {"organic", "paid_search", "social", "referral",
+                                              "student_offer", "free_trial"}  # fmt: skip
+    per_segment = frame.dropna(subset=["segment"]).groupby("segment")["landmark"].first()
+    overall = frame[frame["segment"].isna()]["landmark"].iloc[0]
+    assert per_segment.sum() == overall
