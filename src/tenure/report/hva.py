@@ -201,7 +201,8 @@ def demo_step(ctx: DemoContext) -> DemoOutput:
     from tenure.demo import DemoOutput
 
     by = "country" if "country" in ctx.dataset.members.columns else None
-    result = discover(ctx.dataset, window=7, horizon=90, by=by)
+    ease = _measured_ease(ctx)
+    result = discover(ctx.dataset, window=7, horizon=90, by=by, ease_of_encouraging=ease)
     sections = [
         ranking_section(result),
         forest_section(result, ctx.truth),
@@ -209,3 +210,15 @@ def demo_step(ctx: DemoContext) -> DemoOutput:
         segment_section(result),
     ]
     return DemoOutput(sections, [s.summary for s in sections if s.summary])
+
+
+def _measured_ease(ctx: DemoContext) -> dict[str, float]:
+    """Adoption uplift measured by the dataset's encouragement tests, for the HVA score."""
+    from tenure.experiments.encouragement import ease_of_encouraging
+    from tenure.experiments.spec import load_specs
+    from tenure.report.experiments import find_specs
+
+    folder = find_specs()
+    if ctx.dataset.exposures is None or not folder.is_dir():
+        return {}
+    return ease_of_encouraging(ctx.dataset, load_specs(folder))
