@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -216,19 +218,15 @@ def _read_csv(path: Path) -> tuple[pa.Table, list[tuple[int, str, str]]]:
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataContractError(f"cannot read CSV: {exc}", file=str(path)) from exc
-    lines = _data_lines(path, table.num_rows, {m[0] for m in malformed})
+    lines = _data_lines(table.num_rows, {m[0] for m in malformed})
     return table.append_column("_line", pa.array(lines, pa.int64())), malformed
 
 
-def _data_lines(path: Path, n_rows: int, skipped: set[int]) -> list[int]:
-    """Physical line numbers of the accepted data rows (header is line 1)."""
-    lines = []
-    line = 1
-    while len(lines) < n_rows:
-        line += 1
-        if line not in skipped:
-            lines.append(line)
-    return lines
+def _data_lines(n_rows: int, skipped: set[int]) -> npt.NDArray[np.int64]:
+    """Physical line numbers of the accepted data rows (header is line 1), vectorised."""
+    candidates = np.arange(2, 2 + n_rows + len(skipped), dtype=np.int64)
+    dropped = np.fromiter(skipped, dtype=np.int64, count=len(skipped))
+    return np.setdiff1d(candidates, dropped, assume_unique=True)[:n_rows]
 
 
 def _require(contract: TableContract, columns: list[str], path: Path) -> None:
