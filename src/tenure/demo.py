@@ -11,7 +11,7 @@ import importlib
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,13 +132,5 @@ def _data_line(report: IngestReport) -> str:
     return f"Loaded {', '.join(parts)}; {bad:,} rows quarantined."
 
 
-class _Silent(AbstractContextManager[Update]):
-    def __enter__(self) -> Update:
-        return lambda _detail, _fraction: None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _silent(_label: str) -> AbstractContextManager[Update]:
-    return _Silent()
+    return nullcontext(lambda _detail, _fraction: None)
