@@ -94,3 +94,20 @@ def make_toy_world(folder: Path, n: int = 3000, seed: int = 11) -> Path:
 
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+
+COMPARISON_KEYS = {
+    "experiment",
+    "metric",
+    "segment",
+    "variant",
+    "baseline_mean",
+    "variant_mean",
+    "effect_abs",
+    "ci_abs",
+    "effect_rel",
+    "ci_rel",
+    "p_value",
+    "chance_to_win",
+    "srm_p_value",
+}
+"""The comparison fields issue 5 promises in `--json`, written out from the issue's text."""
