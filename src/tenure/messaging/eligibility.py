@@ -1,0 +1,105 @@
+"""Which creatives may be shown to this member, here, now — decided before any policy runs.
+
+Rules, in order (the first that applies is the recorded reason):
+
+1. **segment**: the benefit's segment rules (``plan = family`` for family sharing) must
+   match the member's attributes, or for an unknown member the request context;
+2. **regular use**: a benefit the member already uses regularly (``regular_use.uses`` times
+   in ``regular_use.days`` days) is not promoted to them;
+3. **personal text**: a message that quotes the member's savings or usage needs a known
+   member with some;
+4. **caps**: a placement over its per-member cap excludes every creative there; a creative
+   shown within ``same_creative_days`` is excluded.
+
+The result keeps the excluded creatives with their reasons; the eligible ids are logged with
+the decision so that propensities are probabilities over the set the policy really chose from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tenure.messaging.caps import PastDecision
+from tenure.messaging.catalogue import Catalogue
+from tenure.messaging.creatives import Creative
+from tenure.messaging.members import MemberState
+
+__all__ = ["Eligibility", "PastDecision", "eligible"]
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """The creatives a policy may choose from, and why each other one was excluded."""
+
+    creatives: tuple[Creative, ...]
+    excluded: Mapping[str, str]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Eligible creative ids, in catalogue order (what the log stores)."""
+        return tuple(c.id for c in self.creatives)
+
+
+def eligible(
+    catalogue: Catalogue,
+    state: MemberState | None,
+    *,
+    placement: str,
+    context: Mapping[str, str],
+    now: datetime,
+    recent: Sequence[PastDecision] = (),
+) -> Eligibility:
+    """Filter the placement's creatives for one member.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> cat = Catalogue.default()
+    >>> e = eligible(cat, None, placement="signup", context={"plan": "monthly"},
+    ...              now=datetime(2026, 1, 1, tzinfo=UTC), recent=())
+    >>> len(e.creatives), e.excluded["signup:family_value:hero:try_now"][:8]
+    (180, 'segment:')
+    """
+    creatives = catalogue.creatives(placement)
+    capped = catalogue.caps.placement_reason(placement, now, recent)
+    if capped is not None:
+        return Eligibility((), {c.id: capped for c in creatives})
+    attributes: Mapping[str, str] = (
+        {**context, **state.attributes} if state is not None else context
+    )
+    regular = _regular_benefits(catalogue, state)
+    has_personal = state is not None and (state.saved_30d > 0 or bool(state.uses_30d))
+    shown = catalogue.caps.recent_creatives(now, recent)
+    benefit_reason: dict[str, str | None] = {}
+    keep: list[Creative] = []
+    excluded: dict[str, str] = {}
+    for c in creatives:
+        if c.benefit not in benefit_reason:
+            b = catalogue.benefit(c.benefit)
+            reason = b.segment_reason(attributes)
+            if reason is None and c.benefit in regular:
+                reason = f"regular use: {regular[c.benefit]} {c.benefit} uses in " + (
+                    f"{catalogue.regular_use_days} days"
+                )
+            benefit_reason[c.benefit] = reason
+        reason = benefit_reason[c.benefit]
+        if reason is None and c.personal and not has_personal:
+            reason = "personal text: needs a known member with usage or savings"
+        if reason is None and c.id in shown:
+            reason = f"cap: shown within {catalogue.caps.same_creative_days:g} days"
+        if reason is None:
+            keep.append(c)
+        else:
+            excluded[c.id] = reason
+    return Eligibility(tuple(keep), excluded)
+
+
+def _regular_benefits(catalogue: Catalogue, state: MemberState | None) -> dict[str, int]:
+    if state is None:
+        return {}
+    # The index counts 30 days; a shorter rule window cannot be answered from it exactly,
+    # so 7-day counts are used when the rule asks for 7 days or fewer.
+    counts = state.uses_7d if catalogue.regular_use_days <= 7 else state.uses_30d
+    return {b: n for b, n in counts.items() if n >= catalogue.regular_use_count}

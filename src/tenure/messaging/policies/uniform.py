@@ -1,0 +1,71 @@
+"""The uniform policy: every eligible creative equally likely (the A/B baseline).
+
+Its propensity is exact: ``1 / len(eligible)``. It is the right logging policy to start
+with: every creative is explored, and any later policy can be evaluated on its logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tenure.errors import SpecError
+from tenure.messaging.catalogue import Catalogue
+from tenure.messaging.creatives import Creative
+from tenure.messaging.policies import Choice
+
+__all__ = ["UniformPolicy"]
+
+
+class UniformPolicy:
+    """Draw uniformly among the eligible creatives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cat = Catalogue.default()
+    >>> pol = UniformPolicy(cat)
+    >>> pick = pol.choose({}, cat.creatives("home")[:4], np.random.default_rng(0))
+    >>> pick.propensity
+    0.25
+    """
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue
+        self._version = "uniform" if catalogue is None else f"uniform-{catalogue.digest}"
+
+    @classmethod
+    def from_snapshot(cls, doc: Mapping[str, object]) -> UniformPolicy:
+        """The policy described by a snapshot document (see ``tenure.messaging.snapshot``)."""
+        pol = cls(None)
+        pol._version = str(doc.get("version", "uniform"))
+        return pol
+
+    def snapshot_state(self) -> dict[str, object]:
+        """What a snapshot stores."""
+        return {"version": self.version}
+
+    @property
+    def version(self) -> str:
+        """``uniform`` plus the catalogue's digest (a new catalogue is a new policy)."""
+        return self._version
+
+    def probabilities(self, context: Mapping[str, str], eligible: Sequence[Creative]) -> np.ndarray:
+        """Selection probability of each eligible creative (all equal)."""
+        n = len(eligible)
+        return np.full(n, 1.0 / n) if n else np.zeros(0)
+
+    def choose(
+        self,
+        context: Mapping[str, str],
+        eligible: Sequence[Creative],
+        rng: np.random.Generator,
+    ) -> Choice:
+        """One creative, each with probability ``1 / len(eligible)``."""
+        if not eligible:
+            raise SpecError(
+                "no eligible creative to choose from (log the decision with variant null)"
+            )
+        i = int(rng.integers(len(eligible)))
+        return Choice(eligible[i], 1.0 / len(eligible))
