@@ -34,8 +34,9 @@ from scipy import special
 
 from tenure._types import FloatArray
 from tenure.errors import NotFittedError, SpecError
+from tenure.stats.proportion import effective_n, newcombe, wilson
 
-__all__ = ["AdjustedEffect", "GroupedLogistic", "aipw_grouped", "one_hot"]
+__all__ = ["AdjustedEffect", "EffectMethod", "GroupedLogistic", "Status", "aipw_grouped", "one_hot"]
 
 EffectMethod = Literal["aipw", "ipw"]
 
@@ -136,13 +137,25 @@ class GroupedLogistic:
         return special.expit(coef @ np.asarray(X, dtype=np.float64).T)
 
 
+Status = Literal["ok", "too_few", "few_events"]
+"""Whether an estimate is usable: ``too_few`` — an arm has fewer than ``min_arm`` members with
+an observable outcome (no estimate); ``few_events`` — an arm has fewer than ``min_events``
+retained or fewer than ``min_events`` churned members (estimate and a wide score interval are
+shown, but nothing is established from it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AdjustedEffect:
     """Adjusted retention effects, one entry per candidate.
 
     ``mean1``/``mean0`` are the standardised retention with and without the treatment,
-    ``estimate`` their difference, ``ratio`` their ratio (interval by the delta method on
-    the log scale), ``p_value`` two-sided for the difference.
+    ``estimate`` their difference with a score-type interval ``[ci_low, ci_high]``,
+    ``ratio`` their ratio (MOVER interval on the log scale), ``p_value`` two-sided and
+    consistent with the interval (``p < alpha`` exactly when the interval excludes 0).
+    ``var1``/``var0`` are the arms' influence-function variances, ``ess1``/``ess0`` the
+    effective numbers of members behind each arm (Kish, from the inverse-probability weights),
+    ``clipped`` the share of members whose propensity hit the clip, ``propensity`` the fitted
+    (clipped) propensity per stratum, shape (C, S).
     """
 
     estimate: FloatArray
@@ -152,16 +165,33 @@ class AdjustedEffect:
     p_value: FloatArray
     mean1: FloatArray
     mean0: FloatArray
+    var1: FloatArray
+    var0: FloatArray
     ratio: FloatArray
     ratio_low: FloatArray
     ratio_high: FloatArray
     n: FloatArray
     n_treated: FloatArray
+    n_observed: FloatArray
+    ess1: FloatArray
+    ess0: FloatArray
+    clipped: FloatArray
+    events1: FloatArray
+    events0: FloatArray
     status: npt.NDArray[np.str_]
+    propensity: FloatArray
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per candidate."""
-        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
+        """One row per candidate (the per-stratum propensities are left out)."""
+        return pd.DataFrame(
+            {f.name: getattr(self, f.name) for f in fields(self) if f.name != "propensity"}
+        )
+
+
+def _stack_arm(x: FloatArray, s: int) -> FloatArray:
+    """Design for a model shared by both arms: ``[x, 1]`` for treated rows, ``[x, 0]`` for
+    untreated ones, so covariate effects are learnt from every member."""
+    return np.vstack([np.column_stack([x, np.ones(s)]), np.column_stack([x, np.zeros(s)])])
 
 
 def aipw_grouped(
@@ -171,31 +201,62 @@ def aipw_grouped(
     n0: npt.ArrayLike,
     y0: npt.ArrayLike,
     *,
+    all1: npt.ArrayLike | None = None,
+    all0: npt.ArrayLike | None = None,
     method: EffectMethod = "aipw",
     alpha: float = 0.05,
     clip: float = 0.01,
     ridge: float = 1.0,
+    min_arm: int = 10,
+    min_events: int = 0,
 ) -> AdjustedEffect:
     r"""Average treatment effect on retention from stratum counts, for many candidates.
+
+    With censoring: ``all1``/``all0`` count every member of the population in each arm and
+    stratum, ``n1``/``n0`` those whose outcome is observable and ``y1``/``y0`` the retained
+    among them. Observability :math:`\Delta` is modelled by a logistic regression on the
+    covariates and the arm (:math:`\pi_a(x)`), and each member contributes
+
+    .. math::
+
+        \varphi_1 = m_1 + \frac{A\,\Delta\,(Y - m_1)}{e\,\pi_1}, \qquad
+        \varphi_0 = m_0 + \frac{(1-A)\,\Delta\,(Y - m_0)}{(1-e)\,\pi_0},
+
+    averaged over the *whole* population: the inverse-probability-of-censoring weights carry
+    the members whose horizon is observable to the covariate mix of all members, including
+    the recent cohorts whose horizon is not yet observable (Robins & Rotnitzky 1992; Bang &
+    Robins 2005). It assumes observability depends on nothing but the covariates and the arm
+    (no trend across cohorts *within* a covariate stratum). Without ``all1``/``all0`` every
+    member is observable (:math:`\pi \equiv 1`).
+
+    The interval is Newcombe's hybrid score interval on the two arms
+    (:func:`tenure.stats.proportion.newcombe`) with effective sizes
+    :math:`\min(\hat\mu_a(1-\hat\mu_a)/\hat V_a, \mathrm{ESS}_a)` and half-widths scaled by
+    :math:`\sqrt{\hat V_\tau / (\hat V_1 + \hat V_0)}` (the arms share the outcome model):
+    it matches the influence-function interval in large samples and keeps its width when an
+    arm is small or its rate is 0 or 1, where the influence-function variance collapses.
 
     Parameters
     ----------
     X : array_like, shape (S, p)
         Stratum design matrix, intercept column first.
     n1, y1, n0, y0 : array_like, shape (C, S)
-        Treated count, treated retained, untreated count, untreated retained.
+        Treated observable count, treated retained, untreated observable, untreated retained.
+    all1, all0 : array_like, shape (C, S), optional
+        Treated and untreated counts including members whose outcome is not observable.
     method : {"aipw", "ipw"}
         Doubly robust (default) or inverse-probability weighting (Horvitz–Thompson).
     alpha : float, default 0.05
     clip : float, default 0.01
-        Propensities are clipped to ``[clip, 1 - clip]``.
+        Propensities (and observation probabilities) are clipped to ``[clip, 1 - clip]``.
     ridge : float, default 1.0
         Passed to :class:`GroupedLogistic`.
+    min_arm, min_events : int
+        Status thresholds (see :data:`Status`).
 
     Returns
     -------
     AdjustedEffect
-        Status ``"too_few"`` where an arm has fewer than 10 members.
 
     Examples
     --------
@@ -211,57 +272,93 @@ def aipw_grouped(
     if not 0.0 <= clip < 0.5:
         raise SpecError(f"clip must be in [0, 0.5), got {clip}")
     x = np.asarray(X, dtype=np.float64)
-    a1, r1, a0, r0 = (np.atleast_2d(np.asarray(v, dtype=np.float64)) for v in (n1, y1, n0, y0))
-    n_s = a1 + a0
-    e = GroupedLogistic(ridge=ridge).fit(x, a1, n_s).predict_proba(x)
-    e = np.clip(e, clip, 1.0 - clip)
+    o1, r1, o0, r0 = (np.atleast_2d(np.asarray(v, dtype=np.float64)) for v in (n1, y1, n0, y0))
+    p1 = o1 if all1 is None else np.atleast_2d(np.asarray(all1, dtype=np.float64))
+    p0 = o0 if all0 is None else np.atleast_2d(np.asarray(all0, dtype=np.float64))
+    s = x.shape[0]
+    n_s = p1 + p0
+    e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s).predict_proba(x)
+    e = np.clip(e_raw, clip, 1.0 - clip)
+    at_clip = (e_raw < clip) | (e_raw > 1.0 - clip)
+    xa = _stack_arm(x, s)
+    censored = all1 is not None or all0 is not None
+    if censored and bool(((o1 < p1) | (o0 < p0)).any()):
+        obs = GroupedLogistic(ridge=ridge).fit(xa, np.hstack([o1, o0]), np.hstack([p1, p0]))
+        pi = np.clip(obs.predict_proba(xa), max(clip, 1e-3), 1.0)
+        pi1, pi0 = pi[:, :s], pi[:, s:]
+    else:
+        pi1 = pi0 = np.ones_like(e)
     if method == "aipw":
-        # One outcome model for both arms, treatment as a column: covariate effects are learnt
-        # from every member, so a rare candidate's treated arm is not extrapolated alone.
-        s = x.shape[0]
-        xa = np.vstack([np.column_stack([x, np.ones(s)]), np.column_stack([x, np.zeros(s)])])
-        fit = GroupedLogistic(ridge=ridge).fit(xa, np.hstack([r1, r0]), np.hstack([a1, a0]))
+        fit = GroupedLogistic(ridge=ridge).fit(xa, np.hstack([r1, r0]), np.hstack([o1, o0]))
         m = fit.predict_proba(xa)
         m1, m0 = m[:, :s], m[:, s:]
     else:
         m1 = np.zeros_like(e)
         m0 = np.zeros_like(e)
     big_n = n_s.sum(axis=1)
-    # The four member types per stratum: (A, Y) with their counts and phi1, phi0.
-    counts = np.stack([r1, a1 - r1, r0, a0 - r0])
-    phi1 = np.stack([m1 + (1 - m1) / e, m1 - m1 / e, m1, m1])
-    phi0 = np.stack([m0, m0, m0 + (1 - m0) / (1 - e), m0 - m0 / (1 - e)])
+    w1, w0 = 1.0 / (e * pi1), 1.0 / ((1.0 - e) * pi0)
+    # The six member types per stratum: (A, Δ, Y) with their counts, φ1 and φ0.
+    counts = np.stack([r1, o1 - r1, p1 - o1, r0, o0 - r0, p0 - o0])
+    phi1 = np.stack([m1 + (1 - m1) * w1, m1 - m1 * w1, m1, m1, m1, m1])
+    phi0 = np.stack([m0, m0, m0, m0 + (1 - m0) * w0, m0 - m0 * w0, m0])
     with np.errstate(divide="ignore", invalid="ignore"):
         mu1 = (counts * phi1).sum(axis=(0, 2)) / big_n
         mu0 = (counts * phi0).sum(axis=(0, 2)) / big_n
         tau = mu1 - mu0
-        dev = phi1 - phi0 - tau[None, :, None]
-        se = np.sqrt((counts * dev**2).sum(axis=(0, 2))) / big_n
-        ratio = mu1 / mu0
-        dlog = (phi1 - mu1[None, :, None]) / mu1[None, :, None] - (phi0 - mu0[None, :, None]) / mu0[
-            None, :, None
-        ]
-        se_log = np.sqrt((counts * dlog**2).sum(axis=(0, 2))) / big_n
+        d1 = phi1 - mu1[None, :, None]
+        d0 = phi0 - mu0[None, :, None]
+        var1 = (counts * d1**2).sum(axis=(0, 2)) / big_n**2
+        var0 = (counts * d0**2).sum(axis=(0, 2)) / big_n**2
+        var_tau = (counts * (d1 - d0) ** 2).sum(axis=(0, 2)) / big_n**2
+        ess1 = (o1 * w1).sum(1) ** 2 / (o1 * w1**2).sum(1)
+        ess0 = (o0 * w0).sum(1) ** 2 / (o0 * w0**2).sum(1)
+        rho = np.sqrt(np.clip(var_tau / (var1 + var0), 0.0, 1.0))
+    rho = np.where(np.isfinite(rho), rho, 1.0)
     z = float(special.ndtri(1.0 - alpha / 2.0))
-    p = 2.0 * special.ndtr(-np.abs(tau / se))
-    ok = (a1.sum(1) >= 10) & (a0.sum(1) >= 10)
-    bad = ~ok
+    ne1 = effective_n(np.clip(mu1, 0, 1), var1, np.nan_to_num(ess1))
+    ne0 = effective_n(np.clip(mu0, 0, 1), var0, np.nan_to_num(ess0))
+    lo, hi = newcombe(np.clip(mu1, 0, 1), ne1, np.clip(mu0, 0, 1), ne0, z=z, scale=rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        l1, u1 = wilson(np.clip(mu1, 0, 1), ne1, z=z)
+        l0, u0 = wilson(np.clip(mu0, 0, 1), ne0, z=z)
+        ratio = mu1 / mu0
+        lr = np.log(ratio) - rho * np.hypot(np.log(mu1) - np.log(l1), np.log(u0) - np.log(mu0))
+        ur = np.log(ratio) + rho * np.hypot(np.log(u1) - np.log(mu1), np.log(mu0) - np.log(l0))
+        side = np.where(tau >= 0, tau - lo, hi - tau) / z
+        p = 2.0 * special.ndtr(-np.abs(tau) / side)
+    p = np.where(side > 0, p, np.where(tau == 0, 1.0, 0.0))
+    events1 = np.minimum(r1.sum(1), (o1 - r1).sum(1))
+    events0 = np.minimum(r0.sum(1), (o0 - r0).sum(1))
+    too_few = (o1.sum(1) < max(min_arm, 1)) | (o0.sum(1) < max(min_arm, 1))
+    few = np.minimum(events1, events0) < min_events
+    status = np.where(too_few, "too_few", np.where(few, "few_events", "ok")).astype(np.str_)
 
     def mask(v: FloatArray) -> FloatArray:
-        return np.where(bad, np.nan, v)
+        return np.where(too_few, np.nan, v)
 
+    with np.errstate(divide="ignore", invalid="ignore"):
+        clipped = (n_s * at_clip).sum(1) / big_n
     return AdjustedEffect(
         estimate=mask(tau),
-        se=mask(se),
-        ci_low=mask(tau - z * se),
-        ci_high=mask(tau + z * se),
+        se=mask(np.sqrt(var_tau)),
+        ci_low=mask(lo),
+        ci_high=mask(hi),
         p_value=mask(p),
         mean1=mask(mu1),
         mean0=mask(mu0),
+        var1=mask(var1),
+        var0=mask(var0),
         ratio=mask(ratio),
-        ratio_low=mask(ratio * np.exp(-z * se_log)),
-        ratio_high=mask(ratio * np.exp(z * se_log)),
+        ratio_low=mask(np.exp(lr)),
+        ratio_high=mask(np.exp(ur)),
         n=big_n,
-        n_treated=a1.sum(1),
-        status=np.where(ok, "ok", "too_few").astype(np.str_),
+        n_treated=p1.sum(1),
+        n_observed=(o1 + o0).sum(1),
+        ess1=ess1,
+        ess0=ess0,
+        clipped=clipped,
+        events1=events1,
+        events0=events0,
+        status=status,
+        propensity=e,
     )
