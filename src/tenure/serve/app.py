@@ -1,0 +1,235 @@
+"""The FastAPI application: routes are thin; the decision is pure, the write is durable.
+
+Each write route does three things: validate (pydantic, 422 naming the field), compute in
+process (:class:`~tenure.serve.decider.Decider`), and await the group commit — the
+response is sent only after the row is committed. Authentication and the body-size limit
+are ASGI middleware around the app, so they answer before a body is read.
+
+Status codes: 200 for a decision (including "nothing eligible", logged like any other),
+401/403 for keys and scopes, 404 for an unknown member or decision, 413 for a body over
+the limit, 422 for a malformed request or an unknown placement, 503 when the log cannot
+commit (the client may retry with the same ``decision_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+
+from tenure.errors import SpecError
+from tenure.serve.auth import AuthMiddleware
+from tenure.serve.commit import CommitterClosed
+from tenure.serve.decider import UnknownMember, UnknownPlacement
+from tenure.serve.limits import BodyLimitMiddleware
+from tenure.serve.models import (
+    CreativeOut,
+    DecideRequest,
+    DecideResponse,
+    HealthResponse,
+    OutcomeRequest,
+    OutcomeResponse,
+    PolicyRequest,
+    PolicyResponse,
+    ReadyResponse,
+    ValueRecapResponse,
+)
+from tenure.serve.service import Service
+from tenure.serve.stores import DecisionRow, OutcomeRow, OutcomeStatus
+
+__all__ = ["create_app"]
+
+_ERR: dict[str, Any] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+MemberIdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
+
+
+def _error(status: int, detail: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _field_error(field: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's own validation shape, so clients parse one error format."""
+    return _error(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+def _unavailable(exc: BaseException) -> JSONResponse:
+    reason = "closing" if isinstance(exc, CommitterClosed) else "cannot commit"
+    return JSONResponse(
+        {"detail": f"decision log {reason}; retry with the same decision_id"},
+        status_code=503,
+        headers={"retry-after": "1"},
+    )
+
+
+def create_app(service: Service) -> FastAPI:
+    """The ASGI app serving ``service`` (FastAPI wrapped in the auth and size middleware)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="Tenure decision service",
+        version="1",
+        summary="What to show a member at a touchpoint, logged durably for evaluation.",
+        lifespan=lifespan,
+    )
+    decider = service.decider
+    committer = service.committer
+
+    def respond(row: DecisionRow) -> Response:
+        creative = decider.creative(row.variant)
+        body = DecideResponse(
+            decision_id=row.decision_id,
+            member_id=row.member_id,
+            placement=row.placement,
+            creative=None
+            if creative is None
+            else CreativeOut(
+                id=creative.id,
+                message=creative.message,
+                image=creative.image,
+                cta=creative.cta,
+                cta_text=creative.cta_text,
+                placement=creative.placement,
+            ),
+            text=row.text,
+            benefit=row.benefit,
+            propensity=row.propensity,
+            policy_version=row.experiment,
+            eligible=len(row.eligible),
+            reason=row.reason,
+            ts=row.ts,
+        )
+        return Response(body.model_dump_json(), media_type="application/json")
+
+    @app.post(
+        "/v1/decide",
+        response_model=DecideResponse,
+        responses={401: _ERR, 403: _ERR, 404: _ERR, 413: _ERR, 503: _ERR},
+        tags=["decisions"],
+    )
+    async def decide(req: DecideRequest) -> Response:
+        """Choose a creative for the member at the placement; answered after the commit."""
+        try:
+            decision = decider.decide(
+                req.member_id,
+                req.placement,
+                req.context,
+                now=service.clock(),
+                decision_id=req.decision_id,
+            )
+        except UnknownPlacement as exc:
+            return _field_error("placement", str(exc))
+        except UnknownMember as exc:
+            return _error(404, str(exc))
+        try:
+            stored, new = await committer.decide(decision.row)
+        except Exception as exc:
+            if decision.shown is not None:
+                decider.recent.discard(req.member_id, decision.shown)
+            return _unavailable(exc)
+        if not new and decision.shown is not None:
+            decider.recent.discard(req.member_id, decision.shown)
+        return respond(stored)
+
+    @app.post(
+        "/v1/outcomes",
+        response_model=OutcomeResponse,
+        responses={401: _ERR, 403: _ERR, 404: _ERR, 413: _ERR, 503: _ERR},
+        tags=["decisions"],
+    )
+    async def outcomes(req: OutcomeRequest) -> Response:
+        """Record a reward or an event for a decision; a retry stores nothing new."""
+        row = OutcomeRow(req.decision_id, req.ts or service.clock(), req.reward, req.event)
+        try:
+            status = await committer.outcome(row)
+        except Exception as exc:
+            return _unavailable(exc)
+        if status is OutcomeStatus.UNKNOWN_DECISION:
+            return _error(404, f"decision_id {req.decision_id!r} is not in the decision log")
+        body = OutcomeResponse(
+            decision_id=req.decision_id,
+            outcome=row.outcome,
+            stored=status is OutcomeStatus.STORED,
+            duplicate=status is OutcomeStatus.DUPLICATE,
+        )
+        return Response(body.model_dump_json(), media_type="application/json")
+
+    @app.get(
+        "/v1/members/{member_id}/value-recap",
+        response_model=ValueRecapResponse,
+        responses={404: _ERR},
+        tags=["members"],
+    )
+    async def recap(member_id: MemberIdPath) -> Response:
+        """What the member used and saved, and what cancelling would take away."""
+        from tenure.messaging import value_recap
+
+        state = service.members.get(member_id)
+        if state is None:
+            return _error(404, f"member {member_id!r} is not in the data")
+        r = value_recap(state, service.catalogue, now=service.clock())
+        body = ValueRecapResponse(
+            member_id=r.member_id,
+            benefits_used=list(r.benefits_used),
+            saved_7d=r.saved_7d,
+            saved_30d=r.saved_30d,
+            would_lose=list(r.would_lose),
+            plan_benefits=r.plan_benefits,
+            text=r.text,
+            as_of=state.as_of,
+        )
+        return Response(body.model_dump_json(), media_type="application/json")
+
+    @app.post(
+        "/v1/admin/policy",
+        response_model=PolicyResponse,
+        responses={401: _ERR, 403: _ERR, 413: _ERR},
+        tags=["admin"],
+    )
+    async def swap_policy(req: PolicyRequest) -> Response:
+        """Load the snapshot at ``path`` and serve it from the next request on."""
+        try:
+            previous = await service.slot.load(Path(req.path))
+        except (SpecError, OSError, ValueError) as exc:
+            return _field_error("path", str(exc))
+        body = PolicyResponse(version=service.slot.current.version, previous=previous.version)
+        return Response(body.model_dump_json(), media_type="application/json")
+
+    @app.get("/healthz", response_model=HealthResponse, tags=["health"])
+    async def healthz() -> HealthResponse:
+        """The process is up (it may not be ready)."""
+        return HealthResponse(status="ok")
+
+    @app.get("/readyz", response_model=ReadyResponse, responses={503: _ERR}, tags=["health"])
+    async def readyz() -> Response:
+        """Ready when the log answers a query and a policy is loaded."""
+        try:
+            await committer.call(lambda store: store.ping())
+        except Exception as exc:
+            return _error(503, f"decision log not writable: {exc}")
+        stats = committer.stats
+        body = ReadyResponse(
+            status="ready",
+            log=service.log_location,
+            policy_version=service.slot.current.version,
+            members=len(service.members),
+            commits=stats.commits,
+            mean_batch=stats.mean_batch,
+        )
+        return Response(body.model_dump_json(), media_type="application/json")
+
+    # The last added is the outermost: keys are checked first, then the body's size.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body)
+    app.add_middleware(AuthMiddleware, keys=service.keys)
+    return app

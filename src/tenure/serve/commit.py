@@ -1,0 +1,215 @@
+"""Group commit: many requests' writes in one transaction, each answered after its commit.
+
+A request hands its row to :class:`GroupCommitter` and awaits a future. One writer thread
+takes everything queued — whatever arrived while the previous commit was syncing — writes
+it in one transaction, and only then resolves the futures. Under load a commit carries
+tens of decisions, so the cost of the sync is shared; when idle, a lone request is
+committed at once (no timer adds latency). The thread is also the only user of the store's
+connection, so reads (``get``, ``ping``) go through it too.
+
+The guarantee the service is built on: a future resolves with a stored row only after the
+transaction holding it committed, so an acknowledged decision survives ``SIGKILL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from tenure.serve.stores import DecisionLog, DecisionRow, OutcomeRow, OutcomeStatus
+
+__all__ = ["CommitStats", "CommitterClosed", "GroupCommitter"]
+
+T = TypeVar("T")
+log = logging.getLogger("tenure.serve")
+
+
+class CommitterClosed(RuntimeError):
+    """The committer is shutting down and takes no new writes."""
+
+
+@dataclass(slots=True)
+class _Op:
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    decision: DecisionRow | None = None
+    outcome: OutcomeRow | None = None
+    call: Callable[[DecisionLog], Any] | None = None
+
+
+@dataclass(slots=True)
+class CommitStats:
+    """Counters the benchmark and ``/readyz`` report: commits, rows, largest batch."""
+
+    commits: int = 0
+    decisions: int = 0
+    outcomes: int = 0
+    largest_batch: int = 0
+    failures: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+
+    @property
+    def mean_batch(self) -> float:
+        """Rows per commit, averaged over commits."""
+        return (self.decisions + self.outcomes) / self.commits if self.commits else 0.0
+
+
+class GroupCommitter:
+    """One writer thread over a :class:`~tenure.serve.stores.DecisionLog`.
+
+    Parameters
+    ----------
+    opener
+        Opens the store; called *in the writer thread*, so the connection is created,
+        used and closed by one thread (SQLite and DuckDB connections prefer that).
+    max_batch
+        The most rows one transaction carries.
+    """
+
+    def __init__(self, opener: Callable[[], DecisionLog], *, max_batch: int = 512) -> None:
+        self._opener = opener
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._open_error: BaseException | None = None
+        self._closed = False
+        self.stats = CommitStats()
+        self.store: DecisionLog | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the store in the writer thread; raise here if it cannot be opened."""
+        self._thread = threading.Thread(target=self._run, name="tenure-commit", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._open_error is not None:
+            raise self._open_error
+
+    def close(self) -> None:
+        """Commit everything already queued, then close the store and stop the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join()
+
+    # -- the API requests use -------------------------------------------------------------
+    async def decide(self, row: DecisionRow) -> tuple[DecisionRow, bool]:
+        """Commit ``row`` (or find the decision stored under its id); the stored row and
+        whether it is new."""
+        result: tuple[DecisionRow, bool] = await self._submit(_Op(*self._future(), decision=row))
+        return result
+
+    async def outcome(self, row: OutcomeRow) -> OutcomeStatus:
+        """Commit ``row`` unless its decision is unknown or the outcome is already stored."""
+        result: OutcomeStatus = await self._submit(_Op(*self._future(), outcome=row))
+        return result
+
+    async def call(self, fn: Callable[[DecisionLog], T]) -> T:
+        """Run ``fn(store)`` in the writer thread (a read, or a ping)."""
+        result: T = await self._submit(_Op(*self._future(), call=fn))
+        return result
+
+    @staticmethod
+    def _future() -> tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]:
+        loop = asyncio.get_running_loop()
+        return loop, loop.create_future()
+
+    async def _submit(self, op: _Op) -> Any:
+        if self._closed:
+            raise CommitterClosed("the decision log is closing")
+        self._queue.put(op)
+        return await op.future
+
+    # -- the writer thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.store = self._opener()
+        except BaseException as exc:
+            self._open_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        stopping = False
+        while not stopping:
+            batch: list[_Op] = []
+            first = self._queue.get()
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            # Take whatever else is already waiting (including after the stop marker, so a
+            # request queued before close() is still committed and answered).
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                else:
+                    batch.append(nxt)
+            if batch:
+                self._process(self.store, batch)
+        self.store.close()
+
+    def _process(self, store: DecisionLog, batch: Sequence[_Op]) -> None:
+        writes = [op for op in batch if op.call is None]
+        calls = [op for op in batch if op.call is not None]
+        results: list[tuple[_Op, Any, BaseException | None]] = []
+        if writes:
+            decisions = [op.decision for op in writes if op.decision is not None]
+            outcomes = [op.outcome for op in writes if op.outcome is not None]
+            try:
+                written = store.write(decisions, outcomes)
+            except Exception as exc:  # the driver's own error types differ per backend
+                log.error("decision log write failed (%d rows): %s", len(writes), exc)
+                self.stats.failures += 1
+                results += [(op, None, exc) for op in writes]
+            else:
+                self._count(len(decisions), len(outcomes))
+                d_iter = iter(written.decisions)
+                o_iter = iter(written.outcomes)
+                for op in writes:
+                    value = next(d_iter) if op.decision is not None else next(o_iter)
+                    results.append((op, value, None))
+        for op in calls:
+            assert op.call is not None
+            try:
+                results.append((op, op.call(store), None))
+            except Exception as exc:
+                results.append((op, None, exc))
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Op, Any, BaseException | None]]] = {}
+        for item in results:
+            by_loop.setdefault(item[0].loop, []).append(item)
+        for loop, items in by_loop.items():
+            # A loop that has closed took its requests with it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, items)
+
+    def _count(self, decisions: int, outcomes: int) -> None:
+        s = self.stats
+        s.commits += 1
+        s.decisions += decisions
+        s.outcomes += outcomes
+        s.largest_batch = max(s.largest_batch, decisions + outcomes)
+        if len(s.batch_sizes) < 100_000:
+            s.batch_sizes.append(decisions + outcomes)
+
+
+def _resolve(items: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
+    for op, value, error in items:
+        if op.future.done():  # the request was cancelled (client went away)
+            continue
+        if error is not None:
+            op.future.set_exception(error)
+        else:
+            op.future.set_result(value)
