@@ -1,0 +1,280 @@
+"""A planted workaround of known size, and frequent in-app flows that are not workarounds.
+
+The story is TikTok's Stitch: creators download a video, leave the app to edit a reaction
+onto it elsewhere, come back and upload the result. Each occurrence is
+
+``video.download`` → *off the app for D minutes* → *any way back in* → ``video.upload``
+
+where the exit varies (a plain gap, or an ``app.background`` / ``app.foreground`` pair) and
+so does the way back (``app.open``, ``notification.open`` or straight to the upload). A
+miner must report the variants as one pattern. Around it sit flows that are frequent but
+stay inside the app (``feed.browse`` → ``video.play`` [→ ``video.like``],
+``search.query`` → ``video.play``), a flow that leaves the app but brings nothing back
+(``video.share`` → away → ``feed.browse``) and downloads that are never uploaded.
+
+Who does what is drawn independently of everything else in the world, so the true effect of
+the workaround on retention is zero: an adjusted association should find nothing.
+The truth — members, occurrences, seconds per occurrence, variant counts — is what was
+written (after observation ends), so recovery can be checked exactly. It goes to
+``truth_workarounds.json`` beside ``truth.json``.
+
+Opt-in through ``WorldConfig(product_bets=True)``; the default world is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tenure._types import BoolArray, FloatArray, IntArray
+from tenure.simulate.config import WorldConfig
+
+__all__ = [
+    "WORKAROUND_STEPS",
+    "PlantedEvents",
+    "observed_spans",
+    "plant_workarounds",
+    "rewrite_sorted",
+    "workaround_events",
+]
+
+WORKAROUND_STEPS = ("video.download", "<exit>", "video.upload")
+TRUTH_FILE = "truth_workarounds.json"
+_US_PER_S = 1_000_000
+_US_PER_DAY = 86_400 * _US_PER_S
+
+# Shares of members taking part, and occurrences per week while a member.
+CREATOR_SHARE = 0.05
+CREATOR_RATE_MEAN = 1.0  # per week, Gamma(shape 2) across creators: some are heavy users
+ABANDON_SHARE = 0.15  # downloads never uploaded
+BROWSE_SHARE, BROWSE_RATE = 0.40, 0.4
+SEARCH_SHARE, SEARCH_RATE = 0.20, 0.3
+SHARE_SHARE, SHARE_RATE = 0.10, 0.3
+# Off-app editing time: lognormal, median 9 minutes, capped at 45 minutes.
+OFF_MEDIAN_S, OFF_SIGMA, OFF_CAP_S = 540.0, 0.5, 2_700.0
+BG_SHARE = 0.35  # exits through an app.background / app.foreground pair
+# Way back in: app.open, notification.open, or straight to the upload.
+REENTRY = ("app.open", "notification.open", None)
+REENTRY_P = (0.5, 0.2, 0.3)
+
+_SEED_KEY = 1 << 40  # spawn keys of chunks are (chunk, purpose); this one never collides
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedEvents:
+    """Events to add (member index into the members table, time, action) and their truth."""
+
+    member: IntArray
+    ts_us: IntArray
+    action: tuple[str, ...]
+    code: IntArray
+    truth: dict[str, Any]
+
+
+class _Builder:
+    """Collects events as flat arrays of (member, ts, action code)."""
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self.parts: list[tuple[IntArray, IntArray, IntArray]] = []
+
+    def add(self, action: str, member: IntArray, ts_us: IntArray) -> None:
+        if action not in self.labels:
+            self.labels.append(action)
+        code = np.full(member.shape[0], self.labels.index(action), dtype=np.int64)
+        self.parts.append((member.astype(np.int64), ts_us.astype(np.int64), code))
+
+
+def _occurrences(
+    rng: np.random.Generator,
+    members: IntArray,
+    rate_per_week: FloatArray,
+    start_us: IntArray,
+    stop_us: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Poisson occurrence times for `members` over their ``[start, stop)``."""
+    span_weeks = np.maximum(stop_us[members] - start_us[members], 0) / (7 * _US_PER_DAY)
+    counts = rng.poisson(rate_per_week * span_weeks)
+    who = np.repeat(members, counts)
+    u = rng.random(who.shape[0])
+    t = start_us[who] + (u * (stop_us[who] - start_us[who])).astype(np.int64)
+    return who, t
+
+
+def _seconds(rng: np.random.Generator, lo: float, hi: float, n: int) -> IntArray:
+    return (rng.uniform(lo, hi, n) * _US_PER_S).astype(np.int64)
+
+
+def workaround_events(
+    signup_us: IntArray, stop_us: IntArray, rng: np.random.Generator
+) -> PlantedEvents:
+    """Draw the planted workaround and the decoy flows for members observed on ``[signup, stop)``.
+
+    Parameters
+    ----------
+    signup_us, stop_us : numpy.ndarray of int64
+        Each member's signup and end of observation (``min(ended_at, as_of)``), microseconds.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    PlantedEvents
+        Only events before each member's ``stop`` are kept; the truth counts what was kept.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> start = np.zeros(2_000, dtype=np.int64)
+    >>> p = workaround_events(start, start + 200 * _US_PER_DAY, rng)
+    >>> p.truth["members"] > 50, p.truth["steps"]
+    (True, ['video.download', '<exit>', 'video.upload'])
+    """
+    n = signup_us.shape[0]
+    everyone = np.arange(n)
+    # Flows are drawn from the second day on, so the day-0 activity of the base world is kept.
+    start = signup_us + _US_PER_DAY
+    b = _Builder()
+
+    # The workaround.
+    creators = everyone[rng.random(n) < CREATOR_SHARE]
+    rate = rng.gamma(2.0, CREATOR_RATE_MEAN / 2.0, creators.shape[0])
+    who, t0 = _occurrences(rng, creators, np.repeat(rate, 1), start, stop_us)
+    k = who.shape[0]
+    off = np.minimum(rng.lognormal(np.log(OFF_MEDIAN_S), OFF_SIGMA, k), OFF_CAP_S)
+    bg: BoolArray = np.asarray(rng.random(k) < BG_SHARE)
+    route: IntArray = np.asarray(rng.choice(len(REENTRY), size=k, p=REENTRY_P), dtype=np.int64)
+    abandon: BoolArray = np.asarray(rng.random(k) < ABANDON_SHARE)
+    t_leave = t0 + _seconds(rng, 3, 15, k)
+    t_back = t_leave + (off * _US_PER_S).astype(np.int64)
+    t_up = t_back + np.where(route == 2, _seconds(rng, 2, 10, k), _seconds(rng, 15, 60, k))
+    done = ~abandon & (t_up < stop_us[who])
+    kept_download = t0 < stop_us[who]
+    b.add("video.download", who[kept_download], t0[kept_download])
+    m = done & bg
+    b.add("app.background", who[m], t_leave[m])
+    b.add("app.foreground", who[m], t_back[m])
+    for r, action in enumerate(REENTRY):
+        m = done & (route == r)
+        if action is not None:
+            b.add(action, who[m], t_back[m] + (bg[m] * 2 * _US_PER_S))
+    b.add("video.upload", who[done], t_up[done])
+    seconds = (t_up[done] - t0[done]) / _US_PER_S
+    per_member = np.bincount(who[done], minlength=n)
+    variant_exit = np.where(bg[done], "background", "gap")
+    variant_route = np.array(["app.open", "notification.open", "direct"])[route[done]]
+
+    # In-app flows: frequent, short, no exit.
+    who, t = _occurrences(
+        rng, everyone[rng.random(n) < BROWSE_SHARE], np.array(BROWSE_RATE), start, stop_us
+    )
+    t_play = t + _seconds(rng, 20, 90, who.shape[0])
+    like = rng.random(who.shape[0]) < 0.5
+    t_like = t_play + _seconds(rng, 10, 60, who.shape[0])
+    b.add("feed.browse", who, t)
+    keep = t_play < stop_us[who]
+    b.add("video.play", who[keep], t_play[keep])
+    keep &= like & (t_like < stop_us[who])
+    b.add("video.like", who[keep], t_like[keep])
+    who, t = _occurrences(
+        rng, everyone[rng.random(n) < SEARCH_SHARE], np.array(SEARCH_RATE), start, stop_us
+    )
+    t_play = t + _seconds(rng, 5, 40, who.shape[0])
+    b.add("search.query", who, t)
+    keep = t_play < stop_us[who]
+    b.add("video.play", who[keep], t_play[keep])
+    # Leaves the app and comes back, but brings nothing in.
+    who, t = _occurrences(
+        rng, everyone[rng.random(n) < SHARE_SHARE], np.array(SHARE_RATE), start, stop_us
+    )
+    away = np.asarray(rng.lognormal(np.log(300.0), 0.5, who.shape[0]), dtype=np.float64)
+    t_back = t + (away * _US_PER_S).astype(np.int64)
+    b.add("video.share", who, t)
+    keep = t_back < stop_us[who]
+    b.add("app.open", who[keep], t_back[keep])
+    b.add("feed.browse", who[keep], t_back[keep] + _seconds(rng, 2, 10, int(keep.sum())))
+
+    member = np.concatenate([p[0] for p in b.parts])
+    ts = np.concatenate([p[1] for p in b.parts])
+    code = np.concatenate([p[2] for p in b.parts])
+    inside = ts < stop_us[member]
+    truth = {
+        "steps": list(WORKAROUND_STEPS),
+        "members": int((per_member > 0).sum()),
+        "occurrences": int(done.sum()),
+        "median_seconds": float(np.median(seconds)) if seconds.size else None,
+        "total_hours": float(seconds.sum() / 3600.0),
+        "variants": {
+            "exit": {v: int((variant_exit == v).sum()) for v in ("gap", "background")},
+            "reentry": {
+                v: int((variant_route == v).sum())
+                for v in ("app.open", "notification.open", "direct")
+            },
+        },
+        "retention_effect": 0.0,
+        "decoys": [
+            ["feed.browse", "video.play", "video.like"],
+            ["search.query", "video.play"],
+            ["video.share", "<exit>", "app.open", "feed.browse"],
+        ],
+    }
+    return PlantedEvents(member[inside], ts[inside], tuple(b.labels), code[inside], truth)
+
+
+def observed_spans(members: pa.Table, config: WorldConfig) -> tuple[IntArray, IntArray]:
+    """Each member's signup and end of observation, ``min(ended_at, as_of)``, in microseconds."""
+    signup = members["signup_at"].cast(pa.int64()).to_numpy().astype(np.int64)
+    ended = pc.fill_null(members["ended_at"].cast(pa.int64()), config.as_of_us)
+    stop = np.minimum(ended.to_numpy().astype(np.int64), config.as_of_us)
+    return signup, stop
+
+
+def plant_workarounds(out_dir: Path, config: WorldConfig) -> int:
+    """Add the planted events to ``out_dir/events.parquet`` and write their truth.
+
+    Returns the number of events added. The events file is rewritten sorted by member and
+    time, with the writer options of :mod:`tenure.simulate.writer`, so the planted world is
+    as deterministic as the base world.
+    """
+    members = pq.read_table(
+        out_dir / "members.parquet", columns=["member_id", "signup_at", "ended_at"]
+    )
+    signup, stop = observed_spans(members, config)
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 1)))
+    planted = workaround_events(signup, stop, rng)
+    path = out_dir / "events.parquet"
+    base = pq.read_table(path)
+    schema = base.schema
+    ts_type = schema.field("ts").type
+    extra = pa.table(
+        {
+            "member_id": members["member_id"].take(pa.array(planted.member)),
+            "ts": pa.array(planted.ts_us, type=pa.int64()).cast(ts_type),
+            "action": pa.array(planted.action, type=pa.string()).take(pa.array(planted.code)),
+            "benefit": pa.nulls(planted.member.shape[0], type=pa.string()),
+            "value": pa.nulls(planted.member.shape[0], type=pa.float64()),
+        },
+        schema=schema,
+    )
+    rewrite_sorted(path, pa.concat_tables([base, extra]))
+    (out_dir / TRUTH_FILE).write_text(json.dumps(planted.truth, indent=2) + "\n")
+    return int(extra.num_rows)
+
+
+def rewrite_sorted(path: Path, table: pa.Table) -> None:
+    """Write `table` to `path` sorted by member and time, with deterministic writer options."""
+    order = pc.sort_indices(table, sort_keys=[("member_id", "ascending"), ("ts", "ascending")])
+    pq.write_table(
+        table.take(order),
+        path,
+        compression="zstd",
+        compression_level=1,
+        write_statistics=True,
+        row_group_size=1 << 20,
+    )
