@@ -53,7 +53,7 @@ start)
     chown "$owner" "$dir"
     chmod 700 "$dir"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "${run_as[@]}" "$bindir/initdb" -D "$dir/data" -U tenure -A trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+    "${run_as[@]}" "$bindir/initdb" -D "$dir/data" -U tenure -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     "${run_as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null \
@@ -65,7 +65,7 @@ start)
     ;;
 stop)
     [[ -d $dir/data ]] || { echo "postgres.sh: no cluster in $dir" >&2; exit 1; }
-    "${run_as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    "${run_as[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     ;;
 *)
     usage

@@ -83,6 +83,7 @@ def create_app(service: Service) -> FastAPI:
         summary="What to show a member at a touchpoint, logged durably for evaluation.",
         lifespan=lifespan,
     )
+    app.state.service = service
     decider = service.decider
     committer = service.committer
 

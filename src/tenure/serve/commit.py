@@ -85,7 +85,14 @@ class GroupCommitter:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Open the store in the writer thread; raise here if it cannot be opened."""
+        """Open the store in the writer thread; raise here if it cannot be opened.
+
+        Calling it again once started does nothing (the command opens the log before the
+        server starts, so a bad ``--log`` is a one-line error, not a failed start-up).
+        """
+        if self._thread is not None and self._open_error is None:
+            return
+        self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="tenure-commit", daemon=True)
         self._thread.start()
         self._ready.wait()

@@ -213,7 +213,17 @@ class SQLLog:
 
     # -- schema ---------------------------------------------------------------------------
     def _init_schema(self, tables: set[str]) -> None:
-        """Create the tables in an empty store, or check an existing store is a Tenure log."""
+        """Create the tables in an empty store, or check an existing store is a Tenure log.
+
+        The connection is closed when the store is refused.
+        """
+        try:
+            self._check_schema(tables)
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _check_schema(self, tables: set[str]) -> None:
         if not tables:
             cur = self._cursor()
             for statement in self.ddl:

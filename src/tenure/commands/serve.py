@@ -1,0 +1,124 @@
+"""`tenure serve`: the decision service for the product's touchpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tenure.commands._console import err_console, friendly_errors
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command to `app`."""
+    app.command("serve")(serve)
+
+
+def serve(
+    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalogue", help="Catalogue YAML (default: DATA/catalogue.yaml, else built-in)."
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="Policy snapshot, watched and hot-swapped (default: uniform)."
+        ),
+    ] = None,
+    log: Annotated[
+        str,
+        typer.Option(
+            "--log", help="Decision log: a .sqlite or .duckdb file, or a postgresql:// URL."
+        ),
+    ] = "tenure-decisions.sqlite",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0 picks a free one).")] = 8000,
+    api_keys: Annotated[
+        Path | None,
+        typer.Option("--api-keys", help="File of 'KEY SCOPE' lines (else $TENURE_API_KEYS)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", help="End of observation for member usage.")
+    ] = None,
+    clock: Annotated[
+        str,
+        typer.Option("--clock", help="'wall' (now), or 'data': time starts at the data's as_of."),
+    ] = "wall",
+    max_body: Annotated[
+        int, typer.Option("--max-body", help="Largest request body in bytes (413 above).")
+    ] = 1 << 20,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the policy's random draws.")
+    ] = None,
+) -> None:
+    """Serve decisions (POST /v1/decide), outcomes and value recaps over HTTP.
+
+    Every decision is committed to the log before it is answered. SIGTERM drains in-flight
+    requests and exits 0.
+    """
+    from tenure.errors import SpecError
+    from tenure.serve.server import bind, run
+
+    with friendly_errors():
+        if clock not in ("wall", "data"):
+            raise SpecError(f"--clock must be 'wall' or 'data', got {clock!r}")
+        if max_body < 1:
+            raise SpecError(f"--max-body must be a positive number of bytes, got {max_body}")
+        app = _build(data, catalogue, policy, log, api_keys, as_of, clock, max_body, seed)
+        try:
+            sock = bind(host, port)
+        except OSError as exc:
+            raise SpecError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
+
+    def ready(url: str) -> None:
+        err_console.print(f"tenure serve: listening on {url} (log {log_display})", highlight=False)
+
+    log_display = app.state.service.log_location
+    run(app, sock, on_ready=ready)
+
+
+def _build(
+    data: str,
+    catalogue_path: Path | None,
+    policy_path: Path | None,
+    log: str,
+    api_keys: Path | None,
+    as_of: datetime | None,
+    clock: str,
+    max_body: int,
+    seed: int | None,
+) -> FastAPI:
+    from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, load_policy
+    from tenure.serve.app import create_app
+    from tenure.serve.auth import ApiKeys
+    from tenure.serve.service import Service, data_clock, wall_clock
+    from tenure.store import connect
+
+    keys = ApiKeys.load(api_keys)
+    dataset = connect(data, as_of=as_of)
+    if catalogue_path is None and Path(data, "catalogue.yaml").is_file():
+        catalogue_path = Path(data, "catalogue.yaml")
+    cat = Catalogue.load(catalogue_path) if catalogue_path is not None else Catalogue.default()
+    members = MemberIndex.from_dataset(dataset, catalogue=cat)
+    pol = load_policy(policy_path) if policy_path is not None else UniformPolicy(cat)
+    service = Service(
+        cat,
+        members,
+        pol,
+        log,
+        keys,
+        clock=data_clock(dataset.as_of) if clock == "data" else wall_clock,
+        seed=seed,
+        max_body=max_body,
+        watch_policy=policy_path,
+    )
+    service.committer.start()  # a bad --log is a one-line error here, before the server
+    return create_app(service)
