@@ -56,4 +56,8 @@ def load_policy(path: str | Path) -> Policy:
         from tenure.messaging.policies.uniform import UniformPolicy
 
         return UniformPolicy.from_snapshot(doc)
+    if kind == "thompson":
+        from tenure.messaging.policies.thompson import ThompsonPolicy
+
+        return ThompsonPolicy.from_snapshot(doc)
     raise SpecError(f"{path}: unknown policy kind {kind!r} (expected uniform or thompson)")
