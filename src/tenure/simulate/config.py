@@ -40,6 +40,10 @@ class WorldConfig:
         Retention horizons (days since signup) at which the truth is computed.
     truth_members : int
         At most this many members (a random subsample) enter the counterfactual truth.
+    product_bets : bool
+        Also plant a workaround of known size with decoy in-app flows
+        (:mod:`tenure.simulate.workarounds`) and abuse in a pilot (:mod:`tenure.simulate.abuse`).
+        Off by default: the default world is unchanged.
     """
 
     n_members: int = 100_000
@@ -51,6 +55,7 @@ class WorldConfig:
     window_days: int = 7
     horizons_days: tuple[int, ...] = (90, 180, 365)
     truth_members: int = 300_000
+    product_bets: bool = False
 
     def __post_init__(self) -> None:
         if self.n_members < 1:

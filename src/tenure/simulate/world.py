@@ -102,6 +102,13 @@ def simulate_world(
             add_cohort(config, cohort, truth)
             if progress is not None:
                 progress("simulate", (k + 1) / config.n_chunks)
+    if config.product_bets:  # opt-in planted workaround and pilot abuse (issue 14)
+        from tenure.simulate.abuse import plant_abuse
+        from tenure.simulate.workarounds import plant_workarounds
+
+        n_events += plant_workarounds(out_dir, config)
+        more_events, more_exposures = plant_abuse(out_dir, config)
+        n_events, n_exposures = n_events + more_events, n_exposures + more_exposures
     write_benefits(out_dir / FILES["benefits"])
     write_truth(out_dir / FILES["truth"], truth_document(config, truth))
     if progress is not None:
