@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tenure.store.connect import Dataset, connect, find_sources
+from tenure.store.connect import Dataset, connect
 from tenure.store.ingest import IngestReport, TableCounts, ingest
+from tenure.store.mapping import ColumnMap, parse_mapping
+from tenure.store.sources import Sources, find_sources
 
-__all__ = ["Dataset", "IngestReport", "TableCounts", "connect", "find_sources", "ingest"]
+__all__ = [
+    "ColumnMap",
+    "Dataset",
+    "IngestReport",
+    "Sources",
+    "TableCounts",
+    "connect",
+    "find_sources",
+    "ingest",
+    "parse_mapping",
+]

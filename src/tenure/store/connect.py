@@ -6,20 +6,23 @@ only this module and `ingest` know which engine executes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from tenure.errors import BackendError, DataContractError
-from tenure.schema import CONTRACTS, TableContract
+from tenure.schema import CONTRACTS
+from tenure.store.mapping import ColumnMap, parse_mapping
+from tenure.store.sources import find_sources
 
 Backend = Literal["duckdb", "polars"]
-TABLE_NAMES = tuple(CONTRACTS)
+TABLE_NAMES = tuple(n for n in CONTRACTS if n != "benefits")
 
 
 @dataclass(frozen=True)
@@ -46,40 +49,30 @@ class Dataset:
         return t
 
 
-def find_sources(folder: Path) -> dict[str, list[Path]]:
-    """The files of each contract table in `folder`: `name.parquet|csv` or `name/*.parquet|csv`."""
-    found: dict[str, list[Path]] = {}
-    for name in TABLE_NAMES:
-        files = [folder / f"{name}.{ext}" for ext in ("parquet", "csv")]
-        files = [f for f in files if f.is_file()]
-        part_dir = folder / name
-        if part_dir.is_dir():
-            files += sorted(p for p in part_dir.iterdir() if p.suffix in (".parquet", ".csv"))
-        if files:
-            found[name] = files
-    return found
-
-
 def connect(
     source: str | Path,
     *,
     as_of: datetime | None = None,
     backend: Backend = "duckdb",
+    mapping: ColumnMap | str | None = None,
 ) -> Dataset:
     """Open `source` and return its tables.
 
     Parameters
     ----------
     source
-        A folder of `members`/`events`/`exposures` Parquet or CSV files (read in place, not
-        validated: use `tenure ingest` for that), a `.duckdb` file written by `ingest`, or an
-        Ibis connection URL such as ``duckdb://path.duckdb``.
+        A folder of `members`/`events`/`exposures` Parquet or CSV files, read in place and
+        checked with the very rules `tenure ingest` applies (a folder with any bad row is
+        refused, naming the first one: ingest it to quarantine those rows), a `.duckdb`
+        file written by `ingest`, or an Ibis connection URL such as ``duckdb://path.duckdb``.
     as_of
         When observation ends. Defaults to the value `ingest` recorded, else the latest
         timestamp in the data.
     backend
         For a folder: the Ibis backend that reads it. DuckDB is the default; Polars is
         supported as a second, independent engine.
+    mapping
+        For a folder: input column -> contract column renames (see `tenure.store.mapping`).
     """
     text = str(source)
     if "://" in text:
@@ -93,24 +86,60 @@ def connect(
     if path.is_file():
         con = ibis.duckdb.connect(str(path), read_only=True)
         return _from_connection(con, as_of=as_of, source=text)
-    return _from_folder(path, as_of=as_of, backend=backend)
+    columns = mapping if isinstance(mapping, ColumnMap) else parse_mapping(mapping)
+    return _from_folder(path, as_of=as_of, backend=backend, mapping=columns)
 
 
-def _from_folder(folder: Path, *, as_of: datetime | None, backend: Backend) -> Dataset:
+def _from_folder(
+    folder: Path, *, as_of: datetime | None, backend: Backend, mapping: ColumnMap
+) -> Dataset:
+    """Check the folder with ingest's own rules, then expose its typed tables (or refuse)."""
+    from tenure.store.ingest import validate_in_place
+
     sources = find_sources(folder)
-    if "members" not in sources:
+    if "members" not in sources.tables:
         raise DataContractError(
             f"{folder} has no members table (expected members.parquet, members.csv or members/)"
         )
-    con = _backend(backend)
-    tables: dict[str, ir.Table] = {}
-    for name, files in sources.items():
-        parts = [_read_file(con, f, name) for f in files]
-        t = parts[0]
-        for p in parts[1:]:
-            t = t.union(p)
-        tables[name] = _with_contract_types(t, CONTRACTS[name])
-    return _dataset(con, tables, as_of=as_of, source=str(folder), benefits=_benefits(folder))
+    raw = duckdb.connect()
+    names = validate_in_place(raw, sources, mapping, datetime.now(UTC))
+    duck = ibis.duckdb.from_connection(raw)
+    if backend == "duckdb":
+        con: Any = duck
+        tables = {n: duck.table(n) for n in names}
+    else:
+        con = _backend(backend)
+        tables = {n: con.create_table(n, duck.table(n).to_pyarrow()) for n in names}
+    benefits = tables.pop("benefits", None)
+    frame = benefits.to_pandas() if benefits is not None else None
+    return _dataset(con, tables, as_of=as_of, source=str(folder), benefits=frame)
+
+
+def observe_until(dataset: Dataset, as_of: datetime) -> Dataset:
+    """`dataset` as it stood at `as_of`: what an analysis run on that day would have seen.
+
+    Members who signed up later are left out, an ending after `as_of` is not yet known
+    (the member counts as active, censored at `as_of`), and later events and exposures
+    are left out. Every analysis command's ``--as-of`` goes through here, so all of them
+    agree on what "as of" means.
+    """
+    when = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    t = ibis.literal(when.astimezone(UTC), type="timestamp('UTC')")
+    m = dataset.members
+    members = m.filter(m.signup_at <= t)
+    if "ended_at" in members.columns:
+        members = members.mutate(
+            ended_at=ibis.ifelse(members.ended_at <= t, members.ended_at, ibis.null())
+        )
+    events = dataset.events.filter(dataset.events.ts <= t) if dataset.events is not None else None
+    exposures = (
+        dataset.exposures.filter(dataset.exposures.ts <= t)
+        if dataset.exposures is not None
+        else None
+    )
+    return replace(
+        dataset, members=members, events=events, exposures=exposures, as_of=when.astimezone(UTC)
+    )
 
 
 def _backend(name: Backend) -> Any:
@@ -126,31 +155,6 @@ def _backend(name: Backend) -> Any:
                 "the polars backend is not installed: pip install 'ibis-framework[polars]'"
             ) from exc
     raise BackendError(f"unknown backend {name!r} (expected 'duckdb' or 'polars')")
-
-
-def _read_file(con: Any, path: Path, name: str) -> ir.Table:
-    try:
-        if path.suffix == ".parquet":
-            return con.read_parquet(str(path), table_name=f"{name}_{abs(hash(path)):x}")
-        return con.read_csv(str(path), table_name=f"{name}_{abs(hash(path)):x}")
-    except Exception as exc:  # the engine's own error types differ per backend
-        raise DataContractError(f"cannot read {name} table: {exc}", file=str(path)) from exc
-
-
-def _with_contract_types(t: ir.Table, contract: TableContract) -> ir.Table:
-    """Cast contract columns read from CSV (or loosely typed Parquet) to their contract types."""
-    casts: dict[str, ir.Value] = {}
-    for col in contract.columns:
-        if col.name not in t.columns:
-            continue
-        current = t[col.name].type()
-        if col.type == "timestamp" and (not current.is_timestamp() or current.timezone is None):
-            casts[col.name] = t[col.name].cast("timestamp('UTC')")
-        elif col.type == "float" and not current.is_floating():
-            casts[col.name] = t[col.name].cast("float64")
-        elif col.type == "string" and not current.is_string():
-            casts[col.name] = t[col.name].cast("string")
-    return t.mutate(**casts) if casts else t
 
 
 def _from_connection(con: Any, *, as_of: datetime | None, source: str) -> Dataset:
@@ -202,8 +206,3 @@ def _latest_timestamp(tables: dict[str, ir.Table]) -> datetime:
     if not latest:
         raise DataContractError("the dataset has no timestamps to take as_of from")
     return max(latest)
-
-
-def _benefits(folder: Path) -> pd.DataFrame | None:
-    path = folder / "benefits.csv"
-    return pd.read_csv(path) if path.is_file() else None

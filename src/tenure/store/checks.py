@@ -1,0 +1,395 @@
+"""The contract's rules as set-based SQL, generated from `tenure.schema` in one place.
+
+Ingest (which quarantines the rows that break a rule) and ``connect`` on a folder read in
+place (which refuses a folder with any such row) both run the SQL built here, so there is
+one definition of a good row. Each rule is a triple: a condition, a *rule* (a fixed text,
+used to count rows per cause) and a *reason* (the rule with the offending value, shown to
+the user). The first rule a row breaks is its reason.
+
+Timestamps in text are matched against `tenure.schema.TIMESTAMP_PATTERN` and built from
+their parts (a naive timestamp minus the written offset), never by casting text to
+``TIMESTAMPTZ``: DuckDB's zone-aware cast carries a named zone met on one row over to the
+rows after it, silently shifting them.
+
+Bookkeeping columns (file, line, reason…) are named with a prefix that no column of the
+input starts with, so a user column called ``_line`` or ``_reason`` is data like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tenure.schema import NULL_TOKENS, TIMESTAMP_PATTERN, YEAR_RANGE, Column, TableContract
+
+__all__ = ["Internal", "checked_sql", "internal_names", "lit", "quote", "typed_sql"]
+
+_INTEGER_TYPES: tuple[str, ...] = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
+_NUMERIC_PREFIXES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", *_INTEGER_TYPES)
+_TIMESTAMP_TYPES = (
+    "TIMESTAMP",
+    "TIMESTAMP WITH TIME ZONE",
+    "TIMESTAMP_S",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_NS",
+    "DATE",
+)
+
+
+def quote(name: str) -> str:
+    """``name`` as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class Internal:
+    """Names of the bookkeeping columns, all sharing a prefix no input column starts with."""
+
+    prefix: str
+
+    def __getattr__(self, item: str) -> str:
+        if item.startswith("__"):
+            raise AttributeError(item)
+        return self.prefix + item
+
+
+def internal_names(columns: Iterable[str]) -> Internal:
+    """A prefix for bookkeeping columns that collides with none of `columns`."""
+    taken = [c.lower() for c in columns]
+    prefix = "_tenure_"
+    while any(c.startswith(prefix) for c in taken):
+        prefix = "_" + prefix
+    return Internal(prefix)
+
+
+def type_problem(column: Column, sql_type: str) -> str | None:
+    """Why a column stored as `sql_type` cannot hold `column`, or None when it can."""
+    t = sql_type.upper()
+    if t == "VARCHAR":
+        return None
+    if column.type == "string":
+        if t in _INTEGER_TYPES or t == "UUID":
+            return None
+        return f"{column.name} is stored as {sql_type}; store it as text (or integers)"
+    if column.type == "timestamp":
+        if t in _TIMESTAMP_TYPES or t.startswith("TIMESTAMP"):
+            return None
+        hint = " (a number is not a timestamp: its unit and epoch are unknown)"
+        return (
+            f"{column.name} is stored as {sql_type}{hint if t in _NUMERIC_PREFIXES else ''}; "
+            "store a timestamp type or ISO 8601 text such as 2024-01-31T09:30:00Z"
+        )
+    if t.startswith(_NUMERIC_PREFIXES):
+        return None
+    return f"{column.name} is stored as {sql_type}; store it as a number"
+
+
+def _tokens() -> str:
+    return ", ".join(lit(t) for t in NULL_TOKENS)
+
+
+def _text_value(q: str) -> str:
+    """Trimmed text, with empty and the null spellings as NULL (timestamp/number columns)."""
+    x = f"trim({q}, ' \t\r\n')"
+    return f"CASE WHEN {x} = '' OR {x} IN ({_tokens()}) THEN NULL ELSE {x} END"
+
+
+def _parse_timestamp(ok: str, m: str) -> str:
+    """SQL building TIMESTAMPTZ from the parts `m` of an accepted text (`ok`), else NULL.
+
+    `ok` and `m` name columns computed one query level below (whether the text matches
+    the pattern, and its parts): referring to them by name keeps the statement small,
+    which DuckDB plans in milliseconds rather than seconds.
+    """
+    naive = (
+        f"TRY_CAST({m}.d || ' ' || coalesce(nullif({m}.hm, ''), '00:00') || ':' || "
+        f"coalesce(nullif(left({m}.s, 9), ''), '00') AS TIMESTAMP)"
+    )
+    o = f"replace({m}.o, ':', '')"
+    hours = f"TRY_CAST(substr({o}, 2, 2) AS INTEGER)"
+    minutes = f"(CASE WHEN length({o}) = 5 THEN TRY_CAST(substr({o}, 4, 2) AS INTEGER) ELSE 0 END)"
+    sign = f"(CASE WHEN left({o}, 1) = '-' THEN -1 ELSE 1 END)"
+    offset = (
+        f"(CASE WHEN {m}.o IN ('', 'Z', 'z', 'UTC') THEN 0 "
+        f"WHEN {hours} <= 18 AND {minutes} < 60 THEN {sign} * ({hours} * 60 + {minutes}) END)"
+    )
+    return f"CASE WHEN {ok} THEN CAST({naive} - to_minutes({offset}) AS TIMESTAMPTZ) END"
+
+
+def _value(column: Column, q: str, sql_type: str, names: Internal, i: int) -> str:
+    """SQL for the typed value of contract column `column` stored as `sql_type`."""
+    text = sql_type.upper() == "VARCHAR"
+    x = quote(names.prefix + f"x{i}")
+    if column.type == "string":
+        return f"nullif(trim({q}, ' \t\r\n'), '')" if text else f"CAST({q} AS VARCHAR)"
+    if column.type == "timestamp":
+        if text:
+            return _parse_timestamp(quote(names.prefix + f"ok{i}"), quote(names.prefix + f"m{i}"))
+        return f"CAST({q} AS TIMESTAMPTZ)"
+    d = f"TRY_CAST({x} AS DOUBLE)" if text else f"CAST({q} AS DOUBLE)"
+    return f"CASE WHEN isnan({d}) THEN NULL ELSE {d} END"
+
+
+def _stamp(v: str) -> str:
+    return f"strftime({v}, '%Y-%m-%dT%H:%M:%SZ')"
+
+
+def _shown(q: str, v: str, text: bool) -> str:
+    """The value as the user wrote it (text) or as Tenure read it (typed), for a reason."""
+    return f"left(CAST({q} AS VARCHAR), 80)" if text else v
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A condition a row breaks, a fixed description to count by, and the shown reason."""
+
+    condition: str
+    rule: str
+    reason: str
+
+
+def column_rules(
+    column: Column, q: str, v: str, x: str, sql_type: str, as_of: datetime
+) -> list[Rule]:
+    """The rules of one contract column: `v` names its typed value, `x` its cleaned text."""
+    c = column.name
+    text = sql_type.upper() == "VARCHAR"
+    shown = _shown(q, v, text)
+    rules: list[Rule] = []
+    if column.required:
+        empty = v if column.type == "string" or not text else x
+        rules.append(Rule(f"{empty} IS NULL", f"{c} is missing", lit(f"{c} is missing")))
+    if column.type == "string":
+        if text:
+            why = f"{c} contains a NUL byte; remove it"
+            rules.append(Rule(f"strpos({q}, chr(0)) > 0", why, lit(why)))
+        return rules
+    written = f"{x} IS NOT NULL" if text else f"{q} IS NOT NULL"
+    if column.type == "timestamp":
+        lo, hi = YEAR_RANGE
+        if text:
+            zone = f"regexp_matches({q}, '[A-Za-z]+/[A-Za-z_]+')"
+            why = "has a named time zone; write a UTC offset such as +09:00 instead"
+            rules.append(
+                Rule(
+                    f"{written} AND {v} IS NULL AND {zone}",
+                    f"{c} {why}",
+                    f"{lit(c + ' ')} || {shown} || {lit(' ' + why)}",
+                )
+            )
+            why = "is not a UTC timestamp (expected ISO 8601, e.g. 2024-01-31T09:30:00Z)"
+            rules.append(
+                Rule(
+                    f"{written} AND {v} IS NULL",
+                    f"{c} {why}",
+                    f"{lit(c + ' ' + chr(39))} || {shown} || {lit(chr(39) + ' ' + why)}",
+                )
+            )
+        why = f"is outside the years {lo}–{hi} (a sentinel or a typo?)"
+        bounds = (
+            f"{v} < TIMESTAMPTZ '{lo:04d}-01-01 00:00:00+00' OR "
+            f"{v} >= TIMESTAMPTZ '{hi + 1:04d}-01-01 00:00:00+00'"
+        )
+        shown_any = shown if text else f"CAST({q} AS VARCHAR)"
+        rules.append(
+            Rule(bounds, f"{c} {why}", f"{lit(c + ' ')} || {shown_any} || {lit(' ' + why)}")
+        )
+        bound = as_of.astimezone(UTC)
+        late = f"is after as_of {bound:%Y-%m-%dT%H:%M:%SZ}"
+        rules.append(
+            Rule(
+                f"{v} > TIMESTAMPTZ '{bound.isoformat()}'",
+                f"{c} is after as_of",
+                f"{lit(c + ' ')} || {shown if text else _stamp(v)} || {lit(' ' + late)}",
+            )
+        )
+        return rules
+    raw = f"{lit(c + ' ' + chr(39))} || {shown} || {lit(chr(39))}"
+    if text:
+        rules.append(
+            Rule(
+                f"{written} AND {v} IS NULL", f"{c} is not a number", f"{raw} || ' is not a number'"
+            )
+        )
+    rules.append(
+        Rule(
+            f"NOT isfinite({v})",
+            f"{c} is not a finite number",
+            f"{raw} || ' is not a finite number'",
+        )
+    )
+    if column.minimum is not None:
+        what = "negative" if column.minimum == 0 else f"below {column.minimum:g}"
+        why = f"is {what} ({column.why})" if column.why else f"is {what}"
+        rules.append(Rule(f"{v} < {column.minimum!r}", f"{c} {why}", f"{raw} || {lit(' ' + why)}"))
+    if column.maximum is not None:
+        why = f"is above {column.maximum:g}" + (f" ({column.why})" if column.why else "")
+        rules.append(Rule(f"{v} > {column.maximum!r}", f"{c} {why}", f"{raw} || {lit(' ' + why)}"))
+    return rules
+
+
+def _first(rules: list[Rule], field: str) -> str:
+    if not rules:
+        return "CAST(NULL AS VARCHAR)"
+    shown = (lit(r.rule) if field == "rule" else r.reason for r in rules)
+    whens = " ".join(f"WHEN {r.condition} THEN {x}" for r, x in zip(rules, shown, strict=True))
+    return f"CASE {whens} END"
+
+
+def _typed_columns(
+    contract: TableContract, columns: dict[str, str], names: Internal
+) -> dict[str, str]:
+    """Output column -> the internal name holding its typed value (or itself)."""
+    return {
+        c: (names.prefix + f"v{i}" if contract.column(c) is not None else c)
+        for i, c in enumerate(columns)
+    }
+
+
+def _values_select(
+    contract: TableContract, columns: dict[str, str], names: Internal, source: str
+) -> str:
+    """`source` plus, per contract column, its cleaned text, its parts and its typed value."""
+    typed = _typed_columns(contract, columns, names)
+    text_cols = [
+        (i, c, col)
+        for i, c in enumerate(columns)
+        if (col := contract.column(c)) is not None
+        and col.type != "string"
+        and columns[c].upper() == "VARCHAR"
+    ]
+    level1 = "".join(
+        f", {_text_value(quote(c))} AS {quote(names.prefix + f'x{i}')}" for i, c, _ in text_cols
+    )
+    level2 = "".join(
+        f", regexp_full_match({x}, {lit(TIMESTAMP_PATTERN)}) AS {quote(names.prefix + f'ok{i}')}"
+        f", regexp_extract({x}, {lit(TIMESTAMP_PATTERN)}, ['d', 'hm', 's', 'o']) "
+        f"AS {quote(names.prefix + f'm{i}')}"
+        for i, _, col in text_cols
+        if col.type == "timestamp" and (x := quote(names.prefix + f"x{i}"))
+    )
+    level3 = "".join(
+        f", {_value(col, quote(c), columns[c], names, i)} AS {quote(typed[c])}"
+        for i, c in enumerate(columns)
+        if (col := contract.column(c)) is not None
+    )
+    return f"SELECT *{level3} FROM (SELECT *{level2} FROM (SELECT s.*{level1} FROM {source} s))"
+
+
+def typed_sql(
+    contract: TableContract, columns: dict[str, str], names: Internal, source: str
+) -> str:
+    """The rows of `source` with contract columns typed, without checking them."""
+    typed = _typed_columns(contract, columns, names)
+    out = ", ".join(f"{quote(typed[c])} AS {quote(c)}" for c in columns)
+    return f"SELECT {out} FROM ({_values_select(contract, columns, names, source)})"
+
+
+def checked_sql(
+    contract: TableContract,
+    columns: dict[str, str],
+    names: Internal,
+    source: str,
+    as_of: datetime,
+    *,
+    members: str | None = None,
+    quarantined_members: str | None = None,
+) -> str:
+    """SQL of `source` with typed columns plus the bookkeeping columns of `names`.
+
+    Adds ``reason`` and ``rule`` (NULL for a good row), ``record`` (the raw row as JSON,
+    only for a bad row: building it for every row would cost more than all the checks)
+    and ``pre`` (an event before its member's signup). `members` names the accepted
+    members table, `quarantined_members` a table of the ids quarantined there.
+    """
+    typed = _typed_columns(contract, columns, names)
+    rules: list[Rule] = []
+    for i, (c, sql_type) in enumerate(columns.items()):
+        col = contract.column(c)
+        if col is not None:
+            x = quote(names.prefix + f"x{i}")
+            rules += column_rules(col, quote(c), quote(typed[c]), x, sql_type, as_of)
+    if "ended_at" in columns and "signup_at" in columns:
+        e, s = quote(typed["ended_at"]), quote(typed["signup_at"])
+        rules.append(
+            Rule(f"{e} < {s}", "ended_at is before signup_at", lit("ended_at is before signup_at"))
+        )
+    n = names
+    select = (
+        f"SELECT *, {_first(rules, 'reason')} AS {quote(n.reason)}, "
+        f"{_first(rules, 'rule')} AS {quote(n.rule)} "
+        f"FROM ({_values_select(contract, columns, names, source)})"
+    )
+    if contract.unique:
+        select = _unique(select, quote(typed[contract.unique]), contract.unique, n)
+    pre = "FALSE"
+    if contract.references_members and members is not None:
+        select = _known(select, quote(typed["member_id"]), n, members, quarantined_members)
+        if "ts" in columns:
+            pre = f"{quote(n.signup)} IS NOT NULL AND {quote(typed['ts'])} < {quote(n.signup)}"
+    out = ", ".join(f"{quote(typed[c])} AS {quote(c)}" for c in columns)
+    raw = ", ".join(f"{quote(c)} := {quote(c)}" for c in columns)
+    return (
+        f"SELECT {out}, {quote(n.fileno)}, {quote(n.file)}, {quote(n.line)}, "
+        f"{quote(n.reason)}, {quote(n.rule)}, "
+        f"CASE WHEN {quote(n.reason)} IS NOT NULL THEN to_json(struct_pack({raw})) END "
+        f"AS {quote(n.record)}, {quote(n.reason)} IS NULL AND {pre} AS {quote(n.pre)} "
+        f"FROM ({select})"
+    )
+
+
+def _unique(select: str, key: str, name: str, n: Internal) -> str:
+    """Quarantine every later copy of `key`, naming where the first good copy was seen."""
+    fno, f, ln, r, rule = (quote(x) for x in (n.fileno, n.file, n.line, n.reason, n.rule))
+    why = f"{name} is a duplicate"
+    return (
+        f"WITH c AS ({select}), firsts AS (SELECT {key} AS k, "
+        f"arg_min({f} || ' line ' || {ln}, ({fno}, {ln})) AS first_at, "
+        f"min(({fno}, {ln})) AS first_pos FROM c WHERE {r} IS NULL GROUP BY {key}) "
+        f"SELECT c.* REPLACE ("
+        f"CASE WHEN c.{r} IS NULL AND (c.{fno}, c.{ln}) <> f.first_pos THEN "
+        f"{lit(name + ' ' + chr(39))} || c.{key} || ''' is a duplicate of ' || f.first_at "
+        f"ELSE c.{r} END AS {r}, "
+        f"CASE WHEN c.{r} IS NULL AND (c.{fno}, c.{ln}) <> f.first_pos THEN {lit(why)} "
+        f"ELSE c.{rule} END AS {rule}) "
+        f"FROM c LEFT JOIN firsts f ON c.{key} = f.k"
+    )
+
+
+def _known(select: str, key: str, n: Internal, members: str, quarantined: str | None) -> str:
+    """Quarantine rows whose member is not an accepted member, saying when it was quarantined."""
+    r, rule = quote(n.reason), quote(n.rule)
+    was_q = "q.k IS NOT NULL" if quarantined else "FALSE"
+    join_q = f"LEFT JOIN {quarantined} q ON c.{key} = q.k" if quarantined else ""
+    unknown = "member_id is not a known member"
+    dropped = "member_id's member was quarantined"
+    return (
+        f"WITH c AS ({select}) SELECT c.* REPLACE ("
+        f"CASE WHEN c.{r} IS NOT NULL THEN c.{r} "
+        f"WHEN m.member_id IS NULL AND {was_q} THEN 'member_id ''' || c.{key} || "
+        f"''' was quarantined in members (see its row there)' "
+        f"WHEN m.member_id IS NULL THEN 'member_id ''' || c.{key} || ''' is not a known member' "
+        f"END AS {r}, "
+        f"CASE WHEN c.{r} IS NOT NULL THEN c.{rule} "
+        f"WHEN m.member_id IS NULL AND {was_q} THEN {lit(dropped)} "
+        f"WHEN m.member_id IS NULL THEN {lit(unknown)} END AS {rule}), "
+        f"m.signup_at AS {quote(n.signup)} "
+        f"FROM c LEFT JOIN {members} m ON c.{key} = m.member_id {join_q}"
+    )

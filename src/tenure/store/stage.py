@@ -1,0 +1,167 @@
+"""Expose the files of one table to DuckDB as one relation, columns matched by name.
+
+Each file becomes a view with its rows, its relative file name and each row's line (CSV,
+the physical line where the record starts, header = line 1) or row (Parquet, from 1).
+Parts are combined with ``UNION ALL BY NAME``: a part whose columns are in another order,
+or that lacks an optional column, lines up by name, never by position. When parts store a
+column with different types (a CSV part beside a Parquet part), that column is read as
+text in every part and parsed once by the contract's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tenure.errors import DataContractError
+from tenure.schema import TableContract
+from tenure.store.checks import Internal, internal_names, lit, quote, type_problem
+from tenure.store.csvfile import read_csv_text
+from tenure.store.sources import SourceFile
+
+__all__ = ["Opened", "StagedTable", "open_file", "stage_table"]
+
+
+@dataclass
+class Opened:
+    """One file, opened: its columns (after mapping) and, for CSV, its rows already read."""
+
+    source: SourceFile
+    columns: dict[str, str]
+    """Input column name -> contract name (identity unless mapped)."""
+    types: dict[str, str]
+    """Contract-side column name -> DuckDB type."""
+    arrow: pa.Table | None = None
+    lines: pa.Array | None = None
+    malformed: tuple[tuple[int, str, str], ...] = ()
+    rows: int = 0
+    added: dict[str, str] | None = None
+    """Hive partition columns the file lacks, with the value its path gives them."""
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """The union of a table's files as a view, its column types, rows read, bad records."""
+
+    view: str
+    columns: dict[str, str]
+    names: Internal
+    read: int
+    malformed: tuple[tuple[str, int, str, str], ...]
+
+
+def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
+    return {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {sql}").fetchall()}
+
+
+def open_file(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    contract: TableContract,
+    mapping: Mapping[str, str],
+) -> Opened:
+    """Read a file's header (and a CSV's rows) and check its columns against the contract."""
+    if src.kind == "csv":
+        read = read_csv_text(src.path, src.name)
+        raw_types = dict.fromkeys(read.table.column_names, "VARCHAR")
+        opened = Opened(
+            src, {}, {}, read.table, pa.array(read.lines, pa.int64()), tuple(read.malformed)
+        )
+        opened.rows = read.table.num_rows + len(read.malformed)
+    else:
+        try:
+            raw_types = _describe(con, f"SELECT * FROM read_parquet({lit(str(src.path))})")
+            (rows,) = con.execute(
+                f"SELECT count(*) FROM read_parquet({lit(str(src.path))})"
+            ).fetchone() or (0,)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise DataContractError(f"cannot be read as Parquet ({first})", file=src.name) from exc
+        opened = Opened(src, {}, {}, rows=int(rows))
+    opened.added = {key: value for key, value in src.partition if key not in raw_types}
+    raw_types.update(dict.fromkeys(opened.added, "VARCHAR"))
+    columns = {c: mapping.get(c, c) for c in raw_types}
+    targets = list(columns.values())
+    clash = sorted({t for t in targets if targets.count(t) > 1})
+    if clash:
+        raise DataContractError(
+            f"column(s) {', '.join(clash)} appear twice after the column mapping "
+            "(a column is mapped onto a name the file already has); map only one",
+            file=src.name,
+        )
+    opened.columns = columns
+    opened.types = {columns[c]: t for c, t in raw_types.items()}
+    missing = [c for c in contract.required if c not in opened.types]
+    if missing:
+        hint = " (map other names with --map source=contract)" if not mapping else ""
+        raise DataContractError(
+            f"{contract.name} is missing required column(s) {', '.join(missing)} "
+            f"(found: {', '.join(raw_types)}){hint}",
+            file=src.name,
+        )
+    for name, sql_type in opened.types.items():
+        col = contract.column(name)
+        problem = type_problem(col, sql_type) if col is not None else None
+        if problem:
+            raise DataContractError(problem, file=src.name, column=name)
+    return opened
+
+
+def stage_table(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, files: list[Opened]
+) -> StagedTable:
+    """Create the view ``stage_<table>``: every file's rows, matched by column name."""
+    every = [c for f in files for c in f.types]
+    names = internal_names(every)
+    union_types: dict[str, set[str]] = {}
+    for f in files:
+        for c, t in f.types.items():
+            union_types.setdefault(c, set()).add(t)
+    as_text = {c for c, ts in union_types.items() if len(ts) > 1}
+    columns = {c: ("VARCHAR" if c in as_text else next(iter(ts))) for c, ts in union_types.items()}
+    selects = []
+    malformed: list[tuple[str, int, str, str]] = []
+    for k, f in enumerate(files):
+        view = f"stage_{contract.name}_{k}"
+        source = _file_relation(con, f, view, names)
+        outputs = []
+        for raw, target in f.columns.items():
+            added = f.added or {}
+            expr = lit(added[raw]) if raw in added else quote(raw)
+            if target in as_text and f.types[target] != "VARCHAR":
+                expr = f"CAST({expr} AS VARCHAR)"
+            outputs.append(f"{expr} AS {quote(target)}")
+        outputs += [
+            f"{k} AS {quote(names.fileno)}",
+            f"{lit(f.source.name)} AS {quote(names.file)}",
+            f"{quote(names.line)}",
+        ]
+        selects.append(f"SELECT {', '.join(outputs)} FROM {source}")
+        malformed += [(f.source.name, line, why, text) for line, why, text in f.malformed]
+    view = f"stage_{contract.name}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL BY NAME '.join(selects)}")
+    return StagedTable(view, columns, names, sum(f.rows for f in files), tuple(malformed))
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, f: Opened, view: str, names: Internal) -> str:
+    """A relation with the file's columns plus ``names.line``; registers Arrow data if needed."""
+    line = quote(names.line)
+    if f.arrow is not None:
+        assert f.lines is not None
+        con.register(f"{view}_arrow", f.arrow.append_column(names.line, f.lines))
+        return f"{view}_arrow"
+    path = lit(str(f.source.path))
+    if "file_row_number" in f.types or "file_row_number" in f.columns:
+        # DuckDB cannot number the rows of a file that has its own `file_row_number`.
+        table = pq.read_table(f.source.path)
+        table = table.append_column(names.line, pa.array(range(1, table.num_rows + 1), pa.int64()))
+        con.register(f"{view}_arrow", table)
+        return f"{view}_arrow"
+    return (
+        f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {line} "
+        f"FROM read_parquet({path}, file_row_number = true))"
+    )
