@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tenure.commands._console import console, friendly_errors, print_json
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    MAP_OPTION,
+    console,
+    friendly_errors,
+    open_dataset,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from tenure.experiments.analysis import Scorecard
@@ -43,9 +52,7 @@ def assign_cmd(
         s = load_spec(spec)
         ids = list(member_ids or [])
         if data:
-            from tenure.store import connect
-
-            ds = connect(data)
+            ds = open_dataset(data)
             ids += [str(x) for x in ds.members.member_id.to_pyarrow().to_pylist()]
         if not ids:
             from tenure.errors import SpecError
@@ -125,9 +132,9 @@ def plan_cmd(
 @experiment_app.command("analyze")
 def analyze_cmd(
     spec: Annotated[Path | None, typer.Argument(help="Experiment spec (YAML).")] = None,
-    data: Annotated[
-        str | None, typer.Option("--data", help="Dataset: folder, .duckdb file or URL.")
-    ] = None,
+    data: Annotated[str | None, DATA_OPTION] = None,
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     stats: Annotated[
         Path | None, typer.Option("--stats", help="CSV of sufficient statistics (warehouse path).")
     ] = None,
@@ -155,10 +162,10 @@ def analyze_cmd(
             raise SpecError("analyze needs SPEC and --data SRC (or --stats FILE.csv)")
         from tenure.experiments.analysis import analyze
         from tenure.experiments.spec import load_spec
-        from tenure.store import connect
 
         s = load_spec(spec)
-        card = analyze(connect(data), s)
+        ds = open_dataset(data, as_of=as_of, mapping=mapping)
+        card = analyze(ds, s)
     if as_json:
         print_json(card.to_dict())
     else:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tenure.commands._console import console, friendly_errors, print_json
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    MAP_OPTION,
+    console,
+    friendly_errors,
+    open_dataset,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +25,9 @@ def register(app: typer.Typer) -> None:
 
 
 def hva(
-    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
+    data: Annotated[str, DATA_OPTION],
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     window: Annotated[int, typer.Option("--window", help="Action window (days).")] = 7,
     horizon: Annotated[int, typer.Option("--horizon", help="Retention horizon (days).")] = 90,
     by: Annotated[
@@ -30,11 +41,14 @@ def hva(
 ) -> None:
     """Rank candidate actions by naive and covariate-adjusted retention effect and by score."""
     from tenure.hva import discover
-    from tenure.store import connect
 
     with friendly_errors():
         result = discover(
-            connect(data), window=window, horizon=horizon, by=by, min_support=min_support
+            open_dataset(data, as_of=as_of, mapping=mapping),
+            window=window,
+            horizon=horizon,
+            by=by,
+            min_support=min_support,
         )
     if as_json:
         print_json(result.to_dict())

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tenure.commands._console import console, friendly_errors, print_json
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    MAP_OPTION,
+    console,
+    friendly_errors,
+    open_dataset,
+    print_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +25,9 @@ def register(app: typer.Typer) -> None:
 
 
 def retention(
-    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
+    data: Annotated[str, DATA_OPTION],
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Member attribute to split curves by.")
     ] = None,
@@ -28,12 +39,12 @@ def retention(
     """Kaplan–Meier survival with 95% intervals, cohort retention and churn by channel × tenure."""
     from tenure.errors import SpecError
     from tenure.retention import analyse_retention
-    from tenure.store import connect
 
     with friendly_errors():
         if cohort not in ("month", "week"):
             raise SpecError(f"--cohort must be 'month' or 'week', got {cohort!r}")
-        result = analyse_retention(connect(data), by=by, cohort_unit=cohort)  # type: ignore[arg-type]
+        ds = open_dataset(data, as_of=as_of, mapping=mapping)
+        result = analyse_retention(ds, by=by, cohort_unit=cohort)  # type: ignore[arg-type]
     if as_json:
         print_json(result.to_dict())
         return

@@ -13,6 +13,9 @@ Planted on top, each with the ids written to ``truth_abuse.json``:
 - **duplicate exposures**: 300 exposure rows logged twice, byte for byte;
 - **an outcome spike**: one day with 1,200 extra payments from 400 pilot members.
 
+(Those are the counts of a world with enough pilot members, ~100k members; smaller worlds get
+proportionally less, and the truth file records what was planted.)
+
 Opt-in through ``WorldConfig(product_bets=True)``; the default world is untouched.
 """
 
@@ -93,9 +96,13 @@ def abuse_tables(
 
     pilot_rows = np.flatnonzero(site == 0)
     picks = rng.permutation(pilot_rows)
-    shared = picks[:N_SHARED]
-    bots = picks[N_SHARED : N_SHARED + N_BOTS]
-    spikers = picks[N_SHARED + N_BOTS : N_SHARED + N_BOTS + SPIKE_MEMBERS]
+    # Small worlds get proportionally less abuse (a quarter of the pilot shares the code…).
+    n_shared = min(N_SHARED, pilot_rows.shape[0] // 4)
+    n_bots = min(N_BOTS, max(pilot_rows.shape[0] // 50, 1))
+    n_spike = min(SPIKE_MEMBERS, pilot_rows.shape[0] // 2)
+    shared = picks[:n_shared]
+    bots = picks[n_shared : n_shared + n_bots]
+    spikers = picks[n_shared + n_bots : n_shared + n_bots + n_spike]
 
     # A screenshot of one code redeemed by many members: one extra scan each.
     shared_ts = first[shared] + (rng.random(shared.shape[0]) * (last - first)[shared] * 0.5).astype(
@@ -105,20 +112,22 @@ def abuse_tables(
     x_ts = np.concatenate([first, shared_ts])
     x_site = np.concatenate([site, site[shared]])
     x_code = np.concatenate([codes, np.full(shared.shape[0], SHARED_CODE, dtype=object)])
-    dup = rng.choice(x_member.shape[0], size=N_DUPLICATES, replace=False)
+    n_dup = min(N_DUPLICATES, x_member.shape[0] // 3)
+    dup = rng.choice(x_member.shape[0], size=n_dup, replace=False)
     x_member, x_ts = np.concatenate([x_member, x_member[dup]]), np.concatenate([x_ts, x_ts[dup]])
     x_site, x_code = np.concatenate([x_site, x_site[dup]]), np.concatenate([x_code, x_code[dup]])
 
     # Bots: bursts of payments faster than a person can tap.
     bot_start = first[bots] + _US_PER_DAY
-    gaps = (rng.uniform(0.2, 0.6, (N_BOTS, BOT_EVENTS)) * _US_PER_S).astype(np.int64)
+    gaps = (rng.uniform(0.2, 0.6, (n_bots, BOT_EVENTS)) * _US_PER_S).astype(np.int64)
     bot_ts = (bot_start[:, None] + np.cumsum(gaps, axis=1)).ravel()
     bot_member = np.repeat(enrolled[bots], BOT_EVENTS)
 
     # A spike: one day of the pilot with many extra payments.
     spike_day0 = start + SPIKE_DAY * _US_PER_DAY
-    s_who = spikers[rng.integers(0, spikers.shape[0], SPIKE_EVENTS)]
-    s_ts = spike_day0 + (rng.random(SPIKE_EVENTS) * _US_PER_DAY).astype(np.int64)
+    n_spike_events = SPIKE_EVENTS * n_spike // SPIKE_MEMBERS
+    s_who = spikers[rng.integers(0, max(spikers.shape[0], 1), n_spike_events)]
+    s_ts = spike_day0 + (rng.random(n_spike_events) * _US_PER_DAY).astype(np.int64)
     s_keep = (s_ts > first[s_who]) & (s_ts < last[s_who])
 
     e_member = np.concatenate([pay_member, bot_member, enrolled[s_who[s_keep]]])
@@ -136,8 +145,12 @@ def abuse_tables(
         "enrolled": {"pilot": int((site == 0).sum()), "comparison": int((site != 0).sum())},
         "shared_code": {"code": SHARED_CODE, "members": int(shared.shape[0])},
         "bursts": {"members": sorted(int(i) for i in enrolled[bots]), "events_each": BOT_EVENTS},
-        "duplicate_exposures": N_DUPLICATES,
-        "spike": {"day": _iso(spike_day0)[:10], "extra_events": int(s_keep.sum())},
+        "duplicate_exposures": n_dup,
+        "spike": {
+            "day": _iso(spike_day0)[:10],
+            "extra_events": int(s_keep.sum()),
+            "members": int(n_spike),
+        },
     }
     exposures = {"member": x_member, "ts": x_ts, "site": x_site, "code": x_code}
     return exposures, _events(e_member[keep], e_ts[keep]), truth

@@ -1,0 +1,135 @@
+"""Recovery of the planted workaround on a simulated world (``WorldConfig(product_bets=True)``).
+
+The truth is what the simulator wrote (``truth_workarounds.json``): members, occurrences,
+seconds per occurrence and variant counts. Base-world events interleave with the planted
+ones, so recovery is checked within stated tolerances, not exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opp_data import open_folder
+
+from tenure.opportunities import OpportunityResult, find_workarounds
+from tenure.simulate import WorldConfig, simulate_world
+from tenure.simulate.workarounds import WORKAROUND_STEPS
+
+CONFIG = WorldConfig(n_members=6_000, seed=5, product_bets=True)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bets_world")
+    simulate_world(out, CONFIG)
+    return out
+
+
+@pytest.fixture(scope="module")
+def truth(world: Path) -> dict[str, Any]:
+    return dict(json.loads((world / "truth_workarounds.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def result(world: Path) -> OpportunityResult:
+    return find_workarounds(open_folder(world, CONFIG.as_of), top=400)
+
+
+def test_the_planted_workaround_ranks_first(result: OpportunityResult) -> None:
+    top = result.opportunities[0]
+    assert top.steps == WORKAROUND_STEPS
+    assert top.shape == "workaround"
+    assert [o.steps for o in result.workarounds()] == [WORKAROUND_STEPS]
+
+
+def test_members_occurrences_and_time_recovered(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    top = result.opportunities[0]
+    assert top.members == pytest.approx(truth["members"], rel=0.01)
+    assert top.occurrences == pytest.approx(truth["occurrences"], rel=0.02)
+    assert top.median_seconds == pytest.approx(truth["median_seconds"], rel=0.03)
+    assert top.hours_per_week * result.weeks == pytest.approx(truth["total_hours"], rel=0.03)
+    saved = (truth["total_hours"] - truth["occurrences"] * 30.0 / 3600.0) / result.weeks
+    lo, hi = top.hours_saved_ci
+    assert lo < top.hours_saved_per_week < hi
+    assert lo * 0.98 <= saved <= hi * 1.02
+
+
+def test_variants_are_merged_with_their_shares(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    top = result.opportunities[0]
+    assert top.merged_patterns > 1  # several mined patterns folded into one row
+    n = truth["occurrences"]
+    exits = top.variants["exit"]
+    assert exits["background"] == pytest.approx(
+        truth["variants"]["exit"]["background"] / n, abs=0.02
+    )
+    # Plain gaps are split by length into long gaps and session changes (>= 30 min).
+    gap_like = exits.get("gap", 0.0) + exits.get("session", 0.0)
+    assert gap_like == pytest.approx(truth["variants"]["exit"]["gap"] / n, abs=0.02)
+    for route, count in truth["variants"]["reentry"].items():
+        assert top.variants["reentry"][route] == pytest.approx(count / n, abs=0.02)
+    # No variant appears as a separate row.
+    steps = [o.steps for o in result.opportunities]
+    assert ("video.download", "<exit>", "app.open", "video.upload") not in steps
+    assert ("video.download", "video.upload") not in steps
+
+
+def test_frequent_in_app_flows_are_found_but_rank_low(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    by_steps = {o.steps: o for o in result.opportunities}
+    top = result.opportunities[0]
+    for decoy in truth["decoys"]:
+        o = by_steps[tuple(decoy)]
+        assert o.shape != "workaround"
+        assert o.score < top.score / 10
+    browse = by_steps[("feed.browse", "video.play", "video.like")]
+    assert browse.shape == "in_app"
+    assert browse.members > 5 * top.members  # far more frequent than the workaround
+
+
+def test_retention_association_finds_no_effect_where_there_is_none(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    ret = result.opportunities[0].retention
+    assert ret is not None and ret["status"] == "ok"
+    lo, hi = ret["ci"]
+    assert lo < truth["retention_effect"] < hi
+    assert ret["n_treated"] > 50
+
+
+def test_json_document_has_the_issue_shape(result: OpportunityResult) -> None:
+    doc = json.loads(json.dumps(result.to_dict()))
+    first = doc["opportunities"][0]
+    for key in (
+        "steps",
+        "members",
+        "occurrences",
+        "occurrences_per_week",
+        "median_seconds",
+        "hours_per_week",
+        "hours_saved_per_week",
+        "hours_saved_ci",
+        "score",
+    ):
+        assert key in first
+    assert list(first)[:9] == [
+        "steps",
+        "members",
+        "occurrences",
+        "occurrences_per_week",
+        "median_seconds",
+        "hours_per_week",
+        "hours_saved_per_week",
+        "hours_saved_ci",
+        "score",
+    ]
+    scores = [o["score"] for o in doc["opportunities"]]
+    assert scores == sorted(scores, reverse=True)
+    assert "score_formula" in doc["params"] and "roles" in doc["params"]
