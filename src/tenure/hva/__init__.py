@@ -4,87 +4,56 @@
 
     from tenure.hva import discover
     result = discover(connect("world/"), window=7, horizon=90, by="country")
-    result.to_frame().query("is_hva").head()
+    result.shortlist()          # the few actions to act on
+    result.to_frame()           # every candidate, with diagnostics
 
-Pipeline: :mod:`~tenure.hva.features` (landmark population, strata, outcomes) and
-:mod:`~tenure.hva.candidates` (treated rows per candidate) are Ibis expressions;
-:mod:`~tenure.hva.aggregate` materialises four small count tables;
-:mod:`~tenure.hva.estimate` computes naive and adjusted effects, q-values and E-values in
-numpy; :mod:`~tenure.hva.score` ranks.
+Pipeline: :mod:`~tenure.hva.features` builds the landmark population, its strata and each
+member's window uses (Ibis); :mod:`~tenure.hva.aggregate` materialises small count tables;
+:mod:`~tenure.hva.estimate` computes every contrast's naive and adjusted effect with its
+diagnostics from the counts and the pure :class:`~tenure.hva.design.LandmarkDesign`;
+:mod:`~tenure.hva.score` ranks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from tenure.errors import DataContractError, SpecError
-from tenure.hva.aggregate import aggregate_counts
-from tenure.hva.candidates import DEFAULT_THRESHOLDS, treated_rows
-from tenure.hva.estimate import estimate_effects
-from tenure.hva.features import LANDMARK_COLUMNS, landmark
-from tenure.hva.score import FORMULA, ScoreWeights, score_candidates
+from tenure.hva.aggregate import HvaCounts, aggregate_counts
+from tenure.hva.candidates import DEFAULT_THRESHOLDS, Candidate, CandidateKind, Segment
+from tenure.hva.design import ACTIVITY, HISTORY, Factor, LandmarkDesign
+from tenure.hva.estimate import build_arms, estimate_effects
+from tenure.hva.features import landmark
+from tenure.hva.result import Balance, Guards, HvaEstimate, HvaResult
+from tenure.hva.score import FORMULA, ScoreWeights, score_estimates
 from tenure.stats.ipw import EffectMethod
 from tenure.store import Dataset
 
-__all__ = ["FORMULA", "HvaResult", "ScoreWeights", "discover"]
+__all__ = [
+    "ACTIVITY",
+    "FORMULA",
+    "HISTORY",
+    "Balance",
+    "Candidate",
+    "CandidateKind",
+    "Factor",
+    "Guards",
+    "HvaCounts",
+    "HvaEstimate",
+    "HvaResult",
+    "LandmarkDesign",
+    "ScoreWeights",
+    "Segment",
+    "discover",
+]
 
 
-def _num(v: Any) -> float | None:
-    return None if v is None or pd.isna(v) else float(v)
-
-
-@dataclass(frozen=True)
-class HvaResult:
-    """Every candidate's support, naive and adjusted effect, q-value, E-value and score.
-
-    ``table`` has one row per (segment, candidate), overall rows (``segment`` None) first,
-    each segment sorted by score (best first).
-    """
-
-    window_days: int
-    horizon_days: int
-    by: str | None
-    table: pd.DataFrame
-    covariates: tuple[str, ...]
-    weights: ScoreWeights = field(default_factory=ScoreWeights)
-    formula: str = FORMULA
-
-    def to_frame(self) -> pd.DataFrame:
-        """The full table (more columns than the JSON: ratios, arms' retention, status)."""
-        return self.table.copy()
-
-    def hvas(self, segment: str | None = None) -> pd.DataFrame:
-        """Rows flagged as high-value actions for one segment (``None``: overall)."""
-        t = self.table
-        rows = t[t["segment"].isna()] if segment is None else t[t["segment"] == segment]
-        return rows[rows["is_hva"]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``tenure hva --json`` document."""
-        return {
-            "window_days": self.window_days,
-            "horizon_days": self.horizon_days,
-            "candidates": [
-                {
-                    "candidate": r.candidate,
-                    "kind": r.kind,
-                    "segment": None if pd.isna(r.segment) else r.segment,
-                    "support": float(r.support),
-                    "naive_diff": _num(r.naive_diff),
-                    "naive_ci": [_num(r.naive_low), _num(r.naive_high)],
-                    "adjusted_diff": _num(r.adjusted_diff),
-                    "adjusted_ci": [_num(r.adjusted_low), _num(r.adjusted_high)],
-                    "q_value": _num(r.q_value),
-                    "e_value": _num(r.e_value),
-                    "score": _num(r.score),
-                }
-                for r in self.table.itertuples(index=False)
-            ],
-        }
+def _sort_key(e: HvaEstimate) -> tuple[Any, ...]:
+    score = e.score if e.score == e.score else float("-inf")
+    adj = e.adjusted_diff if e.adjusted_diff == e.adjusted_diff else float("-inf")
+    seg = "" if e.segment is None else e.segment.value
+    return (e.segment is not None, seg, -score, -adj)
 
 
 def discover(
@@ -94,6 +63,7 @@ def discover(
     horizon: int = 90,
     by: str | None = None,
     min_support: float = 0.005,
+    adjust_for: Sequence[str] | None = None,
     covariates: Sequence[str] | None = None,
     thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
     pair_days: int = 1,
@@ -102,6 +72,8 @@ def discover(
     weights: ScoreWeights | None = None,
     ease_of_encouraging: Mapping[str, float] | None = None,
     alpha: float = 0.05,
+    inference: Any | None = None,
+    guards: Guards | None = None,
 ) -> HvaResult:
     """Find the early actions that keep members (landmark design, adjusted effects).
 
@@ -113,76 +85,98 @@ def discover(
         Actions are counted in days ``[0, window)`` after signup; only members still active
         at day ``window`` are compared.
     horizon
-        Retention is measured at day ``horizon`` (``> window``).
+        Retention is measured at day ``horizon`` (``> window``); it must be observable for
+        some members (the error names the latest observable horizon).
     by
         Member attribute for per-segment results.
     min_support
         Minimum share of the landmark population (of the segment) doing a candidate.
-    covariates
-        Adjustment attributes (default: channel, country, plan, age_band when present);
-        day-0 activity is always added.
+    adjust_for
+        Member attributes to adjust for; default every eligible member column (see
+        :mod:`tenure.hva.features`). Day-0 activity (without the candidate's own events) and,
+        when present, pre-signup history are always added. ``covariates`` is the old name.
     thresholds, pair_days, max_distinct
-        Candidate families, see :mod:`tenure.hva.candidates`.
+        Candidate families, see :mod:`tenure.hva.candidates`; ``pair_days=0`` drops pairs.
     method
         ``"aipw"`` (doubly robust, default) or ``"ipw"``.
     weights, ease_of_encouraging
         Score options, see :mod:`tenure.hva.score`.
-    alpha
-        One minus the interval coverage; also the q-value cut for ``is_hva``.
+    alpha, inference
+        One minus the interval coverage, also the q-value cut; an
+        :class:`tenure.settings.Inference` overrides ``alpha``.
+    guards
+        Diagnostic thresholds (:class:`Guards`).
     """
+    if inference is not None:
+        alpha = float(inference.alpha)
     if not 0 < window < horizon:
-        raise SpecError(f"need 0 < window < horizon, got window={window}, horizon={horizon}")
+        raise SpecError(f"need 0 < window < horizon, got --window {window}, --horizon {horizon}")
     if not 0.0 <= min_support < 1.0:
-        raise SpecError(f"min_support must be in [0, 1), got {min_support}")
+        raise SpecError(f"--min-support must be in [0, 1), got {min_support}")
+    if not 0.0 < alpha < 0.5:
+        raise SpecError(f"alpha must be in (0, 0.5), got {alpha}")
+    guards = guards or Guards()
     events = dataset.table("events")
     members = dataset.members
     if by is not None and by not in members.columns:
-        raise DataContractError(f"members has no column {by!r} to split by")
+        raise DataContractError(f"--by {by!r}: members has no such column")
     lm = landmark(
         members,
         events,
         dataset.as_of,
         window=window,
         horizon=horizon,
-        covariates=covariates,
+        adjust_for=adjust_for if adjust_for is not None else covariates,
         segment=by,
         early_days=max(pair_days, 1),
+        thresholds=thresholds,
     )
     try:
         if not lm.actions:
             raise DataContractError(
-                f"no benefit action is used in the first {window} days of any membership"
+                f"events: no candidate action is used in the first {window} days of any "
+                "membership (with a benefit column, only actions with a benefit are candidates)"
             )
-        treated = treated_rows(
-            lm.counts,
-            lm.actions,
-            thresholds=thresholds,
-            pairs=pair_days > 0,
-            max_distinct=max_distinct,
-            carry=LANDMARK_COLUMNS,
-        )
-        counts = aggregate_counts(lm, treated)
+        counts = aggregate_counts(lm, pairs=pair_days > 0, max_distinct=max_distinct)
     finally:
         lm.release()
-    table = estimate_effects(counts, lm, alpha=alpha, min_support=min_support, method=method)
-    fee = _mean_fee(dataset)
-    table = score_candidates(
-        table,
-        fee=fee,
+    arms = build_arms(
+        counts, lm.design, lm.actions, lm.thresholds, pairs=pair_days > 0,
+        max_distinct=max_distinct, min_support=min_support if by is None else 0.0,
+    )  # fmt: skip
+    rows = estimate_effects(
+        arms, lm.design, alpha=alpha, min_support=min_support, method=method, guards=guards
+    )
+    rows = score_estimates(
+        rows,
+        fee=_mean_fee(dataset),
         cost_per_use=_costs(dataset, lm.benefits),
         weights=weights,
         ease_of_encouraging=ease_of_encouraging,
         alpha=alpha,
     )
-    if not table.empty:
-        table["_overall"] = table["segment"].isna()
-        table = table.sort_values(
-            ["_overall", "segment", "score", "adjusted_diff"],
-            ascending=[False, True, False, False],
-            na_position="last",
-            ignore_index=True,
-        ).drop(columns="_overall")
-    return HvaResult(window, horizon, by, table, lm.covariates, weights or ScoreWeights())
+    rows.sort(key=_sort_key)
+    w = weights or ScoreWeights()
+    params = {
+        "window_days": window,
+        "horizon_days": horizon,
+        "alpha": alpha,
+        "confidence": 1.0 - alpha,
+        "by": by,
+        "method": method,
+        "adjust_for": list(lm.design.covariates),
+        "adjustment_explicit": adjust_for is not None or covariates is not None,
+        "min_support": min_support,
+        "thresholds": list(lm.thresholds),
+        "pair_days": pair_days,
+        "guards": guards,
+        "score_weights": w,
+        "formula": FORMULA,
+        "latest_observable_horizon": lm.latest_horizon,
+        "censoring": "IPCW: observability modelled on the covariates and arm; standardised over every landmark member",
+        "interval": "Newcombe hybrid score interval on effective sizes",
+    }
+    return HvaResult(params=params, estimates=tuple(rows), warnings=lm.notes)
 
 
 def _mean_fee(dataset: Dataset) -> float:

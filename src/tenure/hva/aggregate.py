@@ -1,11 +1,17 @@
-"""The engine's part of HVA discovery: four small tables of counts, materialised once each.
+"""The engine's part of HVA discovery: small tables of counts, materialised once each.
 
-* stratum totals — landmark members per (stratum, horizon observable, retained);
-* stratum treated — the same per candidate, treated members only;
-* landmark curve totals — per (segment code, days since landmark, churned);
-* landmark curve treated — the same per candidate.
+From the landmark (:func:`tenure.hva.features.landmark`):
 
-Untreated counts are totals minus treated, taken in numpy.
+* ``totals`` — members per (stratum, horizon observable, retained); ``totals_nb`` the same by
+  the stratum whose activity leaves out benefit actions (for "≥ k distinct benefits");
+* ``curve`` — members per (segment code, days since landmark, churned);
+* ``uses`` — per (action, threshold level, early, stratum, stratum without the action's own
+  events, observable, retained); ``uses_curve`` per (action, level, early, segment, day, churned);
+* ``pairs`` / ``pairs_curve`` — the same for members who used two actions early;
+* ``distinct`` / ``distinct_curve`` — per number of distinct benefits used (capped).
+
+Every contrast's arms are sums and differences of these in numpy
+(:mod:`tenure.hva.estimate`), so the engine never materialises a member × candidate grid.
 """
 
 from __future__ import annotations
@@ -16,56 +22,94 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from tenure.hva.candidates import Candidates
-from tenure.hva.features import LANDMARK_COLUMNS, Landmark
+from tenure.hva.features import Landmark, _code
 
 __all__ = ["HvaCounts", "aggregate_counts"]
 
 
 @dataclass(frozen=True)
 class HvaCounts:
-    """Sufficient statistics for every candidate's naive and adjusted effect."""
+    """Sufficient statistics for every candidate's naive and adjusted effect (see module)."""
 
-    strata_totals: pd.DataFrame  # sid, obs_h, retained, n
-    strata_treated: pd.DataFrame  # cid, sid, obs_h, retained, n
-    curve_totals: pd.DataFrame  # seg, t, event, n
-    curve_treated: pd.DataFrame  # cid, seg, t, event, n
-    names: dict[int, str]  # candidate id -> name
-    cumulative: tuple[tuple[int, ...], ...]  # nested families, lowest level first
-
-
-def _segment_code(lm: Landmark, t: ir.Table) -> ir.IntegerValue:
-    if lm.segment is None:
-        return ibis.literal(0, type="int64")
-    n_levels = len(lm.levels[lm.segment])
-    return ((t.sid // lm.radix[lm.segment]) % n_levels).cast("int64")
+    totals: pd.DataFrame  # sid, obs_h, retained, n
+    totals_nb: pd.DataFrame  # sid, obs_h, retained, n (activity without benefit actions)
+    curve: pd.DataFrame  # seg, t, event, n
+    uses: pd.DataFrame  # a, level, early, sid, sid_a, obs_h, retained, n
+    uses_curve: pd.DataFrame  # a, level, early, seg, t, event, n
+    pairs: pd.DataFrame  # i, j, sid, sid_i, sid_j, sid_ij, obs_h, retained, n
+    pairs_curve: pd.DataFrame  # i, j, seg, t, event, n
+    distinct: pd.DataFrame  # level, sid, obs_h, retained, n
+    distinct_curve: pd.DataFrame  # level, seg, t, event, n
 
 
 def _fetch(expr: ir.Table) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas()
 
 
-def aggregate_counts(lm: Landmark, treated: Candidates) -> HvaCounts:
-    """Run the four aggregations (the only engine work of :func:`tenure.hva.discover`).
+def _empty(*cols: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
 
-    `treated` rows must carry the landmark columns (``treated_rows(..., carry=...)``).
+
+def aggregate_counts(
+    lm: Landmark, *, pairs: bool = True, distinct: bool = True, max_distinct: int = 12
+) -> HvaCounts:
+    """Run the aggregations (the only engine work of :func:`tenure.hva.discover` after the
+    landmark).
     """
-    base = lm.members
-    base = base.mutate(seg=_segment_code(lm, base))
-    rows = treated.rows
-    rows = rows.select("cid", *LANDMARK_COLUMNS, seg=_segment_code(lm, rows)).cache()
+    base, u = lm.members, lm.uses
+    act = lm.design.factor("day0_activity")
+    r_act = lm.design.radix["day0_activity"]
     totals = base.group_by(["sid", "obs_h", "retained"]).agg(n=base.count())
-    by_cand = rows.group_by(["cid", "sid", "obs_h", "retained"]).agg(n=rows.count())
-    curve_tot = base.group_by(["seg", "t", "event"]).agg(n=base.count())
-    curve_cand = rows.group_by(["cid", "seg", "t", "event"]).agg(n=rows.count())
-    try:
-        return HvaCounts(
-            _fetch(totals),
-            _fetch(by_cand),
-            _fetch(curve_tot),
-            _fetch(curve_cand),
-            treated.names,
-            treated.cumulative,
+    curve = base.group_by(["seg", "t", "event"]).agg(n=base.count())
+    uses = u.group_by(["a", "level", "early", "sid", "sid_a", "obs_h", "retained"]).agg(n=u.count())
+    uses_curve = u.group_by(["a", "level", "early", "seg", "t", "event"]).agg(n=u.count())
+    out = {
+        "totals": _fetch(totals),
+        "curve": _fetch(curve),
+        "uses": _fetch(uses),
+        "uses_curve": _fetch(uses_curve),
+    }
+    if pairs and len(lm.actions) > 1:
+        e = u.filter(u.early)
+        left = e.select("member_id", "sid", "d0", "obs_h", "retained", "seg", "t", "event",
+                        i=e.a, n0_i=e.n0, sid_i=e.sid_a)  # fmt: skip
+        right = e.select(_m=e.member_id, j=e.a, n0_j=e.n0, sid_j=e.sid_a)
+        both = left.join(right, left.member_id == right._m)
+        both = both.filter(both.i < both.j)
+        shift = _code(both.d0 - both.n0_i - both.n0_j, act.edges) - _code(both.d0, act.edges)
+        both = both.mutate(sid_ij=both.sid + shift * r_act).cache()
+        try:
+            keys = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained"]
+            out["pairs"] = _fetch(both.group_by(keys).agg(n=both.count()))
+            pc = both.group_by(["i", "j", "seg", "t", "event"]).agg(n=both.count())
+            out["pairs_curve"] = _fetch(pc)
+        finally:
+            release = getattr(both, "release", None)
+            if release is not None:
+                release()
+    else:
+        out["pairs"] = _empty("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n")
+        out["pairs_curve"] = _empty("i", "j", "seg", "t", "event", "n")
+    top = min(max_distinct, len(lm.actions))
+    if distinct and lm.has_benefit and top > 0:
+        out["totals_nb"] = _fetch(
+            base.group_by(sid=base.sid_nb, obs_h=base.obs_h, retained=base.retained).agg(
+                n=base.count()
+            )
         )
-    finally:
-        rows.release()
+        keep = ["member_id", "sid_nb", "obs_h", "retained", "seg", "t", "event"]
+        nd = u.group_by(keep).agg(_nd=u.count())
+        nd = nd.mutate(level=ibis.least(nd._nd, top))
+        out["distinct"] = _fetch(
+            nd.group_by(level=nd.level, sid=nd.sid_nb, obs_h=nd.obs_h, retained=nd.retained).agg(
+                n=nd.count()
+            )
+        )
+        out["distinct_curve"] = _fetch(
+            nd.group_by(["level", "seg", "t", "event"]).agg(n=nd.count())
+        )
+    else:
+        out["totals_nb"] = _empty("sid", "obs_h", "retained", "n")
+        out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
+        out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
+    return HvaCounts(**out)

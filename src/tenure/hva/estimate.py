@@ -1,219 +1,376 @@
-r"""Naive and adjusted effects of every candidate, overall and per segment, from counts.
+r"""Naive and adjusted effects of every candidate, overall and per segment, from counts alone.
 
-For each candidate :math:`c` (and segment):
+Inputs are :class:`tenure.hva.aggregate.HvaCounts` and the pure
+:class:`tenure.hva.design.LandmarkDesign`; no engine object is needed. For each candidate
+:math:`c` (and segment) the two arms of its contrast (see :mod:`tenure.hva.candidates`) are
+built from the counts, in each stratum whose activity level leaves out the candidate's own
+events. Then:
 
-* **naive lift** — Kaplan–Meier retention at the horizon from the landmark, adopters
-  (:math:`\hat S_1`) versus the rest (:math:`\hat S_0`); members whose horizon is not yet
-  observed are censored at ``as_of``. Difference :math:`\hat S_1 - \hat S_0` with Greenwood
-  variance :math:`\hat S_a^2 \sum d/(n(n-d))`; ratio with a log-scale interval.
-* **adjusted effect** — AIPW (:func:`tenure.stats.ipw.aipw_grouped`) on the strata of the
-  adjustment covariates, among members whose horizon is observable. Censoring here is
-  administrative (it depends only on the signup date, known for everyone), so restricting to
-  observable members is inverse-probability-of-censoring weighting with the known censoring
-  time; it assumes no trend in effects across signup cohorts.
-* **q-value** — Benjamini–Hochberg over the candidates of one segment (the overall rows are
-  their own family).
+* **naive lift** — Kaplan–Meier retention at the horizon from the landmark, arm against arm;
+  members whose horizon is not yet observed are censored at ``as_of``. The interval is
+  Newcombe's score interval on the arms' effective sizes :math:`\hat S(1-\hat S)/\mathrm{Var}`
+  (Greenwood; the arm's size where that is 0), so an all-retained arm of 32 members is not
+  "100% ± 0".
+* **adjusted effect** — AIPW with inverse-probability-of-censoring weights
+  (:func:`tenure.stats.ipw.aipw_grouped`): standardised over *every* landmark member,
+  including recent cohorts whose horizon is not yet observable, with observability modelled
+  on the covariates (so a drift in who signs up does not bias the effect).
+* **diagnostics** — standardised mean differences of each covariate before and after
+  weighting, effective sample sizes, the share of members at the propensity bound;
+* **q-value** — Benjamini–Hochberg over the candidates of one segment;
 * **E-value** — of the adjusted risk ratio and of its interval limit nearer 1.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from tenure._types import FloatArray
+from tenure._types import FloatArray, IntArray
 from tenure.hva.aggregate import HvaCounts
-from tenure.hva.candidates import candidate_kind
-from tenure.hva.features import ACTIVITY, Landmark
+from tenure.hva.candidates import Candidate, Segment
+from tenure.hva.design import LandmarkDesign
+from tenure.hva.result import Balance, Guards, HvaEstimate
 from tenure.stats.evalue import e_values
 from tenure.stats.ipw import EffectMethod, aipw_grouped
 from tenure.stats.multiple import benjamini_hochberg
+from tenure.stats.proportion import effective_n, newcombe
 from tenure.stats.survival import km_grid
 
-__all__ = ["estimate_effects"]
+__all__ = ["Arms", "build_arms", "estimate_effects"]
 
 
 @dataclass(frozen=True)
-class _Dense:
-    """Counts as dense arrays over candidates × strata and candidates × segments × days."""
+class Arms:
+    """Each candidate's population and treated arm as dense counts.
 
-    candidates: list[str]
-    sids: np.ndarray
-    n_all: FloatArray  # (S,) landmark members per stratum
-    n_obs: FloatArray  # (S,) with horizon observable
-    y_obs: FloatArray  # (S,) retained among those
-    t_all: FloatArray  # (C, S) treated landmark members
-    t_obs: FloatArray  # (C, S)
-    t_y: FloatArray  # (C, S)
-    curve_n: FloatArray  # (G, T, 2) landmark members by segment, day, churned
-    curve_t: FloatArray  # (C, G, T, 2)
+    ``pop`` and ``treated`` are (C, 3, S): members, members with the horizon observable,
+    retained among those, per stratum ``sids``; ``pop_curve``/``treated_curve`` are
+    (C, G, T, 2): members per segment code, day since the landmark and churned.
+    """
+
+    candidates: list[Candidate]
+    sids: IntArray
+    pop: FloatArray
+    treated: FloatArray
+    pop_curve: FloatArray
+    treated_curve: FloatArray
 
 
-def _dense(counts: HvaCounts, lm: Landmark) -> _Dense:
-    st, sc = counts.strata_totals, counts.strata_treated
-    sids = np.unique(st["sid"].to_numpy())
-    cids = np.array(sorted(counts.names), dtype=np.int64)
-    cands = [counts.names[int(c)] for c in cids]
-    S, C = sids.size, len(cands)
-
-    def per_stratum(frame: pd.DataFrame, mask: np.ndarray) -> FloatArray:
-        out = np.zeros(S)
-        idx = np.searchsorted(sids, frame["sid"].to_numpy())
-        np.add.at(out, idx[mask], frame["n"].to_numpy(np.float64)[mask])
+def _strata(
+    frame: pd.DataFrame, sid_col: str, sids: IntArray, groups: IntArray, n_groups: int
+) -> FloatArray:
+    """(G, 3, S) counts: all, observable, retained-and-observable."""
+    out = np.zeros((n_groups, 3, sids.size))
+    if frame.empty:
         return out
+    si = np.searchsorted(sids, frame[sid_col].to_numpy(np.int64))
+    n = frame["n"].to_numpy(np.float64)
+    obs = frame["obs_h"].to_numpy() == 1
+    ret = frame["retained"].to_numpy() == 1
+    np.add.at(out, (groups, 0, si), n)
+    np.add.at(out, (groups[obs], 1, si[obs]), n[obs])
+    both = obs & ret
+    np.add.at(out, (groups[both], 2, si[both]), n[both])
+    return out
 
-    obs = st["obs_h"].to_numpy() == 1
-    ret = st["retained"].to_numpy() == 1
-    n_all = per_stratum(st, np.ones(len(st), bool))
-    n_obs = per_stratum(st, obs)
-    y_obs = per_stratum(st, obs & ret)
-    ci = np.searchsorted(cids, sc["cid"].to_numpy())
-    si = np.searchsorted(sids, sc["sid"].to_numpy())
-    w = sc["n"].to_numpy(np.float64)
-    o2 = sc["obs_h"].to_numpy() == 1
-    r2 = sc["retained"].to_numpy() == 1
-    t_all, t_obs, t_y = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))
-    np.add.at(t_all, (ci, si), w)
-    np.add.at(t_obs, (ci[o2], si[o2]), w[o2])
-    np.add.at(t_y, (ci[o2 & r2], si[o2 & r2]), w[o2 & r2])
 
-    g = len(lm.levels[lm.segment]) if lm.segment else 1
-    days = lm.horizon - lm.window + 1
-    ct, cc = counts.curve_totals, counts.curve_treated
-    curve_n = np.zeros((g, days, 2))
+def _curves(frame: pd.DataFrame, groups: IntArray, n_groups: int, g: int, days: int) -> FloatArray:
+    out = np.zeros((n_groups, g, days, 2))
+    if frame.empty:
+        return out
     np.add.at(
-        curve_n,
-        (ct["seg"].to_numpy(np.int64), ct["t"].to_numpy(np.int64), ct["event"].to_numpy(np.int64)),
-        ct["n"].to_numpy(np.float64),
+        out,
+        (groups, frame["seg"].to_numpy(np.int64), frame["t"].to_numpy(np.int64),
+         frame["event"].to_numpy(np.int64)),
+        frame["n"].to_numpy(np.float64),
+    )  # fmt: skip
+    return out
+
+
+def _rev_cumsum(a: FloatArray, axis: int) -> FloatArray:
+    """``out[k] = sum(a[k:])`` along `axis`: "at least level k" from "at level k"."""
+    return np.flip(np.cumsum(np.flip(a, axis), axis), axis)
+
+
+def build_arms(
+    counts: HvaCounts,
+    design: LandmarkDesign,
+    actions: Sequence[str],
+    thresholds: Sequence[int],
+    *,
+    pairs: bool = True,
+    max_distinct: int = 12,
+    min_support: float = 0.0,
+) -> Arms:
+    """Population and treated counts of every candidate (see :mod:`tenure.hva.candidates`)."""
+    ks = list(thresholds)
+    n_a, n_k = len(actions), len(ks)
+    frames = [counts.totals["sid"], counts.totals_nb["sid"], counts.uses["sid"],
+              counts.uses["sid_a"], counts.distinct["sid"]]  # fmt: skip
+    frames += [counts.pairs[c] for c in ("sid", "sid_i", "sid_j", "sid_ij")]
+    sids = np.unique(np.concatenate([f.to_numpy(np.int64) for f in frames]))
+    g = len(design.factor(design.segment).levels) if design.segment else 1
+    days = design.horizon - design.window + 1
+    tot = _strata(counts.totals, "sid", sids, np.zeros(len(counts.totals), np.int64), 1)[0]
+    tot_c = _curves(counts.curve, np.zeros(len(counts.curve), np.int64), 1, g, days)[0]
+    u = counts.uses
+    a_idx = u["a"].to_numpy(np.int64)
+    lv = u["level"].to_numpy(np.int64)
+    by_level = _strata(u, "sid_a", sids, a_idx * n_k + lv, n_a * n_k).reshape(n_a, n_k, 3, -1)
+    at_sid = _strata(u, "sid", sids, a_idx, n_a)
+    at_sid_a = by_level.sum(axis=1)
+    uc = counts.uses_curve
+    curve_lv = _curves(uc, uc["a"].to_numpy(np.int64) * n_k + uc["level"].to_numpy(np.int64),
+                       n_a * n_k, g, days).reshape(n_a, n_k, g, days, 2)  # fmt: skip
+    cands: list[Candidate] = []
+    pop: list[FloatArray] = []
+    trt: list[FloatArray] = []
+    pop_c: list[FloatArray] = []
+    trt_c: list[FloatArray] = []
+    n_land = tot[0].sum()
+
+    def add(c: Candidate, p: FloatArray, t: FloatArray, pc: FloatArray, tc: FloatArray) -> None:
+        if t[0].sum() <= 0 or t[0].sum() < min_support * n_land:
+            return
+        cands.append(c)
+        pop.append(p)
+        trt.append(t)
+        pop_c.append(pc)
+        trt_c.append(tc)
+
+    treated_lv = _rev_cumsum(by_level, 1)
+    curve_ge = _rev_cumsum(curve_lv, 1)
+    for a, action in enumerate(actions):
+        population = tot - at_sid[a] + at_sid_a[a]
+        for i, k in enumerate(ks):
+            kind = "action" if k == 1 else "threshold"
+            c = Candidate(kind, (action,), None if k == 1 else k)
+            add(c, population, treated_lv[a, i], tot_c, curve_ge[a, i])
+    if pairs and n_a > 1 and not counts.pairs.empty:
+        early = u["early"].to_numpy().astype(bool)
+        ue = u[early]
+        e_sid = _strata(ue, "sid", sids, a_idx[early], n_a)
+        e_sa = _strata(ue, "sid_a", sids, a_idx[early], n_a)
+        ucm = uc["early"].to_numpy().astype(bool)
+        e_curve = _curves(uc[ucm], uc["a"].to_numpy(np.int64)[ucm], n_a, g, days)
+        pr = counts.pairs
+        pid = pr["i"].to_numpy(np.int64) * n_a + pr["j"].to_numpy(np.int64)
+        present = np.unique(pid)
+        code = np.searchsorted(present, pid)
+        n_p = present.size
+        b_ij = _strata(pr, "sid_ij", sids, code, n_p)
+        b_sid = _strata(pr, "sid", sids, code, n_p)
+        b_si = _strata(pr, "sid_i", sids, code, n_p)
+        b_sj = _strata(pr, "sid_j", sids, code, n_p)
+        pcv = counts.pairs_curve
+        pc_code = np.searchsorted(
+            present, pcv["i"].to_numpy(np.int64) * n_a + pcv["j"].to_numpy(np.int64)
+        )
+        b_curve = _curves(pcv, pc_code, n_p, g, days)
+        for q, p_id in enumerate(present):
+            i, j = divmod(int(p_id), n_a)
+            acts = (actions[i], actions[j])
+            neither = tot - e_sid[i] - e_sid[j] + b_sid[q]
+            one = (e_sa[i] - b_si[q]) + (e_sa[j] - b_sj[q])
+            neither_c = tot_c - e_curve[i] - e_curve[j] + b_curve[q]
+            one_c = e_curve[i] + e_curve[j] - 2 * b_curve[q]
+            add(Candidate("pair_both_vs_neither", acts), b_ij[q] + neither, b_ij[q],
+                b_curve[q] + neither_c, b_curve[q])  # fmt: skip
+            add(Candidate("pair_both_vs_one", acts), b_ij[q] + one, b_ij[q],
+                b_curve[q] + one_c, b_curve[q])  # fmt: skip
+    if not counts.distinct.empty:
+        top = min(max_distinct, n_a)
+        d = counts.distinct
+        lv_d = d["level"].to_numpy(np.int64) - 1
+        at_lv = _strata(d, "sid", sids, lv_d, top)
+        tot_nb = _strata(
+            counts.totals_nb, "sid", sids, np.zeros(len(counts.totals_nb), np.int64), 1
+        )[0]
+        dc = counts.distinct_curve
+        d_curve = _curves(dc, dc["level"].to_numpy(np.int64) - 1, top, g, days)
+        ge, ge_c = _rev_cumsum(at_lv, 0), _rev_cumsum(d_curve, 0)
+        for k in range(2, top + 1):  # "≥ 1 distinct" is "used any benefit", rarely a question
+            add(Candidate("distinct", (), k), tot_nb, ge[k - 1], tot_c, ge_c[k - 1])
+    empty3 = np.zeros((0, 3, sids.size))
+    emptyc = np.zeros((0, g, days, 2))
+    return Arms(
+        cands,
+        sids,
+        np.stack(pop) if pop else empty3,
+        np.stack(trt) if trt else empty3,
+        np.stack(pop_c) if pop_c else emptyc,
+        np.stack(trt_c) if trt_c else emptyc,
     )
-    curve_t = np.zeros((C, g, days, 2))
-    np.add.at(
-        curve_t,
-        (
-            np.searchsorted(cids, cc["cid"].to_numpy()),
-            cc["seg"].to_numpy(np.int64),
-            cc["t"].to_numpy(np.int64),
-            cc["event"].to_numpy(np.int64),
-        ),
-        cc["n"].to_numpy(np.float64),
-    )
-    for family in counts.cumulative:
-        idx = np.searchsorted(cids, np.asarray(family, dtype=np.int64))
-        for arr in (t_all, t_obs, t_y, curve_t):
-            # Rows came at each member's highest level; "≥ level" is the sum of levels above.
-            arr[idx] = np.cumsum(arr[idx][::-1], axis=0)[::-1]
-    return _Dense(cands, sids, n_all, n_obs, y_obs, t_all, t_obs, t_y, curve_n, curve_t)
 
 
-def _design(sids: np.ndarray, lm: Landmark) -> FloatArray:
-    """Intercept, one-hot columns (first level dropped) of each attribute, and day-0 activity
-    as a smooth term (linear and quadratic in the capped count): few parameters, so a rare
-    candidate's propensity is not shrunk flat by the ridge."""
-    cols = [np.ones(sids.size)]
-    for f in lm.covariates:
-        code = (sids // lm.radix[f]) % len(lm.levels[f])
-        if f == ACTIVITY:
-            a = code / max(len(lm.levels[f]) - 1, 1)
-            cols.extend([a, a * a])
-            continue
-        cols.extend((code == k).astype(np.float64) for k in range(1, len(lm.levels[f])))
-    return np.column_stack(cols)
-
-
-def _landmark_km(curve: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Retention at the horizon and its Greenwood sum from (..., T, 2) day × churned counts."""
+def _landmark_km(curve: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Retention at the horizon, its Greenwood variance and the arm's size at the landmark."""
     total = curve.sum(axis=-1)
     at_risk = np.cumsum(total[..., ::-1], axis=-1)[..., ::-1]
     s, g = km_grid(at_risk[..., :-1], curve[..., :-1, 1])
-    return s[..., -1], g[..., -1]
+    return s[..., -1], s[..., -1] ** 2 * g[..., -1], at_risk[..., 0]
 
 
-def _naive(treated: FloatArray, total: FloatArray, z: float) -> dict[str, FloatArray]:
-    s1, g1 = _landmark_km(treated)
-    s0, g0 = _landmark_km(total[None] - treated)
-    diff = s1 - s0
-    se = np.sqrt(s1**2 * g1 + s0**2 * g0)
+def _smd(
+    n1: FloatArray, n0: FloatArray, e: FloatArray, b: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """SMD of each balance column, (C, q), before and after inverse-propensity weighting."""
+
+    def moments(w: FloatArray) -> tuple[FloatArray, FloatArray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tot = w.sum(1, keepdims=True)
+            m = (w @ b) / tot
+            v = (w @ (b * b)) / tot - m * m
+        return m, np.maximum(v, 0.0)
+
+    m1, v1 = moments(n1)
+    m0, v0 = moments(n0)
+    sd = np.sqrt((v1 + v0) / 2.0)
+    wm1, _ = moments(n1 / e)
+    wm0, _ = moments(n0 / (1.0 - e))
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = s1 / s0
-        se_log = np.sqrt(g1 + g0)
-    return {
-        "naive_treated": s1,
-        "naive_control": s0,
-        "naive_diff": diff,
-        "naive_low": diff - z * se,
-        "naive_high": diff + z * se,
-        "naive_ratio": ratio,
-        "naive_ratio_low": ratio * np.exp(-z * se_log),
-        "naive_ratio_high": ratio * np.exp(z * se_log),
-    }
+        before = np.where(sd > 0, (m1 - m0) / sd, 0.0)
+        after = np.where(sd > 0, (wm1 - wm0) / sd, 0.0)
+    return before, after
+
+
+def _per_covariate(smd: FloatArray, owner: Sequence[str], names: Sequence[str]) -> FloatArray:
+    """(C, F): each covariate's signed SMD of largest magnitude over its columns."""
+    out = np.zeros((smd.shape[0], len(names)))
+    own = np.asarray(owner)
+    for f, name in enumerate(names):
+        cols = smd[:, own == name]
+        if cols.shape[1]:
+            pick = np.argmax(np.abs(cols), axis=1)
+            out[:, f] = cols[np.arange(cols.shape[0]), pick]
+    return out
 
 
 def estimate_effects(
-    counts: HvaCounts,
-    lm: Landmark,
+    arms: Arms,
+    design: LandmarkDesign,
     *,
     alpha: float = 0.05,
     min_support: float = 0.005,
     method: EffectMethod = "aipw",
-) -> pd.DataFrame:
-    """One row per (segment, candidate) with support, naive and adjusted effects, q and E.
+    guards: Guards | None = None,
+) -> list[HvaEstimate]:
+    """One estimate per (segment, candidate) with support, effects, diagnostics, q and E.
 
-    ``segment`` is ``None`` for the whole landmark population, else a value of ``lm.segment``.
     Candidates below ``min_support`` (share of the landmark population, within the segment)
     are left out of that segment's rows.
     """
-    d = _dense(counts, lm)
+    guards = guards or Guards()
     z = float(special.ndtri(1.0 - alpha / 2.0))
-    x = _design(d.sids, lm)
-    groups: list[tuple[str | None, np.ndarray, list[int]]] = [
-        (None, np.ones(d.sids.size, bool), [])
+    x, _ = design.matrix(arms.sids)
+    bal, owner = design.balance_columns(arms.sids)
+    covs = list(design.covariates)
+    constant = {f.name for f in design.factors if f.name in covs and f.n_levels == 1}
+    groups: list[tuple[Segment | None, np.ndarray, list[int]]] = [
+        (None, np.ones(arms.sids.size, bool), [])
     ]
-    if lm.segment is not None:
-        seg_code = (d.sids // lm.radix[lm.segment]) % len(lm.levels[lm.segment])
-        groups += [(v, seg_code == k, [k]) for k, v in enumerate(lm.levels[lm.segment])]
-    frames = []
-    for value, mask, seg_idx in groups:
-        gi = seg_idx or list(range(d.curve_n.shape[0]))
-        n_land = d.n_all[mask].sum()
-        if n_land == 0:
-            continue
-        support = d.t_all[:, mask].sum(axis=1) / n_land
-        keep = (support >= min_support) & (support > 0)
-        if not keep.any():
-            continue
-        n1 = d.t_obs[keep][:, mask]
-        y1 = d.t_y[keep][:, mask]
-        n0 = d.n_obs[mask][None] - n1
-        y0 = d.y_obs[mask][None] - y1
-        adj = aipw_grouped(x[mask], n1, y1, n0, y0, method=method, alpha=alpha)
-        naive = _naive(d.curve_t[keep][:, gi].sum(axis=1), d.curve_n[gi].sum(axis=0), z)
-        ev = e_values(adj.ratio, adj.ratio_low, adj.ratio_high)
-        names = [c for c, k in zip(d.candidates, keep, strict=True) if k]
-        frame = pd.DataFrame(
-            {
-                "segment": value,
-                "candidate": names,
-                "kind": [candidate_kind(c) for c in names],
-                "landmark": n_land,
-                "adopters": d.t_all[keep][:, mask].sum(axis=1),
-                "support": support[keep],
-                **naive,
-                "adjusted_treated": adj.mean1,
-                "adjusted_control": adj.mean0,
-                "adjusted_diff": adj.estimate,
-                "adjusted_low": adj.ci_low,
-                "adjusted_high": adj.ci_high,
-                "adjusted_ratio": adj.ratio,
-                "p_value": adj.p_value,
-                "q_value": benjamini_hochberg(adj.p_value),
-                "e_value": ev.point,
-                "e_value_ci": ev.ci,
-                "n_observable": adj.n,
-                "status": adj.status,
-            }
+    if design.segment is not None:
+        seg_code = design.segment_codes(arms.sids)
+        levels = design.factor(design.segment).levels
+        groups += [(Segment(design.segment, v), seg_code == k, [k]) for k, v in enumerate(levels)]
+    out: list[HvaEstimate] = []
+    for segment, mask, seg_idx in groups:
+        gi = seg_idx or list(range(arms.pop_curve.shape[1]))
+        pop = arms.pop[:, :, mask]
+        trt = arms.treated[:, :, mask]
+        n_land = pop[:, 0].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            support = trt[:, 0].sum(axis=1) / n_land
+        keep = np.flatnonzero(
+            (n_land > 0) & (support >= min_support) & (support > 0) & (support < 1)
         )
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if keep.size == 0:
+            continue
+        pop, trt = pop[keep], trt[keep]
+        ctl = pop - trt
+        adj = aipw_grouped(
+            x[mask], trt[:, 1], trt[:, 2], ctl[:, 1], ctl[:, 2], all1=trt[:, 0], all0=ctl[:, 0],
+            method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
+            min_arm=guards.min_arm, min_events=guards.min_events,
+        )  # fmt: skip
+        before, after = _smd(trt[:, 0], ctl[:, 0], adj.propensity, bal[mask])
+        smd_b = _per_covariate(before, owner, covs)
+        smd_a = _per_covariate(after, owner, covs)
+        tc = arms.treated_curve[keep][:, gi].sum(axis=1)
+        pc = arms.pop_curve[keep][:, gi].sum(axis=1)
+        s1, v1, r1 = _landmark_km(tc)
+        s0, v0, r0 = _landmark_km(pc - tc)
+        n_lo, n_hi = newcombe(s1, effective_n(s1, v1, r1), s0, effective_n(s0, v0, r0), z=z)
+        ev = e_values(adj.ratio, adj.ratio_low, adj.ratio_high)
+        q = benjamini_hochberg(np.where(np.isnan(adj.p_value), 1.0, adj.p_value))
+        q = np.where(np.isnan(adj.p_value), np.nan, q)
+        for r, ci in enumerate(keep):
+            cand = arms.candidates[ci]
+            balance = tuple(
+                Balance(name, float(smd_b[r, f]), float(smd_a[r, f])) for f, name in enumerate(covs)
+            )
+            warns: list[str] = []
+            worst = max(balance, key=lambda b: abs(b.after), default=None)
+            balanced = worst is None or abs(worst.after) <= guards.max_smd
+            if not balanced and worst is not None:
+                warns.append(
+                    f"imbalance: {worst.covariate} |SMD| {abs(worst.after):.2f} after weighting"
+                )
+            overlap = bool(adj.clipped[r] <= guards.max_clipped)
+            if not overlap:
+                warns.append(
+                    f"thin positivity: {adj.clipped[r]:.0%} of members at the propensity bound"
+                )
+            ess_min = float(min(adj.ess1[r], adj.ess0[r]))
+            small = bool(ess_min < guards.small_ess)
+            if small:
+                warns.append(f"small sample: effective n {ess_min:.0f} in one arm")
+            if adj.status[r] != "ok":
+                warns.append(
+                    f"{adj.status[r]}: {int(adj.events1[r])} / {int(adj.events0[r])} events in the arms"
+                )
+            for c in sorted(constant):
+                warns.append(f"constant covariate: {c} does not vary — it adjusts nothing")
+            out.append(
+                HvaEstimate(
+                    candidate=cand,
+                    segment=segment,
+                    landmark=int(n_land[ci]),
+                    treated=int(trt[r, 0].sum()),
+                    control=int(ctl[r, 0].sum()),
+                    support=float(support[ci]),
+                    naive_treated=float(s1[r]),
+                    naive_control=float(s0[r]),
+                    naive_diff=float(s1[r] - s0[r]),
+                    naive_low=float(n_lo[r]),
+                    naive_high=float(n_hi[r]),
+                    adjusted_treated=float(adj.mean1[r]),
+                    adjusted_control=float(adj.mean0[r]),
+                    adjusted_diff=float(adj.estimate[r]),
+                    adjusted_low=float(adj.ci_low[r]),
+                    adjusted_high=float(adj.ci_high[r]),
+                    adjusted_ratio=float(adj.ratio[r]),
+                    p_value=float(adj.p_value[r]),
+                    q_value=float(q[r]),
+                    e_value=float(ev.point[r]),
+                    e_value_ci=float(ev.ci[r]),
+                    n_observable=int(adj.n_observed[r]),
+                    ess_treated=float(adj.ess1[r]),
+                    ess_control=float(adj.ess0[r]),
+                    clipped=float(adj.clipped[r]),
+                    events_treated=int(adj.events1[r]),
+                    events_control=int(adj.events0[r]),
+                    balance=balance,
+                    status=adj.status[r],  # type: ignore[arg-type]
+                    balanced=bool(balanced),
+                    overlap=overlap,
+                    small_sample=small,
+                    warnings=tuple(warns),
+                )
+            )
+    return out

@@ -1,19 +1,33 @@
-"""The landmark population and its outcome, as Ibis expressions.
+"""The landmark population, its strata and outcomes, and each member's window uses (Ibis).
 
 Landmark design: only members still active at the end of the action window (``tenure_days >=
 window``, with the window observed) are compared, so the window never overlaps the outcome.
 For each such member the engine derives
 
-* ``sid``: an integer stratum id from the adjustment covariates (member attributes and
-  day-0 activity, capped) and the segment column;
+* ``sid``: an integer stratum id over the adjustment factors and the segment column
+  (:class:`tenure.hva.design.LandmarkDesign` decodes it);
 * ``obs_h``: 1 when the horizon is observable (``observed_days >= horizon``);
 * ``retained``: 1 when still a member at the horizon (``tenure_days >= horizon``);
 * ``t``, ``event``: days from the landmark to churn or censoring, clipped at the horizon
   (``event`` = churned before the horizon), for Kaplan–Meier from the landmark.
 
-Day-0 activity is the count of events on the signup day whose action is not a benefit action
-(``benefit`` null) — activity before the window's choices can reflect the benefits — so
-adjusting for it does not adjust away the treatment.
+**The engagement covariate** (``day0_activity``) is the number of events, of *any* action, in
+the member's first day (``signup_at <= ts < signup_at + 1 day``) — it needs no ``benefit``
+column and no convention about which actions are benefits. A candidate's own events are kept
+from adjusting the treatment away: for a candidate about action *a*, every member's activity
+is counted *without* their events of *a* (for a pair, without both actions; for "≥ k
+distinct benefits", without any benefit action). Each member's window uses therefore carry a
+second stratum id, ``sid_a``, with the activity level recomputed without that action. The
+levels are quantile bins of the landmark's activity distribution (at most ``max_bins``), so
+busy and quiet first sessions are both resolved.
+
+**Pre-signup history** (``presignup_events``): events with ``ts < signup_at`` (kept by ingest
+as history) are never counted as window actions; when any exist, their count per member is
+an adjustment covariate (quantile bins, like activity).
+
+**Member attributes**: by default every member column except the identifier and timestamps;
+text with at most ``max_levels`` values and numbers with at most 10 values are categories,
+other numbers are continuous (quantile bins entering the models as numbers).
 """
 
 from __future__ import annotations
@@ -24,89 +38,168 @@ from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
+from tenure.errors import DataContractError, SpecError
+from tenure.hva.design import ACTIVITY, HISTORY, Factor, LandmarkDesign
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
 
-LANDMARK_COLUMNS = ("sid", "obs_h", "retained", "t", "event")
+__all__ = ["LANDMARK_COLUMNS", "Landmark", "landmark"]
+
+LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "obs_h", "retained", "t", "event", "seg")
 """Per-member columns of the landmark population besides ``member_id``."""
 
-__all__ = [
-    "ACTIVITY",
-    "LANDMARK_COLUMNS",
-    "Landmark",
-    "landmark",
-    "member_action_counts",
-    "window_events",
-]
-
-ACTIVITY = "day0_activity"
-"""Name of the derived covariate: pre-window (day-0, non-benefit) activity count, capped."""
+_RESERVED = {"member_id", "signup_at", "ended_at", "tenure_days", "ended", "observed_days"}
+_MAX_CATEGORY_NUMBERS = 10
 
 
 @dataclass(frozen=True)
 class Landmark:
-    """The landmark population and its benefit-action window counts (both cached in the
-    engine; ``counts`` rows carry the member's landmark columns), and how stratum ids decode.
+    """Engine handle: the cached landmark population and window uses, and the pure design.
 
-    ``levels[c]`` lists covariate ``c``'s values in code order; ``sid = sum(code_c *
-    radix[c])`` over ``factors`` (covariates, then the segment column when it is not one).
+    ``members`` has ``member_id`` and :data:`LANDMARK_COLUMNS`; ``uses`` one row per (member,
+    benefit action used in the window) with ``a`` (index into ``actions``), ``n`` uses,
+    ``n0`` day-0 uses, ``early``, ``level`` (index of the highest threshold reached),
+    ``sid_a`` and the member's landmark columns.
     """
 
     members: ir.Table
-    counts: ir.Table
+    uses: ir.Table
     actions: tuple[str, ...]
     benefits: dict[str, str]
-    factors: tuple[str, ...]
-    covariates: tuple[str, ...]
-    levels: dict[str, list[str]]
-    radix: dict[str, int]
-    segment: str | None
-    window: int
-    horizon: int
+    has_benefit: bool
+    thresholds: tuple[int, ...]
+    design: LandmarkDesign
+    notes: tuple[str, ...]
+    latest_horizon: int
 
     def release(self) -> None:
-        """Drop the engine's cached tables (the landmark and the window counts)."""
-        for t in (self.members, self.counts):
+        """Drop the engine's cached tables."""
+        for t in (self.members, self.uses):
             release = getattr(t, "release", None)
             if release is not None:
                 release()
 
 
-def window_events(events: ir.Table, spans: ir.Table, window: int, early_days: int = 1) -> ir.Table:
-    """Events in days ``[0, window)`` after signup, with the member's ``signup_at``, the end
-    of their signup day ``day1_end`` and the end of their first ``early_days`` days
-    ``early_end`` (pairs are actions both first used before it).
+def _code(value: ir.NumericValue, edges: Sequence[float]) -> ir.IntegerValue:
+    out: ir.IntegerValue = ibis.literal(0, type="int64")
+    for e in edges:
+        out = out + (value >= e).cast("int64")
+    return out
 
-    Selected with timestamp comparisons only. The window's bounds are computed once per
-    member, before the join: timestamp-with-zone arithmetic (or conversion to epoch numbers)
-    on tens of millions of events costs more than the join itself.
-    """
-    bounds = spans.select(
-        "member_id",
-        "signup_at",
-        window_end=spans.signup_at + ibis.interval(days=window),
-        day1_end=spans.signup_at + ibis.interval(days=1),
-        early_end=spans.signup_at + ibis.interval(days=early_days),
+
+def _count_factor(name: str, values: np.ndarray, weights: np.ndarray, max_bins: int) -> Factor:
+    """Quantile bins of a count distribution (``values`` distinct, ``weights`` members)."""
+    order = np.argsort(values)
+    v, w = values[order].astype(np.float64), weights[order].astype(np.float64)
+    cum = np.cumsum(w) / w.sum()
+    edges: list[float] = []
+    for q in np.arange(1, max_bins) / max_bins:
+        cut = float(v[np.searchsorted(cum, q, side="right").clip(0, v.size - 1)])
+        if cut > v[0] and (not edges or cut > edges[-1]):
+            edges.append(cut)
+    code = np.searchsorted(np.asarray(edges), v, side="right")
+    n_lv = len(edges) + 1
+    rep = np.zeros(n_lv)
+    for k in range(n_lv):
+        sel = code == k
+        rep[k] = np.average(np.log1p(v[sel]), weights=w[sel]) if w[sel].sum() else 0.0
+    bounds = [v[0], *edges]
+    labels = [
+        f"{int(lo)}" if k + 1 < n_lv and edges[k] == lo + 1 else f">={int(lo)}"
+        for k, lo in enumerate(bounds)
+    ]
+    return Factor(name, "count", tuple(labels), tuple(rep.tolist()), tuple(edges))
+
+
+def _number_factor(t: ir.Table, col: str, max_bins: int) -> Factor:
+    x = t[col].cast("float64")
+    qs = [float(q) for q in np.arange(1, max_bins) / max_bins]
+    row = t.aggregate(**{f"q{i}": x.quantile(q) for i, q in enumerate(qs)}, _nmiss=x.isnull().sum())
+    got = row.to_pyarrow().to_pylist()[0]
+    edges: list[float] = []
+    for i in range(len(qs)):
+        c = got[f"q{i}"]
+        if c is not None and (not edges or float(c) > edges[-1]):
+            edges.append(float(c))
+    lo = t.aggregate(_lo=x.min()).to_pyarrow().to_pylist()[0]["_lo"]
+    edges = [e for e in edges if lo is None or e > float(lo)]
+    code = _code(x, edges)
+    means = t.filter(x.notnull()).group_by(_c=code).agg(_m=x.mean(), _n=x.count())
+    m = means.to_pyarrow().to_pydict()
+    rep = np.zeros(len(edges) + 1)
+    rep[np.asarray(m["_c"], dtype=np.int64)] = np.asarray(m["_m"], dtype=np.float64)
+    labels = [f"<{edges[0]:g}" if edges else "all"]
+    labels += [f">={e:g}" for e in edges]
+    values = rep.tolist()
+    missing = bool(got["_nmiss"])
+    if missing:
+        labels.append(MISSING)
+        mean = float(np.average(rep, weights=np.asarray(m["_n"], dtype=np.float64)))
+        values.append(mean)
+    return Factor(col, "number", tuple(labels), tuple(values), tuple(edges), missing)
+
+
+def _attribute_factors(
+    lm: ir.Table,
+    adjust_for: Sequence[str] | None,
+    segment: str | None,
+    max_levels: int,
+    max_bins: int,
+) -> tuple[list[Factor], list[str], list[str]]:
+    """Factors for member attributes: the explicit set, or every eligible column."""
+    notes: list[str] = []
+    schema = lm.schema()
+    explicit = adjust_for is not None
+    names = (
+        list(adjust_for)
+        if adjust_for is not None
+        else [c for c in lm.columns if c not in _RESERVED and not c.startswith("_")]
     )
-    ev = events.join(bounds, "member_id")
-    return ev.filter((ev.ts >= ev.signup_at) & (ev.ts < ev.window_end))
-
-
-def member_action_counts(window_events: ir.Table) -> ir.Table:
-    """Per (member, action, benefit): uses in the window ``n``, ``early`` (first used before
-    ``early_end``), day-0 uses ``n0`` and ``is_benefit`` (the action carries a benefit; every
-    action when there is no ``benefit`` column)."""
-    ev = window_events
-    if "benefit" not in ev.columns:
-        ev = ev.mutate(benefit=ev.action)
-    ev = ev.mutate(benefit=ev.benefit.cast("string"))
-    out = ev.group_by(["member_id", "action", "benefit"]).agg(
-        n=ev.count(),
-        early=(ev.ts < ev.early_end).any(),
-        n0=(ev.ts < ev.day1_end).cast("int64").sum(),
+    for c in names:
+        if c not in lm.columns or c in _RESERVED:
+            raise DataContractError(
+                f"--adjust-for {c!r}: members has no such attribute column "
+                f"(columns: {', '.join(c for c in lm.columns if c not in _RESERVED)})"
+            )
+    wanted = [*names, *([segment] if segment and segment not in names else [])]
+    usable = [c for c in wanted if not schema[c].is_temporal()]
+    counts = (
+        lm.aggregate(**{c: lm[c].nunique() for c in usable}).to_pyarrow().to_pylist()[0]
+        if usable
+        else {}
     )
-    return out.mutate(is_benefit=out.benefit.notnull())
+    factors: list[Factor] = []
+    covs: list[str] = []
+    for c in wanted:
+        dtype = schema[c]
+        is_seg_only = c == segment and c not in names
+        if dtype.is_temporal():
+            if explicit and not is_seg_only:
+                raise DataContractError(f"--adjust-for {c!r}: a timestamp cannot be adjusted for")
+            notes.append(f"{c}: timestamp, not adjusted for")
+            continue
+        k = int(counts[c] or 0)
+        numeric = dtype.is_numeric() and not dtype.is_boolean()
+        if numeric and k > _MAX_CATEGORY_NUMBERS and not is_seg_only:
+            factors.append(_number_factor(lm, c, max_bins))
+            covs.append(c)
+            continue
+        if k > max_levels and not is_seg_only:
+            if explicit:
+                raise DataContractError(
+                    f"--adjust-for {c!r}: {k} distinct values (at most {max_levels} for a "
+                    "category); drop it or bin it"
+                )
+            notes.append(f"{c}: {k} distinct values, not adjusted for (more than {max_levels})")
+            continue
+        col = lm[c].cast("string").fill_null(MISSING)
+        values = lm.select(col.name(c)).distinct().to_pyarrow().column(0).to_pylist()
+        factors.append(Factor(c, "category", tuple(sorted(str(v) for v in values))))
+        if not is_seg_only:
+            covs.append(c)
+    return factors, covs, notes
 
 
 def landmark(
@@ -116,16 +209,14 @@ def landmark(
     *,
     window: int,
     horizon: int,
-    covariates: Sequence[str] | None = None,
+    adjust_for: Sequence[str] | None = None,
     segment: str | None = None,
-    activity_cap: int = 6,
     early_days: int = 1,
+    thresholds: Sequence[int] = (1, 2, 3, 5),
+    max_levels: int = 20,
+    max_bins: int = 8,
 ) -> Landmark:
-    """Build the landmark population with strata and outcomes, and the window counts.
-
-    Two tables are cached in the engine (each computed once, reused by every aggregation):
-    per (member, action) window counts and the landmark population; call
-    :meth:`Landmark.release` when done.
+    """Build the landmark population, its design and the window uses (two cached tables).
 
     Parameters
     ----------
@@ -135,83 +226,150 @@ def landmark(
         End of observation.
     window, horizon
         Days: actions counted in ``[0, window)``; retention at ``horizon`` (> window).
-    covariates
-        Member attributes to adjust for; default the contract's ``channel``, ``country``,
-        ``plan``, ``age_band`` present. Day-0 activity is always added.
+    adjust_for
+        Member attributes to adjust for; default every eligible member column.
     segment
         Attribute to report per-segment results by.
-    activity_cap
-        Day-0 activity is ``min(count, cap)``, one stratum level per value.
     early_days
-        Window counts flag actions first used in days ``[0, early_days)`` (for pairs).
+        Pairs are actions both first used in days ``[0, early_days)``.
+    thresholds
+        The *k* of "at least *k* uses" (1 is the action itself).
+    max_levels, max_bins
+        Largest category adjusted for; most quantile bins of a number or count.
+
+    Raises
+    ------
+    SpecError
+        When no landmark member's horizon is observable (names the latest observable one).
     """
     spans = member_spans(members, as_of)
-    if covariates is None:
-        covariates = [c for c in ("channel", "country", "plan", "age_band") if c in spans.columns]
-    covs = tuple(covariates)
-    counts = member_action_counts(window_events(events, spans, window, early_days)).cache()
-    activity = counts.filter(~counts.is_benefit)
-    d0 = activity.group_by("member_id").agg(_d0=activity.n0.sum())
-    lm = spans.filter((spans.tenure_days >= window) & (spans.observed_days >= window))
-    lm = lm.left_join(d0, "member_id").select(lm, d0._d0)
-    labelled = {c: lm[c].cast("string").fill_null(MISSING) for c in covs}
-    if segment is not None and segment not in covs:
-        labelled[segment] = lm[segment].cast("string").fill_null(MISSING)
-    labelled[ACTIVITY] = ibis.least(lm._d0.fill_null(0), activity_cap).cast("string")
-    lm = lm.mutate(**labelled)
-    factors = (*covs, ACTIVITY, *((segment,) if segment and segment not in covs else ()))
-    levels = _levels(spans, factors, activity_cap)
-    radix: dict[str, int] = {}
-    mult = 1
-    for f in factors:
-        radix[f] = mult
-        mult *= len(levels[f])
-    sid = ibis.literal(0, type="int64")
-    for f in factors:
-        code = ibis.cases(*((lm[f] == v, i) for i, v in enumerate(levels[f])), else_=0)
-        sid = sid + code.cast("int64") * radix[f]
+    lm0 = spans.filter((spans.tenure_days >= window) & (spans.observed_days >= window))
+    stats = lm0.aggregate(_n=lm0.count(), _obs=lm0.observed_days.max()).to_pyarrow().to_pylist()[0]
+    if not stats["_n"]:
+        raise DataContractError(f"no member is still active on day {window} (the window's end)")
+    latest = int(stats["_obs"])
+    if latest < horizon:
+        raise SpecError(
+            f"--horizon {horizon}: no member can be observed that long; the latest observable "
+            f"horizon is {latest} days (use --horizon {latest} or less)"
+        )
+    ks = tuple(sorted({1, *(int(k) for k in thresholds if k >= 1)}))
+    bounds = spans.select(
+        "member_id",
+        "signup_at",
+        window_end=spans.signup_at + ibis.interval(days=window),
+        day1_end=spans.signup_at + ibis.interval(days=1),
+        early_end=spans.signup_at + ibis.interval(days=early_days),
+    )
+    has_benefit = "benefit" in events.columns
+    ev = events.join(bounds, "member_id")
+    ev = ev.filter(ev.ts < ev.window_end)
+    inwin = ev.ts >= ev.signup_at
+    bcol = ev.benefit.cast("string") if has_benefit else ev.action.cast("string")
+    ev = ev.mutate(_b=bcol, _in=inwin)
+    acts = (
+        ev.group_by(["member_id", "action", "_b"])
+        .agg(
+            n=ev._in.cast("int64").sum(),
+            n0=(ev._in & (ev.ts < ev.day1_end)).cast("int64").sum(),
+            early=(ev._in & (ev.ts < ev.early_end)).any(),
+            pre=(~ev._in).cast("int64").sum(),
+        )
+        .cache()
+    )
+    per_m = acts.group_by("member_id").agg(
+        _d0=acts.n0.sum(),
+        _d0nb=(acts.n0 * acts._b.isnull().cast("int64")).sum(),
+        _pre=acts.pre.sum(),
+    )
+    lm = lm0.left_join(per_m, "member_id").select(lm0, per_m._d0, per_m._d0nb, per_m._pre)
+    lm = lm.mutate(_d0=lm._d0.fill_null(0), _d0nb=lm._d0nb.fill_null(0), _pre=lm._pre.fill_null(0))
+    attr, covs, notes = _attribute_factors(lm, adjust_for, segment, max_levels, max_bins)
+    hist = lm.group_by("_d0").agg(_k=lm.count()).to_pyarrow().to_pydict()
+    act = _count_factor(ACTIVITY, np.asarray(hist["_d0"]), np.asarray(hist["_k"]), max_bins)
+    factors = [*attr, act]
+    covariates = [*covs, ACTIVITY]
+    pre_hist = lm.group_by("_pre").agg(_k=lm.count()).to_pyarrow().to_pydict()
+    if any(v > 0 for v in pre_hist["_pre"]):
+        hf = _count_factor(
+            HISTORY, np.asarray(pre_hist["_pre"]), np.asarray(pre_hist["_k"]), max_bins
+        )
+        factors.append(hf)
+        covariates.append(HISTORY)
+    design = LandmarkDesign(window, horizon, tuple(factors), tuple(covariates), segment)
+    if design.n_strata >= 2**62:
+        raise SpecError(
+            f"the adjustment set has {design.n_strata:.3g} possible strata; adjust for fewer "
+            "columns (--adjust-for)"
+        )
+    radix = design.radix
+    sid: ir.IntegerValue = ibis.literal(0, type="int64")
+    base: ir.IntegerValue = ibis.literal(0, type="int64")
+    for f in design.factors:
+        if f.name == ACTIVITY:
+            continue
+        if f.kind == "category":
+            col = lm[f.name].cast("string").fill_null(MISSING)
+            code = ibis.cases(*((col == v, i) for i, v in enumerate(f.levels)), else_=0)
+        elif f.name == HISTORY:
+            code = _code(lm._pre, f.edges)
+        else:
+            x = lm[f.name].cast("float64")
+            code = ibis.cases((x.isnull(), f.n_levels - 1), else_=_code(x, f.edges))
+        base = base + code.cast("int64") * radix[f.name]
+    r_act = radix[ACTIVITY]
+    seg_expr: ir.IntegerValue = ibis.literal(0, type="int64")
+    if segment is not None:
+        sf = design.factor(segment)
+        col = lm[segment].cast("string").fill_null(MISSING)
+        seg_expr = ibis.cases(*((col == v, i) for i, v in enumerate(sf.levels)), else_=0).cast(
+            "int64"
+        )
+    sid = base + _code(lm._d0, act.edges) * r_act
     lm = lm.mutate(
         sid=sid,
+        sid_nb=base + _code(lm._d0nb, act.edges) * r_act,
+        d0=lm._d0,
         obs_h=(lm.observed_days >= horizon).cast("int64"),
         retained=(lm.tenure_days >= horizon).cast("int64"),
         t=ibis.least(lm.tenure_days, horizon) - window,
         event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
+        seg=seg_expr,
     ).select("member_id", *LANDMARK_COLUMNS)
-    benefit = counts.filter(counts.is_benefit)
-    pairs = benefit.select("action", "benefit").distinct().to_pyarrow().to_pydict()
-    benefits = dict(zip(map(str, pairs["action"]), map(str, pairs["benefit"]), strict=True))
-    actions = sorted(benefits)
-    codes = ibis.memtable({"action": actions, "a": list(range(len(actions)))})
     lm = lm.cache()
-    # Each benefit-action row carries its member's landmark attributes, so candidate rows
-    # never need joining back to the landmark by member id.
-    benefit = benefit.join(codes, "action").join(lm, "member_id")
-    benefit = benefit.select("member_id", "a", "n", "early", *LANDMARK_COLUMNS).cache()
-    release = getattr(counts, "release", None)
+    used = acts.filter((acts.n > 0) & acts._b.notnull())
+    pairs = used.select("action", "_b").distinct().to_pyarrow().to_pydict()
+    benefits = {str(a): str(b) for a, b in zip(pairs["action"], pairs["_b"], strict=True)}
+    actions = tuple(sorted(benefits))
+    codes = ibis.memtable({"action": list(actions), "a": list(range(len(actions)))})
+    u = used.join(codes, "action").join(lm, "member_id")
+    level: ir.IntegerValue = ibis.literal(0, type="int64")
+    for k in ks[1:]:
+        level = level + (u.n >= k).cast("int64")
+    u = u.select(
+        "member_id",
+        "a",
+        "n",
+        "n0",
+        "early",
+        *LANDMARK_COLUMNS,
+        level=level,
+        sid_a=u.sid + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act,
+    ).cache()
+    release = getattr(acts, "release", None)
     if release is not None:
         release()
-    return Landmark(
-        lm,
-        benefit,
-        tuple(actions),
-        benefits,
-        factors,
-        (*covs, ACTIVITY),
-        levels,
-        radix,
-        segment,
-        window,
-        horizon,
-    )
-
-
-def _levels(spans: ir.Table, factors: Sequence[str], cap: int) -> dict[str, list[str]]:
-    """Observed values of each factor (a small distinct query on members per attribute)."""
-    out: dict[str, list[str]] = {ACTIVITY: [str(i) for i in range(cap + 1)]}
-    for f in factors:
-        if f == ACTIVITY:
-            continue
-        col = spans[f].cast("string").fill_null(MISSING).name(f)
-        values = spans.select(col).distinct().to_pyarrow().column(0).to_pylist()
-        out[f] = sorted(str(v) for v in values)
-    return out
+    if not has_benefit:
+        notes.append(
+            "no benefit column: every action is a candidate; distinct-benefit counts are not offered"
+        )
+    if act.n_levels == 1:
+        notes.append(
+            f"constant covariate: {ACTIVITY} is {act.levels[0]} for every member — engagement is not adjusted for"
+        )
+    for f in attr:
+        if f.n_levels == 1 and f.name in covs:
+            notes.append(
+                f"constant covariate: {f.name} has one value ({f.levels[0]}) — it adjusts nothing"
+            )
+    return Landmark(lm, u, actions, benefits, has_benefit, ks, design, tuple(notes), latest)

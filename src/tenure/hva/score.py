@@ -12,9 +12,10 @@ implied by the candidate:
     \times N (1 - s) \times \text{ease}, \qquad
     \text{ease} = \begin{cases} E & \text{measured} \\ s^{w_e} & \text{otherwise} \end{cases}
 
-* :math:`\tilde\tau = \hat\tau` when the effect is established (:math:`\ell > 0` and
-  :math:`q < \alpha`) and 0 otherwise, so an action whose interval covers 0 earns no value
-  whatever its point estimate (the decoy's fate);
+* :math:`\tilde\tau = \hat\tau` when the effect is established (:math:`\ell > 0`,
+  :math:`q < \alpha`, status ``ok``, balance reached and positivity not thin) and 0
+  otherwise, so an action whose interval covers 0 — or whose adjustment failed — earns no
+  value whatever its point estimate (the decoy's fate);
 * :math:`f P` — what a retained member is worth: fee times ``value_periods`` periods;
 * :math:`c k` — cost of one member taking it up (``k`` = the threshold for "≥ k" candidates,
   one use per action for pairs, ``k`` times the mean cost for "≥ k distinct benefits");
@@ -30,18 +31,21 @@ The weights :math:`w_v, w_c, w_e` are options (:class:`ScoreWeights`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["FORMULA", "ScoreWeights", "candidate_uses", "score_candidates"]
+from tenure.hva.candidates import Candidate
+from tenure.hva.result import HvaEstimate
+
+__all__ = ["FORMULA", "ScoreWeights", "candidate_cost", "score_estimates"]
 
 FORMULA = (
-    "score = (w_value × established adjusted effect (0 unless CI > 0 and q < α) × mean fee × value_periods "
-    "− w_cost × cost_per_use × uses) × non-adopters × ease, where ease = ease_of_encouraging "
-    "(measured adoption uplift) when known, else support^w_ease"
+    "score = (w_value × established adjusted effect (0 unless CI > 0, q < α, status ok, balanced, "
+    "overlapping) × mean fee × value_periods − w_cost × cost_per_use × uses) × non-adopters × ease, "
+    "where ease = ease_of_encouraging (measured adoption uplift) when known, else support^w_ease"
 )
 
 
@@ -55,56 +59,43 @@ class ScoreWeights:
     value_periods: float = 12.0
 
 
-def candidate_uses(candidate: str, kind: str, cost: Mapping[str, float]) -> float:
+def candidate_cost(candidate: Candidate, cost: Mapping[str, float]) -> float:
     """Cost to the business of one member taking up `candidate` (cost per use × uses)."""
-    mean_cost = float(np.mean(list(cost.values()))) if cost else 0.0
-    if kind == "pair":
-        return float(sum(cost.get(a, 0.0) for a in candidate.split("+")))
-    if kind == "distinct":
-        return int(candidate.rsplit(">=", 1)[1]) * mean_cost
-    if kind == "threshold":
-        action, k = candidate.rsplit(">=", 1)
-        return int(k) * cost.get(action, 0.0)
-    return cost.get(candidate, 0.0)
+    if candidate.kind == "distinct":
+        mean_cost = float(np.mean(list(cost.values()))) if cost else 0.0
+        return float(candidate.k or 0) * mean_cost
+    per_use = sum(cost.get(a, 0.0) for a in candidate.actions)
+    return float(candidate.uses * per_use)
 
 
-def score_candidates(
-    table: pd.DataFrame,
+def score_estimates(
+    estimates: Sequence[HvaEstimate],
     *,
     fee: float,
     cost_per_use: Mapping[str, float],
     weights: ScoreWeights | None = None,
     ease_of_encouraging: Mapping[str, float] | None = None,
     alpha: float = 0.05,
-) -> pd.DataFrame:
-    """Add ``cost``, ``ease_of_encouraging``, ``score`` and ``is_hva`` columns.
+) -> list[HvaEstimate]:
+    """Fill ``cost``, ``ease_of_encouraging``, ``score`` and ``is_hva`` of each estimate.
 
-    ``is_hva`` marks candidates with ``q_value < alpha``, a positive adjusted interval and
-    a positive score.
+    ``is_hva`` marks established effects (see the module docstring) with a positive score.
+    ``ease_of_encouraging`` is keyed by candidate name.
     """
-    weights = weights or ScoreWeights()
-    out = table.copy()
-    if out.empty:
-        return out.assign(cost=[], ease_of_encouraging=[], score=[], is_hva=[])
-    cost = np.array(
-        [
-            candidate_uses(c, k, cost_per_use)
-            for c, k in zip(out["candidate"], out["kind"], strict=True)
-        ]
-    )
+    w = weights or ScoreWeights()
     ease_map = dict(ease_of_encouraging or {})
-    ease = out["candidate"].map(lambda c: ease_map.get(c, np.nan)).astype(np.float64)
-    established = (out["adjusted_low"] > 0) & (out["q_value"] < alpha)
-    effect = np.where(established, out["adjusted_diff"].fillna(0.0), 0.0)
-    support = out["support"].to_numpy(np.float64)
-    per_member = weights.value * effect * fee * weights.value_periods - weights.cost * cost
-    non_adopters = out["landmark"].to_numpy(np.float64) * (1.0 - support)
-    ease_used = np.where(ease.isna(), support**weights.ease, ease.to_numpy())
-    score = per_member * non_adopters * ease_used
-    out["cost"] = cost
-    out["ease_of_encouraging"] = ease
-    out["score"] = np.where(out["status"] == "ok", score, np.nan)
-    out["is_hva"] = (
-        (out["q_value"] < alpha) & (out["adjusted_low"] > 0) & (out["score"] > 0)
-    ).to_numpy()
+    out = []
+    for e in estimates:
+        cost = candidate_cost(e.candidate, cost_per_use)
+        ease = float(ease_map.get(e.candidate.name, np.nan))
+        established = e.established and e.q_value < alpha
+        effect = e.adjusted_diff if established else 0.0
+        per_member = w.value * effect * fee * w.value_periods - w.cost * cost
+        ease_used = ease if np.isfinite(ease) else e.support**w.ease
+        score = per_member * e.landmark * (1.0 - e.support) * ease_used
+        score = score if e.status != "too_few" else float("nan")
+        hva = bool(established and score > 0)
+        out.append(
+            dataclasses.replace(e, cost=cost, ease_of_encouraging=ease, score=score, is_hva=hva)
+        )
     return out

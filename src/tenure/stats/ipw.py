@@ -107,6 +107,12 @@ class GroupedLogistic:
         self.n_iter_ = 0
         xx = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], p * p)  # Hessian = w @ xx
         active = np.arange(c)  # candidates still moving; converged ones are frozen
+
+        def objective(b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
+            eta = b @ x.T
+            ll = (kk * eta - nn * np.logaddexp(0.0, eta)).sum(axis=1)
+            return ll - 0.5 * (pen * b * b).sum(axis=1)
+
         for it in range(self.max_iter):
             b, kk, nn = beta[active], k[active], n[active]
             mu = special.expit(b @ x.T)  # (C, S)
@@ -115,13 +121,22 @@ class GroupedLogistic:
             hess = (w @ xx).reshape(-1, p, p) + np.diag(pen + 1e-10)
             step = np.linalg.solve(hess, grad[..., None])[..., 0]
             # Damped Newton: a step of more than 2 on the logit scale overshoots on strata
-            # that are nearly separated; capping it makes IRLS converge from any start.
+            # that are nearly separated; capping it, then halving any step that lowers the
+            # penalised likelihood (backtracking), makes IRLS converge from any start.
             big = np.max(np.abs(step), axis=1, keepdims=True)
             step = step * np.minimum(1.0, 2.0 / np.maximum(big, 1e-300))
+            base = objective(b, kk, nn)
+            for _ in range(12):
+                worse = objective(b + step, kk, nn) < base - 1e-12 * np.abs(base)
+                if not worse.any():
+                    break
+                step[worse] *= 0.5
             beta[active] = b + step
             self.n_iter_ = it + 1
-            self.last_step_ = np.max(np.abs(step), axis=1)
-            active = active[self.last_step_ >= self.tol]
+            moved = np.max(np.abs(step), axis=1)
+            self.last_step_ = np.zeros(c)
+            self.last_step_[active] = moved
+            active = active[moved >= self.tol]
             if active.size == 0:
                 break
         self.coef_ = beta
@@ -190,7 +205,8 @@ class AdjustedEffect:
 
 def _stack_arm(x: FloatArray, s: int) -> FloatArray:
     """Design for a model shared by both arms: ``[x, 1]`` for treated rows, ``[x, 0]`` for
-    untreated ones, so covariate effects are learnt from every member."""
+    untreated ones, so covariate effects are learnt from every member.
+    """
     return np.vstack([np.column_stack([x, np.ones(s)]), np.column_stack([x, np.zeros(s)])])
 
 
@@ -209,6 +225,7 @@ def aipw_grouped(
     ridge: float = 1.0,
     min_arm: int = 10,
     min_events: int = 0,
+    max_weight: float | None = None,
 ) -> AdjustedEffect:
     r"""Average treatment effect on retention from stratum counts, for many candidates.
 
@@ -253,6 +270,8 @@ def aipw_grouped(
         Passed to :class:`GroupedLogistic`.
     min_arm, min_events : int
         Status thresholds (see :data:`Status`).
+    max_weight : float, optional
+        Also bound propensities so that no stabilised weight exceeds this (truncation).
 
     Returns
     -------
@@ -278,8 +297,17 @@ def aipw_grouped(
     s = x.shape[0]
     n_s = p1 + p0
     e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s).predict_proba(x)
-    e = np.clip(e_raw, clip, 1.0 - clip)
-    at_clip = (e_raw < clip) | (e_raw > 1.0 - clip)
+    lo_e = np.full((e_raw.shape[0], 1), clip)
+    hi_e = np.full((e_raw.shape[0], 1), 1.0 - clip)
+    if max_weight is not None:
+        # Stabilised weights p̄/e and (1 - p̄)/(1 - e) at most max_weight: the bound follows
+        # the candidate's own share, so a rare action is not clipped flat by a fixed 0.01.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = (p1.sum(1) / n_s.sum(1))[:, None]
+        lo_e = np.maximum(lo_e, np.nan_to_num(share) / max_weight)
+        hi_e = np.minimum(hi_e, 1.0 - np.nan_to_num(1.0 - share) / max_weight)
+    e = np.clip(e_raw, lo_e, hi_e)
+    at_clip = (e_raw < lo_e) | (e_raw > hi_e)
     xa = _stack_arm(x, s)
     censored = all1 is not None or all0 is not None
     if censored and bool(((o1 < p1) | (o0 < p0)).any()):
