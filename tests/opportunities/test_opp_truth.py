@@ -133,3 +133,21 @@ def test_json_document_has_the_issue_shape(result: OpportunityResult) -> None:
     scores = [o["score"] for o in doc["opportunities"]]
     assert scores == sorted(scores, reverse=True)
     assert "score_formula" in doc["params"] and "roles" in doc["params"]
+
+
+def test_cli_json_and_a_bad_roles_file(world: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["opportunities", "--data", str(world), "--json", "--top", "3"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["opportunities"][0]["steps"] == list(WORKAROUND_STEPS)
+    assert len(doc["opportunities"]) == 3
+    bad = tmp_path / "roles.yaml"
+    bad.write_text("export: video.download\n")
+    res = runner.invoke(app, ["opportunities", "--data", str(world), "--roles", str(bad)])
+    assert res.exit_code == 2
+    assert "export must be a list" in res.output and str(bad) in res.output
