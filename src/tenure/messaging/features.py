@@ -1,15 +1,15 @@
-"""The factorised design: which coefficients a creative's score in a context is the sum of.
+r"""The factorised design: which coefficients a creative's score in a context is the sum of.
 
 For factors :math:`f` (message, image, cta…) and context columns :math:`k` (placement,
 country, plan, tenure band, channel…) the logit of a creative's reward is
 
 .. math::
 
-    \\eta(c, x) = \\beta_0 + \\sum_k \\gamma_{k, x_k} + \\sum_f \\alpha_{f, c_f}
-                 + \\sum_f \\sum_k \\delta_{f k, c_f, x_k}.
+    \eta(c, x) = \beta_0 + \sum_k \gamma_{k, x_k} + \sum_f \alpha_{f, c_f}
+                 + \sum_f \sum_k \delta_{f k, c_f, x_k}.
 
-The main effects :math:`\\alpha` are pooled across every segment; the interactions
-:math:`\\delta` are each segment's deviation from them, shrunk toward zero by a tighter prior:
+The main effects :math:`\alpha` are pooled across every segment; the interactions
+:math:`\delta` are each segment's deviation from them, shrunk toward zero by a tighter prior:
 partial pooling, so a creative in a sparse segment borrows from what its parts did everywhere.
 Every level combination of a factor and a context column gets a coefficient, observed or not
 (an unobserved one keeps its prior, which is exactly what exploration needs); a level never

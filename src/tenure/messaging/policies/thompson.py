@@ -23,9 +23,10 @@ coefficients the eligible creatives use, the argmax of each — mixes in the exp
 
 and then *draws the creative from* :math:`\pi`. The logged propensity :math:`\pi(c \mid x)` is
 therefore the exact probability of the policy that ran (and within Monte Carlo error
-:math:`\le 1/\sqrt{M}` of ideal Thompson sampling). The Monte Carlo stream is seeded from the
-policy version and the context, so the probabilities are reproducible — ``export`` writes the
-ones a server uses — and they are cached per (context, eligible set), so a decision after the
+:math:`\le 1/\sqrt{M}` of ideal Thompson sampling). The posterior draws are made once per policy version (seeded
+from it) and shared by every context, so the probabilities are reproducible — ``export``
+writes the ones a server uses — and a context's sampled scores are computed once per
+creative; probabilities are cached per (context, eligible set), so a decision after the
 first in a context costs a dictionary look-up and one uniform draw.
 """
 
@@ -76,7 +77,7 @@ def _decode(s: str, shape: tuple[int, ...]) -> FloatArray:
 
 
 class ThompsonPolicy:
-    """Pooled Thompson sampling over creatives described by their parts.
+    r"""Pooled Thompson sampling over creatives described by their parts.
 
     Parameters
     ----------
@@ -87,8 +88,8 @@ class ThompsonPolicy:
     prior
         Prior standard deviations; see :class:`Prior`.
     exploration
-        The floor :math:`\\varepsilon`: every eligible creative keeps at least
-        :math:`\\varepsilon / |E|` probability.
+        The floor :math:`\varepsilon`: every eligible creative keeps at least
+        :math:`\varepsilon / |E|` probability.
     mc_draws
         Posterior draws per (context, eligible set) for the selection probabilities.
 
@@ -112,7 +113,7 @@ class ThompsonPolicy:
         *,
         prior: Prior | None = None,
         exploration: float = 0.05,
-        mc_draws: int = 2000,
+        mc_draws: int = 1000,
         max_iter: int = 50,
     ) -> None:
         self.factors = tuple(factors)
@@ -123,6 +124,8 @@ class ThompsonPolicy:
         self.max_iter = max_iter
         self._cache: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._version: str | None = None
+        self._theta: FloatArray | None = None
+        self._ctx_scores: dict[tuple[Any, ...], tuple[dict[tuple[str, ...], int], np.ndarray]] = {}
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, log: pd.DataFrame) -> ThompsonPolicy:
@@ -176,6 +179,8 @@ class ThompsonPolicy:
         self.actions_ = _actions(grouped, self.factors, self.context)
         self.contexts_ = grouped[list(self.context)].astype(str).drop_duplicates()
         self._cache.clear()
+        self._ctx_scores.clear()
+        self._theta = None
         self._version = None
         return self
 
@@ -215,13 +220,17 @@ class ThompsonPolicy:
     ) -> np.ndarray:
         """The probability the policy selects each eligible creative (floor included)."""
         self._check_fitted()
-        parts = [self._parts(c) for c in eligible]
+        if "placement" in self.context and "placement" not in context and eligible:
+            first = eligible[0]
+            if isinstance(first, Creative):  # a creative knows where it is shown
+                context = {**context, "placement": first.placement}
         ctx = tuple(str(context.get(k)) for k in self.context)
-        key = (ctx, tuple(tuple(p[f] for f in self.factors) for p in parts))
+        # Creative ids are unique and stable, so they key the cache without reading parts.
+        key = (ctx, tuple(c.id if isinstance(c, Creative) else tuple(c.items()) for c in eligible))
         hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(key)
             return hit
+        parts = [self._parts(c) for c in eligible]
         probs = self._compute(dict(zip(self.context, ctx, strict=True)), parts)
         self._cache[key] = probs
         if len(self._cache) > 20_000:
@@ -236,32 +245,61 @@ class ThompsonPolicy:
             return np.zeros(0)
         if n == 1:
             return np.ones(1)
-        idx, unknown = self.design_.creative_features(parts, context)
-        known = np.unique(idx[idx >= 0])
-        pos = {int(j): i for i, j in enumerate(known)}
-        k_known, k_unknown = len(known), len(unknown)
-        mean = np.concatenate([self.coef_[known], np.zeros(k_unknown)])
-        prior_sd = [self.prior.interaction if "|" in u else self.prior.main for u in unknown]
-        cov = np.zeros((k_known + k_unknown, k_known + k_unknown))
-        cov[:k_known, :k_known] = self.cov_[np.ix_(known, known)]
-        cov[k_known:, k_known:] = np.diag(np.square(prior_sd)) if k_unknown else 0.0
-        chol = linalg.cholesky(cov + 1e-12 * np.eye(len(mean)), lower=True)
-        local = np.where(idx >= 0, np.vectorize(lambda j: pos.get(int(j), 0))(idx),
-                         k_known + (-1 - idx))  # fmt: skip
-        design = np.zeros((n, len(mean)))
-        np.add.at(design, (np.repeat(np.arange(n), idx.shape[1]), local.ravel()), 1.0)
-        seed = int.from_bytes(
-            hashlib.sha256(f"{self.version}|{sorted(context.items())}".encode()).digest()[:8],
-            "little",
-        )
-        rng = np.random.default_rng(seed)
-        wins = np.zeros(n)
-        for lo in range(0, self.mc_draws, 500):
-            m = min(500, self.mc_draws - lo)
-            theta = mean + rng.standard_normal((m, len(mean))) @ chol.T
-            scores = theta @ design.T
-            wins += np.bincount(np.argmax(scores, axis=1), minlength=n)
+        scores = self._scores(context, parts)
+        wins = np.bincount(np.argmax(scores, axis=1), minlength=n)
         return (1 - self.exploration) * wins / self.mc_draws + self.exploration / n
+
+    def _seed(self, *salt: str) -> int:
+        text = "|".join((self.version, *salt))
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+    def _draws(self) -> FloatArray:
+        """``mc_draws`` joint posterior draws of every coefficient, made once per version.
+
+        The same draws serve every context (common random numbers), so probabilities are
+        reproducible and a context's score columns can be computed creative by creative.
+        """
+        if self._theta is None:
+            chol = linalg.cholesky(self.cov_ + 1e-12 * np.eye(len(self.coef_)), lower=True)
+            z = np.random.default_rng(self._seed("theta")).standard_normal(
+                (self.mc_draws, len(self.coef_))
+            )
+            self._theta = np.asarray(self.coef_ + z @ chol.T, dtype=np.float64)
+        return self._theta
+
+    def _scores(self, context: Mapping[str, str], parts: Sequence[Mapping[str, str]]) -> np.ndarray:
+        """Sampled scores (draws × creatives), columns cached per context."""
+        theta = self._draws()
+        key = tuple(sorted(context.items()))
+        cols, matrix = self._ctx_scores.get(key, ({}, np.zeros((self.mc_draws, 0), np.float32)))
+        wanted = [tuple(p[f] for f in self.factors) for p in parts]
+        new = list(dict.fromkeys(w for w in wanted if w not in cols))
+        if new:
+            new_parts = [dict(zip(self.factors, w, strict=True)) for w in new]
+            idx, unknown = self.design_.creative_features(new_parts, context)
+            extra = (
+                np.stack(
+                    [
+                        (self.prior.interaction if "|" in u else self.prior.main)
+                        * np.random.default_rng(self._seed("unknown", u)).standard_normal(
+                            self.mc_draws
+                        )
+                        for u in unknown
+                    ],
+                    axis=1,
+                )
+                if unknown
+                else np.zeros((self.mc_draws, 0))
+            )
+            pool = np.concatenate([theta, extra[:, ::-1]], axis=1)
+            # a negative index -(1 + u) points at unknown term u: from the end of ``pool``
+            block = pool[:, idx].sum(axis=2).astype(np.float32)
+            cols = {**cols, **{w: matrix.shape[1] + i for i, w in enumerate(new)}}
+            matrix = np.concatenate([matrix, block], axis=1)
+            self._ctx_scores[key] = (cols, matrix)
+            if len(self._ctx_scores) > 256:
+                self._ctx_scores.pop(next(iter(self._ctx_scores)))
+        return matrix[:, [cols[w] for w in wanted]]
 
     def choose(
         self,
@@ -284,6 +322,8 @@ class ThompsonPolicy:
     ) -> np.ndarray:
         """Posterior-mean reward rate of each creative in ``context`` (for reports)."""
         self._check_fitted()
+        if not eligible:
+            return np.zeros(0)
         frame = pd.DataFrame([{**self._parts(c), **context} for c in eligible])
         for k in self.context:
             if k not in frame.columns:
