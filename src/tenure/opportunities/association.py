@@ -38,8 +38,9 @@ def retention_association(
     covariates: Sequence[str] | None = None,
     alpha: float = 0.05,
 ) -> dict[str, Any]:
-    """Adjusted difference in retention at `horizon` between members who did the pattern in
-    their first `window` days and members who did not.
+    """Adjusted difference in retention at `horizon`: did the pattern in the window, or not.
+
+    Treated members did the pattern in their first `window` days; see the module docstring.
 
     Parameters
     ----------

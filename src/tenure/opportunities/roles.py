@@ -96,8 +96,11 @@ class StepRoles:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "mapping") -> StepRoles:
-        """Build from a mapping with keys ``export``, ``bring_back``, ``exit``, ``return``,
-        ``ignore`` (lists of action names) and ``tokens`` (bool)."""
+        """Build from a mapping of role lists.
+
+        Keys: ``export``, ``bring_back``, ``exit``, ``return``, ``ignore`` (lists of action
+        names) and ``tokens`` (bool).
+        """
         unknown = sorted(set(data) - set(_KEYS))
         if unknown:
             raise SpecError(
