@@ -39,6 +39,7 @@ class Dataset:
 
     @property
     def backend(self) -> str:
+        """The name of the engine holding the tables (``duckdb``, ``polars``…)."""
         return str(self.con.name)
 
     def table(self, name: str) -> ir.Table:

@@ -237,7 +237,7 @@ def _load_table(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
             [
                 [contract.name, f, line, "wrong number of fields", why, text]
-                for f, line, why, text in staged.malformed
+                for f, line, why, text, _ in staged.malformed
             ],
         )
     refs = contract.references_members
@@ -270,10 +270,13 @@ def _load_table(
             f"SELECT count(*) FILTER (WHERE {quote(n.pre)}) FROM {checked}"
         ).fetchone() or (0,)
         if contract.name == "members":
+            keys = sorted({k for *_, k in staged.malformed if k})
             con.execute(
-                "CREATE TEMP TABLE quarantined_members AS SELECT DISTINCT "
-                f"member_id AS k FROM {checked} WHERE {quote(n.reason)} IS NOT NULL "
-                "AND member_id IS NOT NULL AND member_id NOT IN (SELECT member_id FROM members)"
+                "CREATE TEMP TABLE quarantined_members AS SELECT DISTINCT k FROM ("
+                f"SELECT member_id AS k FROM {checked} WHERE {quote(n.reason)} IS NOT NULL "
+                "UNION ALL SELECT unnest(?::VARCHAR[])) "
+                "WHERE k IS NOT NULL AND k NOT IN (SELECT member_id FROM members)",
+                [keys],
             )
     except duckdb.Error as exc:
         raise _engine_error(contract, exc) from exc
@@ -313,7 +316,7 @@ def validate_in_place(
             total = int(bad) + len(staged.malformed)
             if total:
                 if staged.malformed:
-                    f, line, why, _ = staged.malformed[0]
+                    f, line, why, *_ = staged.malformed[0]
                     first = first or f"{f} line {line}: {why}"
                 raise DataContractError(
                     f"{sources.folder}: {total:,} of {staged.read:,} {name} row(s) break the "

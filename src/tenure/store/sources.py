@@ -31,6 +31,7 @@ _SUFFIXES: dict[str, FileKind] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+_FORMATS = ".csv, .csv.gz, .csv.bz2, .parquet"
 # Files a tool writes beside its data; not worth a "skipped" line.
 _QUIET = {"_SUCCESS", ".DS_Store", "truth.json"}
 
@@ -111,7 +112,8 @@ def find_sources(folder: Path) -> Sources:
         raise DataContractError(
             f"{folder} cannot be read (permission denied); check its permissions"
         ) from exc
-    tables: dict[str, list[SourceFile]] = {name: [] for name in CONTRACTS}
+    top: dict[str, list[SourceFile]] = {name: [] for name in CONTRACTS}
+    parts: dict[str, list[SourceFile]] = {name: [] for name in CONTRACTS}
     skipped: list[tuple[str, str]] = []
     for entry in entries:
         rel = entry.name
@@ -119,20 +121,26 @@ def find_sources(folder: Path) -> Sources:
             continue
         split = _kind(rel)
         stem = (split[0] if split else rel).lower()
-        if stem not in tables:
-            skipped.append((rel, "not a contract table (members, events, exposures, benefits)"))
+        if stem not in top:
+            if rel.split(".")[0].lower() in top:
+                skipped.append((rel, f"not a supported format ({_FORMATS})"))
+            else:
+                skipped.append((rel, f"not a contract table ({', '.join(CONTRACTS)})"))
             continue
         if entry.is_dir() and not entry.is_symlink():
-            tables[stem] += _parts(entry, folder, skipped)
+            parts[stem] += _parts(entry, folder, skipped)
             continue
         why = _regular(entry)
         if why is not None:
             skipped.append((rel, why))
         elif split is None:
-            skipped.append((rel, "no .csv, .csv.gz or .parquet suffix"))
+            skipped.append((rel, f"not a supported format ({_FORMATS})"))
         else:
-            tables[stem].append(SourceFile(entry, rel, split[1]))
-    return Sources(folder, {k: v for k, v in tables.items() if v}, tuple(skipped))
+            top[stem].append(SourceFile(entry, rel, split[1]))
+    # Top-level files first, then part folders: "the first copy" of a duplicate is then
+    # the one a reader of the folder meets first.
+    tables = {name: top[name] + parts[name] for name in CONTRACTS if top[name] or parts[name]}
+    return Sources(folder, tables, tuple(skipped))
 
 
 def _parts(part_dir: Path, base: Path, skipped: list[tuple[str, str]]) -> list[SourceFile]:
@@ -146,7 +154,7 @@ def _parts(part_dir: Path, base: Path, skipped: list[tuple[str, str]]) -> list[S
         if why is not None:
             skipped.append((rel, why))
         elif split is None:
-            skipped.append((rel, "no .csv, .csv.gz or .parquet suffix"))
+            skipped.append((rel, f"not a supported format ({_FORMATS})"))
         else:
             segments = entry.relative_to(part_dir).parts[:-1]
             pairs = (s.split("=", 1) for s in segments if "=" in s and not s.startswith("="))

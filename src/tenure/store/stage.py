@@ -10,6 +10,7 @@ text in every part and parsed once by the contract's rules.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ class StagedTable:
     columns: dict[str, str]
     names: Internal
     read: int
-    malformed: tuple[tuple[str, int, str, str], ...]
+    malformed: tuple[tuple[str, int, str, str, str | None], ...]
+    """(file, line, reason, raw text, the key field when it can be read) per bad record."""
 
 
 def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
@@ -124,7 +126,7 @@ def stage_table(
     as_text = {c for c, ts in union_types.items() if len(ts) > 1}
     columns = {c: ("VARCHAR" if c in as_text else next(iter(ts))) for c, ts in union_types.items()}
     selects = []
-    malformed: list[tuple[str, int, str, str]] = []
+    malformed: list[tuple[str, int, str, str, str | None]] = []
     for k, f in enumerate(files):
         view = f"stage_{contract.name}_{k}"
         source = _file_relation(con, f, view, names)
@@ -141,10 +143,29 @@ def stage_table(
             f"{quote(names.line)}",
         ]
         selects.append(f"SELECT {', '.join(outputs)} FROM {source}")
-        malformed += [(f.source.name, line, why, text) for line, why, text in f.malformed]
+        key = _key_position(f, contract)
+        malformed += [
+            (f.source.name, line, why, text, _field(text, key)) for line, why, text in f.malformed
+        ]
     view = f"stage_{contract.name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL BY NAME '.join(selects)}")
     return StagedTable(view, columns, names, sum(f.rows for f in files), tuple(malformed))
+
+
+def _key_position(f: Opened, contract: TableContract) -> int | None:
+    """Where the unique key (or member_id) sits in the file's header, if it has one."""
+    key = contract.unique or "member_id"
+    raw = [c for c, target in f.columns.items() if target == key]
+    order = list(f.columns)
+    return order.index(raw[0]) if raw else None
+
+
+def _field(text: str, position: int | None) -> str | None:
+    """Field `position` of one malformed CSV record, so its member can still be named."""
+    if position is None:
+        return None
+    fields = next(csv.reader([text]), [])
+    return fields[position].strip() if position < len(fields) else None
 
 
 def _file_relation(con: duckdb.DuckDBPyConnection, f: Opened, view: str, names: Internal) -> str:
