@@ -1,42 +1,36 @@
 """`tenure demo`: simulate a world, ingest it, run every analysis and write the report.
 
-Each analysis contributes a step `(label, "module:function")`; the function takes a
-`DemoContext` and returns report sections and summary lines. Steps are imported lazily
-so one area's dependencies never slow another's command.
+The demo adds only what is particular to a simulated world — the simulation, the ingest with
+the world's own ``as_of``, the bundled experiment specs and the truth the report compares
+estimates with. Everything else is :mod:`tenure.pipeline`, the same path ``tenure report``
+takes on a user's data.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from tenure.report.figures import table_html
-from tenure.report.page import Section, write_report
-from tenure.store import Dataset, IngestReport, connect, ingest
-
-Update = Callable[[str, float], None]
-ProgressFactory = Callable[[str], AbstractContextManager[Update]]
-
-STEPS: tuple[tuple[str, str], ...] = (
-    ("retention", "tenure.report.retention:demo_step"),
-    ("high-value actions", "tenure.report.hva:demo_step"),
-    ("experiments", "tenure.report.experiments:demo_step"),
+from tenure.pipeline import (
+    Analyses,
+    ProgressFactory,
+    bundled_specs,
+    run_analyses,
+    write_html,
 )
-"""Analyses run by the demo, in report order: (progress label, "module:function")."""
+from tenure.report.page import Section
+from tenure.store import Dataset, connect, ingest
+
+__all__ = ["DemoContext", "DemoOutput", "DemoResult", "run_demo"]
 
 
 @dataclass(frozen=True)
 class DemoContext:
-    """What a demo step gets: the ingested dataset, where to write, and the world's truth."""
+    """Kept for report modules' legacy ``demo_step(ctx)``; the pipeline does not use it."""
 
     dataset: Dataset
     out_dir: Path
@@ -45,7 +39,7 @@ class DemoContext:
 
 @dataclass(frozen=True)
 class DemoOutput:
-    """What a demo step gives back: report sections and lines for the terminal summary."""
+    """What a legacy ``demo_step`` gives back: report sections and terminal lines."""
 
     sections: list[Section]
     summary: list[str] = field(default_factory=list)
@@ -53,11 +47,13 @@ class DemoOutput:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Where the report is, what each step said, and how long each took (seconds)."""
+    """Where the report and memo are, what the analyses said, and how long each step took (s)."""
 
     report: Path
+    memo: Path
     summary: list[str]
     seconds: dict[str, float]
+    analyses: Analyses
 
 
 def run_demo(
@@ -67,10 +63,15 @@ def run_demo(
     seed: int = 7,
     progress: ProgressFactory | None = None,
 ) -> DemoResult:
-    """Run the whole pipeline on a simulated world and write `out_dir/index.html`."""
+    """Run the whole pipeline on a simulated world and write ``out_dir/index.html``."""
+    from contextlib import nullcontext
+
     from tenure.simulate import WorldConfig, simulate_world
 
-    bar = progress or _silent
+    def silent(_label: str) -> Any:
+        return nullcontext(lambda _detail, _fraction: None)
+
+    bar = progress or silent
     seconds: dict[str, float] = {}
     world = out_dir / "world"
     db = out_dir / "tenure.duckdb"
@@ -87,50 +88,24 @@ def run_demo(
         report = ingest(world, db, as_of=datetime.fromisoformat(truth["as_of"]), progress=update)
     seconds["ingest"] = time.perf_counter() - start
 
-    ctx = DemoContext(connect(db), out_dir, truth)
-    sections = [_data_section(report)]
-    summary = [_data_line(report)]
-    for label, target in STEPS:
-        start = time.perf_counter()
-        with bar(label) as update:
-            update("running", 0.1)
-            output = _load(target)(ctx)
-        seconds[label] = time.perf_counter() - start
-        sections += output.sections
-        summary += output.summary
+    analyses = run_analyses(
+        connect(db),
+        specs=bundled_specs(),
+        ingest=report,
+        progress=progress,
+        source=f"simulated world ({members:,} members, seed {seed})",
+    )
+    seconds.update(analyses.seconds)
 
     start = time.perf_counter()
     with bar("report") as update:
-        path = write_report(
-            sections,
+        files = write_html(
+            analyses,
             out_dir,
             title="Tenure retention report",
             subtitle=f"Simulated world: {members:,} members, seed {seed}, as of {report.as_of:%Y-%m-%d}.",
+            truth=truth,
         )
         update("written", 1.0)
     seconds["report"] = time.perf_counter() - start
-    return DemoResult(path, summary, seconds)
-
-
-def _load(target: str) -> Callable[[DemoContext], DemoOutput]:
-    module, _, name = target.partition(":")
-    step: Callable[[DemoContext], DemoOutput] = getattr(importlib.import_module(module), name)
-    return step
-
-
-def _data_section(report: IngestReport) -> Section:
-    counts = pd.DataFrame([asdict(c) for c in report.tables])
-    reasons = pd.DataFrame(report.top_reasons, columns=["table", "reason", "rows"])
-    body = table_html(counts)
-    body += table_html(reasons) if len(reasons) else "<p>No row was quarantined.</p>"
-    return Section("Data", "data", body, summary=_data_line(report))
-
-
-def _data_line(report: IngestReport) -> str:
-    parts = [f"{c.accepted:,} {c.table}" for c in report.tables]
-    bad = sum(c.quarantined for c in report.tables)
-    return f"Loaded {', '.join(parts)}; {bad:,} rows quarantined."
-
-
-def _silent(_label: str) -> AbstractContextManager[Update]:
-    return nullcontext(lambda _detail, _fraction: None)
+    return DemoResult(files.index, files.memo, list(files.summary), seconds, analyses)

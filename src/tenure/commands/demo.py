@@ -31,6 +31,7 @@ def demo(
         result = run_demo(out, members=members, seed=seed, progress=progress_bar)
     console.rule("Tenure demo")
     for line in result.summary:
-        console.print(f"• {line}")
+        console.print(f"• {line}", highlight=False, markup=False)
     total = sum(result.seconds.values())
     console.print(f"\nReport: [bold]{result.report.resolve()}[/]  ({total:.1f} s in all)")
+    console.print(f"Memo:   {result.memo.resolve()}", highlight=False)
