@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, WRITE, FirstPolicy
 from fastapi.testclient import TestClient
 
+from conftest import ADMIN, WRITE, FirstPolicy
 from tenure.messaging import Catalogue
 from tenure.messaging.snapshot import write_snapshot
 from tenure.serve.service import Service
