@@ -20,6 +20,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from tenure.opportunities.sequences import epoch_seconds
 from tenure.stats.ipw import aipw_grouped, one_hot
 from tenure.store import Dataset
 
@@ -50,7 +51,7 @@ def retention_association(
     m = dataset.members
     covs = [c for c in (covariates or DEFAULT_COVARIATES) if c in m.columns]
     as_of = ibis.literal(dataset.as_of)
-    signup_s = m.signup_at.epoch_seconds().cast("float64")
+    signup_s = epoch_seconds(m.signup_at)
     end = m.ended_at if "ended_at" in m.columns else ibis.null("timestamp")
     base = m.select(
         member_id=m.member_id,

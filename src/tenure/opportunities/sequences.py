@@ -25,9 +25,19 @@ import pyarrow.compute as pc
 from tenure._types import BoolArray, FloatArray, IntArray
 from tenure.opportunities.roles import EXIT, StepRoles
 
-__all__ = ["EXIT_KINDS", "Episodes", "episodes", "linked_events"]
+__all__ = ["EXIT_KINDS", "Episodes", "episodes", "epoch_seconds", "linked_events"]
 
 EXIT_KINDS = ("none", "session", "background", "gap")
+
+
+def epoch_seconds(ts: ir.TimestampValue) -> ir.FloatingValue:
+    """Seconds since the epoch with the microseconds, the same on every backend.
+
+    DuckDB's ``EPOCH`` already carries the fraction while Polars' is whole seconds, so the
+    whole part is floored before the sub-second microseconds are added.
+    """
+    whole = ts.epoch_seconds().cast("float64").floor().cast("float64")
+    return whole + ts.microsecond().cast("float64") / 1e6
 
 
 def linked_events(
@@ -46,7 +56,7 @@ def linked_events(
     support = ev.group_by("action").agg(n_members=ev.member_id.nunique())
     frequent = support.filter(support.n_members >= min_members).select("action")
     ev = ev.semi_join(frequent, "action")
-    t = ev.ts.epoch_seconds().cast("float64") + ev.ts.microsecond().cast("float64") / 1e6
+    t = epoch_seconds(ev.ts)
     cols: dict[str, ir.Value] = {
         "member_id": ev.member_id,
         "action": ev.action,
