@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-slow check bench clean
+.PHONY: demo test test-slow check typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP_RUN)
 check: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# mypy --strict on the library (config in pyproject.toml). Not yet part of `check`: it joins
+# once the whole tree passes.
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy --strict
 
 test: check
 	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider

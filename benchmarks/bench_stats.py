@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import record
 
 from tenure.experiments.sufficient import analyze_sufficient_stats
+from tenure.settings import Inference
 
 COMPARISONS = 100_000
 SUBSAMPLE = 2_000
+SEQUENTIAL = Inference(stopping="sequential", correction="holm")
 WORK = Path(__file__).parent / "_work"
 VENV = WORK / "gbstats-venv"
 
@@ -101,11 +103,11 @@ def make_inputs(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def time_tenure(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
-    analyze_sufficient_stats(frame.head(3000), method="sequential")  # warm-up (imports, caches)
+    analyze_sufficient_stats(frame.head(3000), inference=SEQUENTIAL)  # warm-up (imports, caches)
     best, table = np.inf, None
     for _ in range(3):
         start = time.perf_counter()
-        table = analyze_sufficient_stats(frame, method="sequential", correction="holm")
+        table = analyze_sufficient_stats(frame, inference=SEQUENTIAL)
         best = min(best, time.perf_counter() - start)
     assert table is not None
     return best, table.frame
@@ -154,7 +156,7 @@ def main() -> None:
     error = ensure_gbstats()
     if error is not None:
         md = (
-            f"Tenure `analyze_sufficient_stats(method='sequential')` on {m:,} CUPED comparisons: "
+            f"Tenure `analyze_sufficient_stats(inference=Inference(stopping='sequential'))` on {m:,} CUPED comparisons: "
             f"**{seconds:.3f} s**.\n\ngbstats 0.8.0 could not be installed:\n\n```\n{error}\n```"
         )
         record("stats", md)
@@ -189,7 +191,7 @@ tuning 5000; relative effects.
 
 | engine | what was timed | seconds |
 | --- | --- | ---: |
-| Tenure `analyze_sufficient_stats(method="sequential", correction="holm")` | all {m:,} comparisons, incl. Bayesian chance-to-win / loss, SRM, Holm (best of 3) | {seconds:.3f} |
+| Tenure `analyze_sufficient_stats(inference=Inference(stopping="sequential", correction="holm"))` | all {m:,} comparisons, incl. Bayesian chance-to-win / loss, SRM, Holm (best of 3) | {seconds:.3f} |
 | gbstats 0.8.0 `SequentialTwoSidedTTest(RegressionAdjustedStatistic, …)` | {SUBSAMPLE:,}-comparison random subsample, one object each, test only | {gb_seconds_sub:.2f} |
 | gbstats 0.8.0, extrapolated linearly to {m:,} | {gb_seconds_sub:.2f} s × {m // SUBSAMPLE} | {gb_full:.1f} |
 

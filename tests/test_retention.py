@@ -98,14 +98,56 @@ def test_churn_by_channel_counts(small: Path) -> None:
 
 def test_json_shape(small: Path) -> None:
     d = analyse_retention(connect(small, as_of=AS_OF), by="channel").to_dict()
-    assert set(d) == {"as_of", "unit", "survival", "median", "cohorts", "churn_by_channel"}
-    assert d["unit"] == "day"
+    assert set(d) == {
+        "kind", "params", "as_of", "unit", "convention", "points", "survival", "median",
+        "cohorts", "churn_by_channel",
+    }  # fmt: skip
+    assert d["unit"] == "day" and "d whole days after signup" in d["convention"]
     row = d["survival"][0]
-    assert set(row) == {"segment", "t", "at_risk", "events", "censored", "survival", "ci"}
+    assert set(row) == {"segment", "day", "at_risk", "left", "censored", "retained", "ci"}
     assert row["segment"] is None and len(row["ci"]) == 2
+    # The first step is e's exit on tenure day 1: still a member on day 1, not on day 2.
+    assert row["day"] == 2 and row["retained"] == pytest.approx(5 / 6)
+    assert d["params"]["alpha"] == 0.05 and d["params"]["points"] == [30, 90, 180, 365]
     assert {"segment", "median"} == set(d["median"][0])
     assert {"cohort", "period", "members", "retained", "rate"} == set(d["cohorts"][0])
     json.dumps(d)
+
+
+def test_points_use_the_day_convention_and_never_extrapolate(small: Path) -> None:
+    """Retained at day d = tenure >= d; past the longest observed tenure (86) it is missing."""
+    result = analyse_retention(connect(small, as_of=AS_OF), points=(29, 30, 33, 86, 87, 200))
+    pts = {p.day: p for p in result.points if p.segment is None}
+    # Tenures 29 (ended), 76, 32 (ended), 40, 1 (ended), 86. Hand KM: S(1)=5/6, S(29)=2/3, S(32)=1/2.
+    assert pts[29].retained == pytest.approx(5 / 6)  # a is still a member on day 29
+    assert pts[30].retained == pytest.approx(2 / 3)  # ...and gone by day 30
+    assert pts[33].retained == pytest.approx(1 / 2)
+    assert pts[87].retained == pytest.approx(1 / 2)  # f's tenure 86 reaches day 87
+    assert np.isnan(pts[200].retained) and "beyond follow-up" in pts[200].note
+    assert pts[30].ci_low <= pts[30].retained <= pts[30].ci_high
+    # The cohort table's "retained at period k" is the same rule at d = 30 k.
+    from lifelines import KaplanMeierFitter
+
+    ref = KaplanMeierFitter().fit([29, 76, 32, 40, 1, 86], [1, 0, 1, 0, 1, 0])
+    assert pts[30].retained == pytest.approx(float(ref.survival_function_at_times(29).iloc[0]))
+
+
+def test_units_scale_the_time_points(small: Path) -> None:
+    weeks = analyse_retention(connect(small, as_of=AS_OF), points=(1, 4), unit="weeks")
+    assert [p.day for p in weeks.points if p.segment is None] == [7, 28]
+    months = analyse_retention(connect(small, as_of=AS_OF), points=(1,), unit="months")
+    assert [p.day for p in months.points] == [30]
+    from tenure.errors import SpecError
+
+    with pytest.raises(SpecError, match="unit"):
+        analyse_retention(connect(small, as_of=AS_OF), unit="years")  # type: ignore[arg-type]
+
+
+def test_export_writes_the_survival_rows(small: Path, tmp_path: Path) -> None:
+    result = analyse_retention(connect(small, as_of=AS_OF))
+    back = pd.read_csv(result.export(tmp_path / "r.csv"))
+    assert list(back.columns) == list(result.to_frame().columns)
+    assert back["retained"].iloc[0] == pytest.approx(5 / 6)
 
 
 @pytest.fixture(scope="module")
@@ -151,5 +193,14 @@ def test_cli_table_and_bad_column(world: Path) -> None:
 
     out = CliRunner().invoke(app, ["retention", "--data", str(world)])
     assert out.exit_code == 0 and "Survival" in out.stdout
+    assert "95% intervals" in out.stdout and "Cohort retention" in out.stdout
+    months = CliRunner().invoke(
+        app, ["retention", "--data", str(world), "--at", "1,3,120", "--unit", "months"]
+    )
+    assert months.exit_code == 0, months.output
+    assert "month 3" in months.stdout and "not extrapolated" in months.stdout
     bad = CliRunner().invoke(app, ["retention", "--data", str(world), "--by", "nope"])
     assert bad.exit_code == 2
+    for flags in (["--unit", "years"], ["--at", "1,x"], ["--alpha", "2"]):
+        refused = CliRunner().invoke(app, ["retention", "--data", str(world), *flags])
+        assert refused.exit_code == 2 and flags[0] in refused.output

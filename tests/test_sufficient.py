@@ -17,6 +17,7 @@ from tenure.experiments.sufficient import (
     analyze_sufficient_stats,
     read_sufficient_stats,
 )
+from tenure.settings import Inference
 from tenure.stats import CrossMoments, Moments, cuped_test, srm_test, welch_test
 
 HEADER = "experiment,metric,segment,variant,n,sum,sum_squares\n"
@@ -112,7 +113,9 @@ def test_round_trip_and_analysis_match_the_direct_tests(
     frame, raw = _simulated(rng)
     path = tmp_path / "s.csv"
     frame.to_csv(path, index=False)
-    table = analyze_sufficient_stats(read_sufficient_stats(path), correction="holm")
+    table = analyze_sufficient_stats(
+        read_sufficient_stats(path), inference=Inference(correction="holm")
+    )
     t = table.frame
     # Baseline is 'control' even when listed second (e2), and every non-baseline is compared.
     assert sorted(zip(t.experiment, t.variant, strict=True)) == sorted(
@@ -124,11 +127,11 @@ def test_round_trip_and_analysis_match_the_direct_tests(
             raw[(row.experiment, row.metric, row.variant)],
         )
         if row.metric == "visits":
-            assert row.method == "welch"
+            assert row.estimator == "welch"
             ref = scipy.stats.ttest_ind(v[:, 0], c[:, 0], equal_var=False).pvalue
             assert row.p_value == pytest.approx(ref, abs=1e-9)
         else:
-            assert row.method == "cuped"
+            assert row.estimator == "cuped"
             direct = cuped_test(
                 CrossMoments.from_values(c[:, 0], c[:, 1]),
                 CrossMoments.from_values(v[:, 0], v[:, 1]),
@@ -144,9 +147,11 @@ def test_round_trip_and_analysis_match_the_direct_tests(
 
 def test_records_shape_and_json(rng: np.random.Generator) -> None:
     frame, _ = _simulated(rng)
-    records = analyze_sufficient_stats(frame, method="sequential", correction="bh").to_records()
+    records = analyze_sufficient_stats(
+        frame, inference=Inference(stopping="sequential", correction="bh")
+    ).to_records()
     assert all(list(r) == RECORD_KEYS for r in records)
-    assert {r["method"] for r in records} == {"welch+sequential", "cuped+sequential"}
+    assert {r["estimator"] for r in records} == {"welch+sequential", "cuped+sequential"}
     assert all(len(r["ci_abs"]) == 2 and r["ci_abs"][0] <= r["effect_abs"] for r in records)
     json.dumps(records, allow_nan=False)  # NaN is rendered as null
 
@@ -170,7 +175,7 @@ def test_first_listed_is_baseline_without_control_and_ratio_metrics() -> None:
         for name, mi, di in zip(["old", "new"], m, d, strict=True)
     ]
     t = analyze_sufficient_stats(pd.DataFrame(rows)).frame
-    assert t.variant.tolist() == ["new"] and t.method.tolist() == ["ratio"]
+    assert t.variant.tolist() == ["new"] and t.estimator.tolist() == ["ratio"]
     assert t.effect_abs.iloc[0] == pytest.approx(m[1].sum() / d[1].sum() - m[0].sum() / d[0].sum())
     assert t.segment.tolist() == ["all"]
 
@@ -211,6 +216,6 @@ def test_welch_path_agrees_with_welch_test_on_a_large_batch(rng: np.random.Gener
             "sum_squares": ss.ravel(),
         }
     )
-    t = analyze_sufficient_stats(frame, correction=None).frame
+    t = analyze_sufficient_stats(frame, inference=Inference(correction="none")).frame
     r = welch_test(Moments(n[:, 0], s[:, 0], ss[:, 0]), Moments(n[:, 1], s[:, 1], ss[:, 1]))
     np.testing.assert_allclose(t.p_value, r.p_value, atol=1e-12)

@@ -130,6 +130,19 @@ class Inference:
         """Whether p-values in a family are adjusted (so labels must say "adjusted")."""
         return self.correction != "none"
 
+    def family_alpha(self, comparisons: int) -> float:
+        """Per-comparison level to *plan* for when ``comparisons`` tests form a family.
+
+        Holm's first step and Benjamini–Hochberg with a single true effect both test the
+        smallest p-value at ``alpha / m``, so a plan that ignores the correction is
+        under-powered; with ``correction="none"`` it is ``alpha``.
+
+        >>> Inference(correction="holm").family_alpha(2), Inference(correction="none").family_alpha(2)
+        (0.025, 0.05)
+        """
+        m = max(int(comparisons), 1)
+        return self.alpha / m if self.adjusts else self.alpha
+
     def with_overrides(self, **flags: Any) -> Inference:
         """A copy with every flag that is not ``None`` applied (CLI flags: apply or reject).
 
@@ -145,9 +158,11 @@ class Inference:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "method") -> Inference:
-        """Build from a spec's ``method`` block; the old keys ``horizon``/``inference`` map
-        to ``stopping``/``framework``; keys that are not inference settings are ignored
-        here (e.g. ``max_days``, a planning setting) — the spec schema rejects unknown ones.
+        """Build from a spec's ``method`` block (parsed YAML or JSON).
+
+        The old keys ``horizon``/``inference`` map to ``stopping``/``framework``; keys that
+        are not inference settings are ignored here (e.g. ``max_days``, a planning setting)
+        — the spec schema rejects unknown ones.
         """
         known = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}

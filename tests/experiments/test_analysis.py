@@ -58,7 +58,7 @@ def test_upsell_breaks_its_retention_guardrail(sim: Dataset) -> None:
     t = card.table[card.table.segment == "all"].set_index("metric")
     assert t.loc["retention_90", "guardrail"] == "breach"
     assert bool(t.loc["shipping_orders_30d", "significant_good"])
-    assert t.loc["shipping_orders_30d", "method"] == "cuped"
+    assert t.loc["shipping_orders_30d", "estimator"] == "cuped"
 
 
 def test_encourage_video_ships_on_adoption(sim: Dataset, sim_truth: dict) -> None:
@@ -121,17 +121,35 @@ def test_other_methods_reach_the_same_verdict(
     spec = toy_spec.model_copy(
         update={
             "method": toy_spec.method.model_copy(
-                update={"horizon": horizon, "inference": inference}
+                update={"stopping": horizon, "framework": inference}
             )
         }
     )
     card = score(spec, compute_metrics(connect(toy_world, as_of=AS_OF), spec), as_of=AS_OF)
     prim = card.table[(card.table.role == "primary") & (card.table.segment == "all")].iloc[0]
-    assert prim.method == ("cuped+sequential" if horizon == "sequential" else "cuped")
+    assert prim.estimator == ("cuped+sequential" if horizon == "sequential" else "cuped")
     assert bool(prim.threshold_met)
     (v,) = card.verdicts
     if horizon == "sequential":
-        # Always-valid intervals are wider: the guardrail's harm is no longer conclusive.
-        assert v.decision == "ship"
+        # Always-valid intervals are wider: the guardrail's harm is no longer conclusive, and
+        # an inconclusive guardrail is not a pass (non-inferiority, issue 11): keep running.
+        assert v.decision == "keep_running" and "retention_30 can't tell yet" in v.reason
     else:
         assert v.decision == "investigate" and "guardrail retention_30" in v.reason
+
+
+def test_small_demo_world_does_not_ship_past_an_inconclusive_guardrail(tmp_path: Path) -> None:
+    """`tenure demo --members 2000` shipped upsell_banner with retention_90 at
+    −0.078 [−0.160, +0.003]: a guardrail that cannot exclude a loss beyond its margin blocks."""
+    from tenure.simulate import WorldConfig, simulate_world
+
+    simulate_world(tmp_path, WorldConfig(n_members=2000, seed=7))
+    card = analyze(connect(tmp_path), load_spec(SPECS_DIR / "upsell_banner.yaml"))
+    (v,) = card.verdicts
+    assert v.decision != "ship"
+    guards = {c.metric: c for c in card.overall("guardrail")}
+    for g in guards.values():
+        _loss, worst = g.loss(relative=g.margin_relative)
+        assert (g.guardrail == "ok") == (worst <= g.margin)
+    if v.decision == "keep_running":
+        assert "can't tell yet" in v.reason or "inconclusive" in v.reason

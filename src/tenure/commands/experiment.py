@@ -28,6 +28,28 @@ experiment_app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+OutFile = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write the result's table to FILE (.csv or .parquet)."),
+]
+AlphaFlag = Annotated[
+    float | None,
+    typer.Option("--alpha", help="Significance level (overrides the spec's method.alpha)."),
+]
+CorrectionFlag = Annotated[
+    str | None,
+    typer.Option("--correction", help="holm, bh or none (overrides the spec's)."),
+]
+StoppingFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--stopping", help="fixed or sequential (always-valid) intervals (overrides the spec's)."
+    ),
+]
+AlternativeFlag = Annotated[
+    str | None,
+    typer.Option("--alternative", help="two-sided, greater or less (overrides the spec's)."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +65,7 @@ def assign_cmd(
         str | None, typer.Option("--data", help="Assign every member of this dataset.")
     ] = None,
     as_json: JsonFlag = False,
+    out: OutFile = None,
 ) -> None:
     """Deterministically assign members to the spec's arms (holdout and layer honoured)."""
     from tenure.experiments.assignment import assign
@@ -59,6 +82,8 @@ def assign_cmd(
 
             raise SpecError("member_ids: give member ids or --data")
         result = assign(s, ids)
+        if out is not None:
+            result.export(out)
     if as_json:
         payload = result.to_dict()
         if data:
@@ -102,14 +127,26 @@ def plan_cmd(
         float | None, typer.Option("--traffic", help="…out of this much traffic.")
     ] = None,
     arms: Annotated[int, typer.Option("--arms", min=2, help="Arms including control.")] = 2,
-    alpha: Annotated[float, typer.Option("--alpha")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", help="Family significance level.")] = 0.05,
     power: Annotated[float, typer.Option("--power")] = 0.8,
+    correction: Annotated[
+        str,
+        typer.Option("--correction", help="holm, bh or none: how the arms will be corrected."),
+    ] = "holm",
+    alternative: Annotated[
+        str, typer.Option("--alternative", help="two-sided, greater or less.")
+    ] = "two-sided",
     as_json: JsonFlag = False,
+    out: OutFile = None,
 ) -> None:
     """Sample size, detectable effect and duration (e.g. the pilot: --threshold-count 500 --traffic 5000)."""
     from tenure.experiments.plan import plan_experiment
+    from tenure.settings import Inference
 
     with friendly_errors():
+        inference = Inference().with_overrides(
+            alpha=alpha, power=power, correction=correction, alternative=alternative
+        )
         p = plan_experiment(
             baseline=baseline,
             mde=mde,
@@ -119,9 +156,10 @@ def plan_cmd(
             threshold_count=threshold_count,
             traffic=traffic,
             arms=arms,
-            alpha=alpha,
-            power=power,
+            inference=inference,
         )
+        if out is not None:
+            p.export(out)
     if as_json:
         print_json(p.to_dict())
         return
@@ -138,25 +176,42 @@ def analyze_cmd(
     stats: Annotated[
         Path | None, typer.Option("--stats", help="CSV of sufficient statistics (warehouse path).")
     ] = None,
+    alpha: AlphaFlag = None,
+    correction: CorrectionFlag = None,
+    stopping: StoppingFlag = None,
+    alternative: AlternativeFlag = None,
     method: Annotated[
-        str, typer.Option("--method", help="fixed or sequential (with --stats).")
-    ] = "fixed",
-    correction: Annotated[
-        str, typer.Option("--correction", help="holm, bh or none (with --stats).")
-    ] = "holm",
-    alpha: Annotated[float, typer.Option("--alpha", help="With --stats.")] = 0.05,
+        str | None, typer.Option("--method", hidden=True, help="Old name of --stopping.")
+    ] = None,
     as_json: JsonFlag = False,
+    out: OutFile = None,
 ) -> None:
-    """Analyse SPEC on --data to a scorecard and verdict, or a --stats CSV to comparisons."""
+    """Analyse SPEC on --data to a scorecard and verdict, or a --stats CSV to comparisons.
+
+    --alpha, --correction, --stopping and --alternative apply on both paths: with a spec
+    they override its method block; a bad value is refused, never ignored.
+    """
     from tenure.errors import SpecError
+    from tenure.settings import Inference
 
     with friendly_errors():
+        if method is not None:
+            if stopping is not None and stopping != method:
+                raise SpecError("--method is the old name of --stopping: give one of them")
+            stopping = method
+        flags = {
+            "alpha": alpha,
+            "correction": correction,
+            "stopping": stopping,
+            "alternative": alternative,
+        }
         if stats is not None:
             if spec is not None or data is not None:
                 raise SpecError(
                     "--stats: give either --stats FILE.csv or SPEC --data SRC, not both"
                 )
-            _analyze_stats(stats, method, correction, alpha, as_json)
+            inference = _flags(Inference(), flags)
+            _analyze_stats(stats, inference, as_json, out)
             return
         if spec is None or data is None:
             raise SpecError("analyze needs SPEC and --data SRC (or --stats FILE.csv)")
@@ -164,35 +219,44 @@ def analyze_cmd(
         from tenure.experiments.spec import load_spec
 
         s = load_spec(spec)
+        inference = _flags(s.inference, flags)
         ds = open_dataset(data, as_of=as_of, mapping=mapping)
-        card = analyze(ds, s)
+        card = analyze(ds, s, inference=inference)
+        if out is not None:
+            card.export(out)
     if as_json:
         print_json(card.to_dict())
     else:
         print_scorecard(card)
 
 
-def _analyze_stats(path: Path, method: str, correction: str, alpha: float, as_json: bool) -> None:
+def _flags(base: Any, flags: dict[str, Any]) -> Any:
+    """``base`` with the given flags applied; a bad value names its ``--flag``."""
     from tenure.errors import SpecError
+
+    try:
+        return base.with_overrides(**flags)
+    except SpecError as exc:
+        raise SpecError(f"--{exc}") from None
+
+
+def _analyze_stats(path: Path, inference: Any, as_json: bool, out: Path | None) -> None:
     from tenure.experiments.sufficient import analyze_sufficient_stats, read_sufficient_stats
 
-    if method not in ("fixed", "sequential"):
-        raise SpecError(f"--method must be 'fixed' or 'sequential', got {method!r}")
-    if correction not in ("holm", "bh", "none"):
-        raise SpecError(f"--correction must be 'holm', 'bh' or 'none', got {correction!r}")
     frame = read_sufficient_stats(path)
-    table = analyze_sufficient_stats(
-        frame,
-        alpha=alpha,
-        method=method,  # type: ignore[arg-type]
-        correction=None if correction == "none" else correction,  # type: ignore[arg-type]
-    )
+    table = analyze_sufficient_stats(frame, inference=inference)
+    if out is not None:
+        table.export(out)
     if as_json:
-        print_json({"comparisons": table.to_records()})
+        print_json(table.to_dict())
         return
     from rich.table import Table
 
+    from tenure.stats.result import STATUS_CODES
+
     records = table.to_records()
+    adjusted = f"p ({inference.correction}-adj.)" if inference.adjusts else "p"
+    ci_head = f"{inference.confidence_label} CI"
     for exp in dict.fromkeys(r["experiment"] for r in records):
         rows = [r for r in records if r["experiment"] == exp]
         srm = rows[0]["srm_p_value"]
@@ -207,12 +271,15 @@ def _analyze_stats(path: Path, method: str, correction: str, alpha: float, as_js
             "chance_to_win",
             "status",
         ]
-        heads = ["metric", "segment", "variant", "effect", "95% CI", "p (adj.)", "win", "status"]
+        heads = ["metric", "segment", "variant", "effect", ci_head, adjusted, "win", "status"]
         for c, h in zip(cols, heads, strict=True):
             left = c in ("metric", "segment", "variant", "status")
             t.add_column(h, justify="left" if left else "right", overflow="fold")
         for r in rows:
-            t.add_row(*(_cell(r[c], c) for c in cols))
+            cells = [_cell(r[c], c) for c in cols]
+            if r["status"] != "ok":
+                cells[-1] = f"{r['status']}: {STATUS_CODES.get(r['status'], '')}"
+            t.add_row(*cells)
         console.print(t)
 
 
@@ -223,13 +290,20 @@ def _cell(v: Any, col: str) -> str:
         return "[" + ", ".join(_cell(x, col) for x in v) + "]"
     if isinstance(v, float):
         if col.startswith("p_value") or col == "srm_p_value":
-            return f"{v:.3g}"
+            return _p(v)
         if "rel" in col:
             return f"{v:+.1%}"
         if col == "chance_to_win":
             return f"{v:.1%}"
-        return f"{v:+.4g}"
+        return f"{v:+.3g}"
     return str(v)
+
+
+def _p(p: float) -> str:
+    """A p-value at sensible precision: three significant digits, floored at 1e-4."""
+    if p != p:
+        return "-"
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
 
 
 _STYLE = {
@@ -244,33 +318,43 @@ def print_scorecard(card: Scorecard) -> None:
     """The human scorecard: header, SRM, the overall table and the verdicts."""
     from rich.table import Table
 
+    from tenure.experiments.comparison import GUARDRAIL_LABELS
+
     s = card.spec
+    inf = card.inference
     console.print(f"[bold]{s.name}[/] — {s.hypothesis}")
     if s.doc:
         console.print(f"[dim]{s.doc}[/]")
     counts = ", ".join(f"{k} {int(v):,}" for k, v in card.exposed.items())
-    srm_style = "red" if card.srm_p_value < s.method.srm_alpha else "green"
-    console.print(f"Exposed: {counts}; SRM p = [{srm_style}]{card.srm_p_value:.3g}[/]")
-    t = Table(title="Whole population")
-    for c in ("metric", "variant", "effect", "95% CI", "p", "result"):
+    srm_style = "red" if card.srm_p_value < inf.srm_alpha else "green"
+    console.print(f"Exposed: {counts}; SRM p = [{srm_style}]{_p(card.srm_p_value)}[/]")
+    p_head = f"p ({inf.correction}-adj.)" if inf.adjusts else "p"
+    t = Table(
+        title=f"Whole population ({inf.confidence_label} intervals, {inf.stopping}; "
+        "primary p adjusted across variants, guardrails unadjusted)"
+    )
+    for c in ("metric", "variant", "effect", f"{inf.confidence_label} CI", p_head, "result"):
         t.add_column(c, justify="left" if c in ("metric", "variant", "result") else "right")
-    overall = card.table[card.table["segment"] == "all"]
-    for r in overall.to_dict("records"):
-        if r["role"] == "primary":
-            status = "threshold met" if r["threshold_met"] else "threshold not met"
-        else:
-            status = r["guardrail"] or (
-                "significant" if r["significant_good"] or r["significant_bad"] else ""
+    for r in card.overall():
+        if r.role == "primary":
+            status = (
+                "threshold clear"
+                if r.threshold_clear
+                else "threshold met (point estimate)"
+                if r.threshold_met
+                else "threshold not met"
             )
-        tag = {"primary": " (primary)", "guardrail": " (guardrail)"}.get(r["role"], "")
-        t.add_row(
-            f"{r['metric']}{tag}",
-            r["variant"],
-            f"{r['effect_abs']:+.3g} ({r['effect_rel']:+.1%})",
-            f"[{r['ci_abs_low']:+.3g}, {r['ci_abs_high']:+.3g}]",
-            f"{r['p_value_decision']:.2g}",
-            status,
-        )
+        elif r.role == "guardrail":
+            status = f"{GUARDRAIL_LABELS[r.guardrail]} (margin {r.margin:g})"
+        else:
+            status = "significant" if r.significant_good or r.significant_bad else ""
+        if r.why_missing:
+            status = f"{status}; {r.why_missing}".lstrip("; ")
+        tag = {"primary": " (primary)", "guardrail": " (guardrail)"}.get(r.role, "")
+        ci = f"[{r.ci_abs_low:+.3g}, {r.ci_abs_high:+.3g}]" if not r.why_missing else "n/a"
+        rel = f" ({r.effect_rel:+.1%})" if r.effect_rel == r.effect_rel else ""
+        effect = f"{r.effect_abs:+.3g}{rel}" if r.effect_abs == r.effect_abs else "n/a"
+        t.add_row(f"{r.metric}{tag}", r.variant, effect, ci, _p(r.p_value_decision), status)
     console.print(t)
     for v in card.verdicts:
         style = _STYLE.get(v.decision, "bold")

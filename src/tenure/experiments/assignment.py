@@ -26,9 +26,9 @@ stability only keeps members' experience consistent.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,7 @@ import pandas as pd
 from tenure._types import FloatArray
 from tenure.errors import SpecError
 from tenure.experiments.spec import ExperimentSpec
+from tenure.results import Result, json_safe
 
 __all__ = ["Assignment", "assign", "unit_hash"]
 
@@ -61,18 +62,21 @@ def unit_hash(salt: str, keys: Iterable[str]) -> FloatArray:
     return (np.asarray(raw, dtype=np.float64) + 0.5) / _TWO64
 
 
-@dataclass(frozen=True)
-class Assignment:
+@dataclass(frozen=True, repr=False)
+class Assignment(Result):
     """Arms for a batch of members.
 
     ``variant`` is the arm name, or ``""`` for members not in the experiment; ``reason`` says
-    why they are out (``"holdout"`` or ``"layer"``), ``""`` for members in it.
+    why they are out (``"holdout"`` or ``"layer"``), ``""`` for members in it. ``params``
+    records the salt, weights, holdout and layer the arms were drawn with.
     """
 
+    kind: ClassVar[str] = "assignment"
     experiment: str
     member_id: npt.NDArray[np.str_]
     variant: npt.NDArray[np.str_]
     reason: npt.NDArray[np.str_]
+    params: Mapping[str, Any]
 
     def counts(self) -> dict[str, int]:
         """Members per arm (and per reason for those out)."""
@@ -89,6 +93,8 @@ class Assignment:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the counts and each member's arm."""
         return {
+            "kind": self.kind,
+            "params": json_safe(self.params),
             "experiment": self.experiment,
             "counts": self.counts(),
             "assignments": [
@@ -139,4 +145,10 @@ def assign(spec: ExperimentSpec, member_ids: Iterable[str]) -> Assignment:
     names = np.asarray([v.name for v in spec.variants], dtype=np.str_)
     idx = variant_index(spec.hash_salt, keys, [v.weight for v in spec.variants])
     variant = np.where(reason == "", names[idx] if len(ids) else names[:0], "")
-    return Assignment(spec.name, ids, variant.astype(np.str_), reason.astype(np.str_))
+    params = {
+        "salt": spec.hash_salt,
+        "weights": spec.weights,
+        "holdout": spec.holdout.model_dump() if spec.holdout else None,
+        "layer": spec.layer.model_dump() if spec.layer else None,
+    }
+    return Assignment(spec.name, ids, variant.astype(np.str_), reason.astype(np.str_), params)

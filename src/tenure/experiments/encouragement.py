@@ -61,9 +61,9 @@ def ease_of_encouraging(dataset: Dataset, specs: Iterable[ExperimentSpec]) -> di
             }
         )
         card = score(only, mf, as_of=dataset.as_of)
-        rows = card.table[(card.table["segment"] == "all") & (card.table["status"] == "ok")]
-        if rows.empty:
+        uplifts = [c.effect_abs for c in card.overall() if c.status == "ok"]
+        if not uplifts:
             continue
-        uplift = float(rows["effect_abs"].max())
+        uplift = max(uplifts)
         out[spec.encourages] = max(uplift, out.get(spec.encourages, float("-inf")))
     return out

@@ -1,107 +1,139 @@
-"""Read a test run in several markets as one body of evidence: random-effects pooling.
+r"""Read a test run in several markets as one body of evidence: random-effects pooling.
 
 A per-country cut of an experiment is several small experiments. Reading each on its own
 invites the garden of forking paths ("it only works in Germany"); averaging them blindly
 hides real differences. DerSimonian–Laird random-effects pooling
 (:func:`tenure.stats.meta.random_effects_meta`) gives the pooled effect, the heterogeneity
-(:math:`I^2`, :math:`\\tau^2`) and per-market estimates shrunk toward the pool, so a
+(:math:`I^2`, :math:`\tau^2`) and per-market estimates shrunk toward the pool, so a
 market's outlying estimate is believed only as far as its precision allows.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from tenure.experiments.comparison import Comparison
+from tenure.settings import Inference
 from tenure.stats.meta import random_effects_meta
 
-__all__ = ["pool_segments"]
+__all__ = ["PooledEffect", "ShrunkEffect", "pool_segments"]
 
-_POOLED = [
-    "metric",
-    "variant",
-    "segment_column",
-    "k",
-    "pooled",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "i2",
-    "tau2",
-]
-_SHRUNK = ["metric", "variant", "segment", "effect_abs", "se_abs", "shrunk", "shrunk_se"]
+
+@dataclass(frozen=True, slots=True)
+class PooledEffect:
+    """One metric × variant pooled across the ``k`` segments of ``segment_column``."""
+
+    metric: str
+    variant: str
+    segment_column: str
+    k: int
+    pooled: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    i2: float
+    tau2: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShrunkEffect:
+    """One market's estimate and the same estimate shrunk toward the pool."""
+
+    metric: str
+    variant: str
+    segment: str
+    effect_abs: float
+    se_abs: float
+    shrunk: float
+    shrunk_se: float
 
 
 def pool_segments(
-    table: pd.DataFrame, column: str, *, alpha: float = 0.05
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    comparisons: Sequence[Comparison], column: str, *, inference: Inference | None = None
+) -> tuple[tuple[PooledEffect, ...], tuple[ShrunkEffect, ...]]:
     """Pool each metric × variant's absolute effects across the segments of `column`.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Comparison rows with ``metric, variant, segment, effect_abs, se_abs, status``;
-        segments of `column` are labelled ``"column=value"``.
+    comparisons : sequence of Comparison
+        Scorecard rows; those of `column` (``segment_column == column``) with status ``ok``
+        and a positive standard error are pooled.
     column : str
         The segment attribute to pool over (e.g. ``"country"``).
-    alpha : float
-        One minus the pooled interval's coverage.
+    inference : Inference, optional
+        Its ``alpha`` sets the pooled interval's coverage.
 
     Returns
     -------
-    (pooled, shrunk) : tuple of pandas.DataFrame
-        ``pooled``: one row per metric × variant; ``shrunk``: one row per market.
+    (pooled, shrunk) : tuple of tuples
+        ``pooled``: one :class:`PooledEffect` per metric × variant; ``shrunk``: one
+        :class:`ShrunkEffect` per market.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"metric": "m", "variant": "b", "status": "ok",
-    ...     "segment": ["c=US", "c=GB", "c=DE"], "effect_abs": [0.1, 0.3, 0.2],
-    ...     "se_abs": [0.1, 0.12, 0.11]})
-    >>> pooled, shrunk = pool_segments(t, "c")
-    >>> round(float(pooled["pooled"].iloc[0]), 3), int(pooled["k"].iloc[0])
+    >>> from tenure.experiments.comparison import Comparison
+    >>> nan = float("nan")
+    >>> def row(country, effect, se):
+    ...     return Comparison("m", "primary", f"c={country}", "c", country, "b", 100, 100, 0.5,
+    ...         0.5, nan, effect, nan, nan, se, nan, nan, nan, nan, nan, nan, nan, nan, nan,
+    ...         False, False, False, False, "", nan, False, True, "welch", "ok")
+    >>> pooled, shrunk = pool_segments([row("US", 0.1, 0.1), row("GB", 0.3, 0.12),
+    ...                                  row("DE", 0.2, 0.11)], "c")
+    >>> round(pooled[0].pooled, 3), pooled[0].k
     (0.188, 3)
     """
-    prefix = f"{column}="
-    rows = table[
-        table["segment"].astype(str).str.startswith(prefix)
-        & (table["status"] == "ok")
-        & np.isfinite(table["se_abs"].astype(float))
-        & (table["se_abs"].astype(float) > 0)
+    inf = Inference() if inference is None else inference
+    rows = [
+        c
+        for c in comparisons
+        if c.segment_column == column
+        and c.status == "ok"
+        and math.isfinite(c.se_abs)
+        and c.se_abs > 0
     ]
-    if rows.empty:
-        return pd.DataFrame(columns=_POOLED), pd.DataFrame(columns=_SHRUNK)
-    keys = rows[["metric", "variant"]].drop_duplicates().reset_index(drop=True)
-    markets = sorted(rows["segment"].unique())
+    if not rows:
+        return (), ()
+    keys = list(dict.fromkeys((c.metric, c.variant) for c in rows))
+    markets = sorted({c.segment for c in rows})
     eff = np.full((len(keys), len(markets)), np.nan)
     var = np.full_like(eff, np.nan)
-    ki = {(m, v): i for i, (m, v) in enumerate(keys.itertuples(index=False))}
+    ki = {k: i for i, k in enumerate(keys)}
     mi = {s: j for j, s in enumerate(markets)}
-    for r in rows.itertuples(index=False):
-        i, j = ki[(r.metric, r.variant)], mi[r.segment]
-        eff[i, j] = float(r.effect_abs)
-        var[i, j] = float(r.se_abs) ** 2
-    res = random_effects_meta(eff, var, alpha=alpha)
-    pooled = keys.assign(
-        segment_column=column,
-        k=res.k,
-        pooled=res.pooled,
-        ci_low=res.ci_low,
-        ci_high=res.ci_high,
-        p_value=res.p_value,
-        i2=res.i2,
-        tau2=res.tau2,
-    )[_POOLED]
-    present = ~np.isnan(eff)
-    ii, jj = np.nonzero(present)
-    shrunk = pd.DataFrame(
-        {
-            "metric": keys["metric"].to_numpy()[ii],
-            "variant": keys["variant"].to_numpy()[ii],
-            "segment": np.asarray(markets)[jj],
-            "effect_abs": eff[ii, jj],
-            "se_abs": np.sqrt(var[ii, jj]),
-            "shrunk": res.shrunk[ii, jj],
-            "shrunk_se": res.shrunk_se[ii, jj],
-        }
+    for c in rows:
+        i, j = ki[(c.metric, c.variant)], mi[c.segment]
+        eff[i, j] = c.effect_abs
+        var[i, j] = c.se_abs**2
+    res = random_effects_meta(eff, var, alpha=inf.alpha)
+    pooled = tuple(
+        PooledEffect(
+            metric=m,
+            variant=v,
+            segment_column=column,
+            k=int(res.k[i]),
+            pooled=float(res.pooled[i]),
+            ci_low=float(res.ci_low[i]),
+            ci_high=float(res.ci_high[i]),
+            p_value=float(res.p_value[i]),
+            i2=float(res.i2[i]),
+            tau2=float(res.tau2[i]),
+        )
+        for i, (m, v) in enumerate(keys)
     )
-    return pooled.reset_index(drop=True), shrunk
+    ii, jj = np.nonzero(~np.isnan(eff))
+    shrunk = tuple(
+        ShrunkEffect(
+            metric=keys[i][0],
+            variant=keys[i][1],
+            segment=markets[j],
+            effect_abs=float(eff[i, j]),
+            se_abs=float(np.sqrt(var[i, j])),
+            shrunk=float(res.shrunk[i, j]),
+            shrunk_se=float(res.shrunk_se[i, j]),
+        )
+        for i, j in zip(ii.tolist(), jj.tolist(), strict=True)
+    )
+    return pooled, shrunk

@@ -22,7 +22,7 @@ Example
     guardrails:
       - {name: retention_30, kind: retention, horizon_days: 30, margin: 0.005}
     segments: [country]
-    method: {horizon: fixed, inference: frequentist, alpha: 0.05}
+    method: {stopping: fixed, framework: frequentist, alpha: 0.05}
 
 Invalid specs raise :class:`~tenure.errors.SpecError` whose message names the field, e.g.
 ``"primary.horizon_days: a retention metric needs horizon_days"``.
@@ -38,6 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tenure.errors import SpecError
+from tenure.settings import Inference
 
 __all__ = [
     "ExperimentSpec",
@@ -151,16 +152,58 @@ class GuardrailSpec(MetricSpec):
 
 
 class MethodSpec(_Model):
-    """How the experiment is read: horizon, inference, level and multiple-testing correction."""
+    """How the experiment is read: the inference settings plus the planning limit.
 
-    horizon: Literal["fixed", "sequential"] = "fixed"
-    inference: Literal["frequentist", "bayesian"] = "frequentist"
+    ``stopping`` (``fixed`` or ``sequential``) and ``framework`` (``frequentist`` or
+    ``bayesian``) were called ``horizon`` and ``inference``; the old keys are still read.
+    :attr:`ExperimentSpec.inference` turns the block into the one
+    :class:`~tenure.settings.Inference` value every later step receives.
+    """
+
+    stopping: Literal["fixed", "sequential"] = "fixed"
+    framework: Literal["frequentist", "bayesian"] = "frequentist"
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
     power: float = Field(default=0.8, gt=0, lt=1)
     correction: Literal["holm", "bh", "none"] = "holm"
     srm_alpha: float = Field(default=0.001, gt=0, lt=0.5)
     chance_to_win: float = Field(default=0.95, gt=0.5, lt=1)
+    tuning: float = Field(default=5000.0, gt=0)
     max_days: int = Field(default=90, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            data = dict(data)
+            for old, new in (("horizon", "stopping"), ("inference", "framework")):
+                if old in data:
+                    if new in data:
+                        raise ValueError(f"{old}: give {new} (its new name) only")
+                    data[new] = data.pop(old)
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MethodSpec:
+        try:
+            self.to_inference()
+        except SpecError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def to_inference(self) -> Inference:
+        """The block's inference settings as the value passed down (``max_days`` excluded)."""
+        return Inference(
+            alpha=self.alpha,
+            alternative=self.alternative,
+            correction=self.correction,
+            stopping=self.stopping,
+            framework=self.framework,
+            tuning=self.tuning,
+            power=self.power,
+            chance_to_win=self.chance_to_win,
+            srm_alpha=self.srm_alpha,
+        )
 
 
 class LayerSpec(_Model):
@@ -226,6 +269,11 @@ class ExperimentSpec(_Model):
         if self.primary.threshold is None:
             raise ValueError("primary.threshold: the success threshold must be pre-registered")
         return self
+
+    @property
+    def inference(self) -> Inference:
+        """The spec's inference settings, parsed once (see :class:`~tenure.settings.Inference`)."""
+        return self.method.to_inference()
 
     @property
     def control(self) -> str:

@@ -14,23 +14,24 @@ else the first one listed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tenure._types import FloatArray
 from tenure.errors import DataContractError, SpecError
+from tenure.results import Result, json_safe
+from tenure.settings import Inference
 from tenure.stats.bayesian import bayesian_test
-from tenure.stats.frequentist import Method, cuped_test, ratio_test, welch_test
+from tenure.stats.frequentist import cuped_test, ratio_test, welch_test
 from tenure.stats.moments import CrossMoments, Moments
 from tenure.stats.multiple import benjamini_hochberg, holm
 from tenure.stats.result import ComparisonResult
-from tenure.stats.sequential import DEFAULT_TUNING
 from tenure.stats.srm import srm_test
 
 __all__ = [
@@ -63,47 +64,47 @@ RECORD_KEYS = [
     "chance_to_win",
     "expected_loss",
     "srm_p_value",
-    "method",
+    "estimator",
     "status",
 ]
 # A sum of squares may undershoot sum²/n by float round-off in the warehouse; allow that much.
 RELATIVE_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True, slots=True)
-class ComparisonTable:
+@dataclass(frozen=True, repr=False)
+class ComparisonTable(Result):
     """One row per variant-versus-baseline comparison, with every read-out.
 
     ``frame`` has the :data:`RECORD_KEYS` columns (intervals split into ``*_low``/``*_high``)
     plus ``se_abs``, ``se_rel``, ``p_value_rel``, ``risk_control``, ``n_baseline``,
-    ``n_variant``.
+    ``n_variant``; ``params`` the inference settings it was computed with.
     """
 
+    kind: ClassVar[str] = "comparisons"
     frame: pd.DataFrame
+    params: Mapping[str, Any]
 
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the table."""
+        """A copy of the table (the result itself never changes)."""
         return self.frame.copy()
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-ready dicts with the :data:`RECORD_KEYS`; NaN becomes ``None``."""
-        f = self.frame
+        """JSON-safe dicts with the :data:`RECORD_KEYS`, intervals as ``[low, high]``."""
         out = []
-        for row in f.to_dict("records"):
+        for row in self.frame.to_dict("records"):
             rec = {k: row[k] for k in RECORD_KEYS if k not in ("ci_abs", "ci_rel")}
             rec["ci_abs"] = [row["ci_abs_low"], row["ci_abs_high"]]
             rec["ci_rel"] = [row["ci_rel_low"], row["ci_rel_high"]]
-            out.append({k: _clean(rec[k]) for k in RECORD_KEYS})
+            out.append(json_safe({k: rec[k] for k in RECORD_KEYS}))
         return out
 
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_clean(x) for x in v]
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        return None if math.isnan(f) else f
-    return v
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document: the settings and the comparisons."""
+        return {
+            "kind": self.kind,
+            "params": json_safe(self.params),
+            "comparisons": self.to_records(),
+        }
 
 
 def _fail(path: str, line: int, reason: str, column: str | None = None) -> DataContractError:
@@ -171,13 +172,9 @@ def read_sufficient_stats(path: str | Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _first_line(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> int:
-    return int(frame["line"].to_numpy()[np.asarray(mask)].min())
-
-
 def _validate(df: pd.DataFrame, name: str) -> None:
     """Row checks in file order, then group checks."""
-    checks: list[tuple[np.ndarray, str, str]] = [
+    checks: list[tuple[npt.NDArray[np.bool_], str, str]] = [
         (df[c].isna().to_numpy(), f"{c} is missing", c) for c in ("n", "sum", "sum_squares")
     ]
     n = df["n"].to_numpy()
@@ -188,7 +185,8 @@ def _validate(df: pd.DataFrame, name: str) -> None:
         if not present:
             continue
         filled = np.stack([df[c].notna().to_numpy() for c in cols if c in df.columns], axis=1)
-        partial = filled.any(axis=1) & ~(filled.all(axis=1) & (len(present) == len(cols)))
+        complete = filled.all(axis=1) if len(present) == len(cols) else np.zeros(len(df), bool)
+        partial = np.asarray(filled.any(axis=1) & ~complete, dtype=np.bool_)
         checks.append((partial, f"{part} columns must all be given or all be empty", part))
 
     def var_check(s: str, ss: str, label: str) -> None:
@@ -268,23 +266,20 @@ def _fill(
     status[mask] = r.status
 
 
-def _within_experiment(exp_code: np.ndarray, values: FloatArray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of each value in an experiments × comparisons matrix (NaN padded)."""
+def _within_experiment(exp_code: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Column of each row in an experiments × comparisons matrix (rows: ``exp_code``)."""
     order = np.argsort(exp_code, kind="stable")
     sorted_codes = exp_code[order]
     starts = np.searchsorted(sorted_codes, sorted_codes, side="left")
     col = np.empty_like(exp_code)
     col[order] = np.arange(len(exp_code)) - starts
-    return exp_code, col
+    return col
 
 
 def analyze_sufficient_stats(
     frame: pd.DataFrame,
     *,
-    alpha: float = 0.05,
-    method: Method = "fixed",
-    correction: Literal["holm", "bh"] | None = "holm",
-    tuning: float = DEFAULT_TUNING,
+    inference: Inference | None = None,
     weights: Mapping[str, Mapping[str, float]] | None = None,
 ) -> ComparisonTable:
     """Analyse every comparison in a sufficient-statistics frame at once.
@@ -300,14 +295,10 @@ def analyze_sufficient_stats(
     ----------
     frame : pandas.DataFrame
         As returned by :func:`read_sufficient_stats` (``segment`` and ``line`` optional).
-    alpha : float, default 0.05
-        One minus the interval coverage.
-    method : {"fixed", "sequential"}
-        Fixed-horizon Welch *t* or always-valid confidence sequences.
-    correction : {"holm", "bh", None}, default "holm"
-        Multiple-testing correction within each experiment.
-    tuning : float, default 5000
-        Planned total sample size of the confidence sequence.
+    inference : Inference, optional
+        Level, sidedness, ``stopping`` (fixed-horizon Welch *t* or always-valid confidence
+        sequences with their ``tuning``) and the multiple-testing ``correction`` within each
+        experiment; :class:`~tenure.settings.Inference` defaults when omitted.
     weights : mapping, optional
         ``{experiment: {variant: weight}}`` designed traffic split for SRM; equal otherwise.
         SRM uses the ``n`` of each variant in the experiment's first listed metric and
@@ -317,8 +308,7 @@ def analyze_sufficient_stats(
     -------
     ComparisonTable
     """
-    if correction not in ("holm", "bh", None):
-        raise SpecError(f"correction must be 'holm', 'bh' or None, got {correction!r}")
+    inf = Inference() if inference is None else inference
     df = frame.reset_index(drop=True)
     if "segment" not in df.columns:
         df = df.assign(segment="all")
@@ -346,7 +336,12 @@ def analyze_sufficient_stats(
 
     out: dict[str, FloatArray] = {k: np.full(m, np.nan) for k in RESULT_FIELDS}
     status = np.full(m, "ok", dtype="<U16")
-    kw: dict[str, Any] = {"alpha": alpha, "method": method, "tuning": tuning}
+    kw: dict[str, Any] = {
+        "alpha": inf.alpha,
+        "alternative": inf.alternative,
+        "method": inf.stopping,
+        "tuning": inf.tuning,
+    }
     if is_welch.any():
         r = welch_test(_moments(df, ctrl[is_welch], None), _moments(df, rows[is_welch], None), **kw)
         _fill(out, is_welch, r, status)
@@ -368,10 +363,10 @@ def analyze_sufficient_stats(
     est = np.where(use_rel, out["effect_rel"], out["effect_abs"])
     se = np.where(use_rel, out["se_rel"], out["se_abs"])
     # Standard errors do not depend on the interval method, so the posterior is the same.
-    bayes = bayesian_test(_as_result(est, se), relative=False, alpha=alpha)
+    bayes = bayesian_test(_as_result(est, se), relative=False, alpha=inf.alpha)
 
     label = np.select([is_ratio, is_cuped], ["ratio", "cuped"], "welch").astype(object)
-    if method == "sequential":
+    if inf.stopping == "sequential":
         label = label + "+sequential"
 
     result = pd.DataFrame(
@@ -387,14 +382,14 @@ def analyze_sufficient_stats(
             "chance_to_win": bayes.chance_to_win,
             "expected_loss": bayes.risk_variant,
             "risk_control": bayes.risk_control,
-            "method": label,
+            "estimator": label,
             "status": status,
         }
     )
     exp_code = pd.factorize(result["experiment"])[0]
     result["srm_p_value"] = _srm(df, weights)[result["experiment"].to_numpy()].to_numpy()
-    result["p_value_adjusted"] = _adjust(exp_code, result["p_value"].to_numpy(), correction)
-    return ComparisonTable(result)
+    result["p_value_adjusted"] = _adjust(exp_code, result["p_value"].to_numpy(), inf.correction)
+    return ComparisonTable(result, params=inf.to_dict())
 
 
 def _as_result(est: FloatArray, se: FloatArray) -> ComparisonResult:
@@ -424,7 +419,7 @@ def _srm(df: pd.DataFrame, weights: Mapping[str, Mapping[str, float]] | None) ->
     first_group = df.drop_duplicates("experiment")[["experiment", "metric", "segment"]]
     sub = df.merge(first_group, on=["experiment", "metric", "segment"], how="inner")
     exp_code, experiments = pd.factorize(sub["experiment"])
-    col = _within_experiment(exp_code, sub["n"].to_numpy())[1]
+    col = _within_experiment(exp_code)
     width = int(col.max()) + 1 if len(col) else 0
     counts = np.full((len(experiments), width), np.nan)
     counts[exp_code, col] = sub["n"].to_numpy()
@@ -441,11 +436,11 @@ def _srm(df: pd.DataFrame, weights: Mapping[str, Mapping[str, float]] | None) ->
     return pd.Series(srm_test(counts, w), index=experiments)
 
 
-def _adjust(exp_code: np.ndarray, p: FloatArray, correction: str | None) -> FloatArray:
+def _adjust(exp_code: npt.NDArray[np.int64], p: FloatArray, correction: str) -> FloatArray:
     """Correct p-values within each experiment (one row of a NaN-padded matrix each)."""
-    if correction is None or len(p) == 0:
+    if correction == "none" or len(p) == 0:
         return p.copy()
-    row, col = _within_experiment(exp_code, p)
+    row, col = exp_code, _within_experiment(exp_code)
     mat = np.full((int(row.max()) + 1, int(col.max()) + 1), np.nan)
     mat[row, col] = p
     adjusted = holm(mat, axis=1) if correction == "holm" else benjamini_hochberg(mat, axis=1)

@@ -32,18 +32,22 @@ and :math:`|z| > z_{1-\alpha/2}` flags the assumption as doubtful for that arm.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
 from tenure.errors import SpecError
 from tenure.experiments.metrics import EventFeature, exposed_units, member_values
 from tenure.experiments.spec import ExperimentSpec, SurrogateSpec
+from tenure.results import Result, json_safe
+from tenure.settings import Inference
 from tenure.stats.frequentist import welch_test
 from tenure.stats.ipw import GroupedLogistic, one_hot
 from tenure.stats.moments import Moments
@@ -55,35 +59,68 @@ ATTRIBUTES = ("country", "plan")
 OPEN_BUCKETS = 5
 
 
-@dataclass(frozen=True)
-class SurrogateResult:
-    """Surrogate-predicted long-term effects per variant, with the validity check.
+@dataclass(frozen=True, slots=True)
+class SurrogateArm:
+    """One non-control variant's surrogate-predicted effect and the validity check.
 
-    ``table`` has one row per non-control variant: ``predicted_effect``, ``ci_low``,
-    ``ci_high`` (retention at ``horizon_days``), ``observed_effect`` / ``observed_se`` where the
-    experiment can already see that horizon, and the check on ``check_horizon_days``:
-    ``check_predicted``, ``check_observed``, ``check_z``, ``doubtful`` and ``reason``.
+    ``predicted_effect`` [``ci_low``, ``ci_high``] is on retention at the long horizon;
+    ``observed_effect`` / ``observed_se`` where the experiment can already see it (NaN
+    otherwise); ``check_*`` compare predicted and observed effects at the check horizon.
     """
 
+    variant: str
+    predicted_effect: float
+    ci_low: float
+    ci_high: float
+    observed_effect: float
+    observed_se: float
+    check_predicted: float
+    check_observed: float
+    check_z: float
+    doubtful: bool
+    reason: str
+
+
+@dataclass(frozen=True, repr=False)
+class SurrogateResult(Result):
+    """Surrogate-predicted long-term effects per variant, with the validity check.
+
+    ``arms`` has one :class:`SurrogateArm` per non-control variant; ``params`` the
+    experiment, horizons and inference settings (``alpha`` sets the interval and the check).
+    """
+
+    kind: ClassVar[str] = "surrogate"
     experiment: str
     horizon_days: int
     check_horizon_days: int
     n_historical: int
-    table: pd.DataFrame
+    arms: tuple[SurrogateArm, ...]
+    params: Mapping[str, Any]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """:meth:`to_frame` (kept for callers that read the table)."""
+        return self.to_frame()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per variant."""
+        cols = list(SurrogateArm.__dataclass_fields__)
+        return pd.DataFrame([[getattr(a, c) for c in cols] for a in self.arms], columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        rows = [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-            for r in self.table.to_dict("records")
-        ]
-        return {
-            "experiment": self.experiment,
-            "horizon_days": self.horizon_days,
-            "check_horizon_days": self.check_horizon_days,
-            "n_historical": self.n_historical,
-            "variants": rows,
-        }
+        """The ``--json`` document."""
+        doc: dict[str, Any] = json_safe(
+            {
+                "kind": self.kind,
+                "params": self.params,
+                "experiment": self.experiment,
+                "horizon_days": self.horizon_days,
+                "check_horizon_days": self.check_horizon_days,
+                "n_historical": self.n_historical,
+                "variants": list(self.arms),
+            }
+        )
+        return doc
 
 
 def _features(
@@ -138,7 +175,7 @@ def _historical_units(dataset: Dataset, spec: ExperimentSpec) -> ir.Table:
 
 
 def surrogate_index(
-    dataset: Dataset, spec: ExperimentSpec, *, alpha: float = 0.05
+    dataset: Dataset, spec: ExperimentSpec, *, inference: Inference | None = None
 ) -> SurrogateResult:
     """Fit the surrogate index on historical members and predict each arm's long-term effect.
 
@@ -147,8 +184,9 @@ def surrogate_index(
     dataset : Dataset
     spec : ExperimentSpec
         Must have a ``surrogate`` section (early actions, window, horizons).
-    alpha : float
-        Interval level and the threshold of the validity check.
+    inference : Inference, optional
+        Its ``alpha`` sets the interval level and the threshold of the validity check
+        (the spec's settings by default).
 
     Returns
     -------
@@ -193,10 +231,10 @@ def surrogate_index(
         .to_pyarrow()
         .to_pandas()
     )
-    return _fit_and_predict(spec, cells, keys, alpha)
+    return _fit_and_predict(spec, cells, spec.inference if inference is None else inference)
 
 
-def _design(cells: pd.DataFrame, n_actions: int) -> np.ndarray:
+def _design(cells: pd.DataFrame, n_actions: int) -> npt.NDArray[np.float64]:
     parts = [np.ones((len(cells), 1))]
     parts.append(cells[[f"s{i}" for i in range(n_actions)]].to_numpy(dtype=float))
     parts.append(one_hot(cells["opens_b"].to_numpy(), OPEN_BUCKETS)[:, 1:])
@@ -207,9 +245,7 @@ def _design(cells: pd.DataFrame, n_actions: int) -> np.ndarray:
     return np.hstack(parts)
 
 
-def _fit_and_predict(
-    spec: ExperimentSpec, cells: pd.DataFrame, keys: list[str], alpha: float
-) -> SurrogateResult:
+def _fit_and_predict(spec: ExperimentSpec, cells: pd.DataFrame, inf: Inference) -> SurrogateResult:
     cfg = spec.surrogate
     assert cfg is not None
     x = _design(cells, len(cfg.actions))
@@ -224,6 +260,7 @@ def _fit_and_predict(
         )
     model = GroupedLogistic().fit(x[hist], succ, trials)
     h = model.predict_proba(x)  # (2, cells): long horizon, check horizon
+    alpha = inf.alpha
     z = special.ndtri(1.0 - alpha / 2.0)
 
     def arm(name: str, row: int, weight: str) -> Moments:
@@ -235,9 +272,9 @@ def _fit_and_predict(
     def observed(name: str, k: str) -> Moments:
         sel = cells["variant"] == name
         n, r = float(cells.loc[sel, f"elig_{k}"].sum()), float(cells.loc[sel, f"ret_{k}"].sum())
-        return Moments(n, r, r)
+        return Moments(np.asarray(n), np.asarray(r), np.asarray(r))
 
-    rows = []
+    rows: list[SurrogateArm] = []
     ctrl = spec.control
     for v in [x.name for x in spec.variants if x.name != ctrl]:
         pred = welch_test(arm(ctrl, 0, "n"), arm(v, 0, "n"), alpha=alpha)
@@ -265,20 +302,28 @@ def _fit_and_predict(
                 f"agrees with the surrogate's {float(chk_pred.effect_abs):+.3f} (z = {zc:.1f})"
             )
         rows.append(
-            {
-                "variant": v,
-                "predicted_effect": float(pred.effect_abs),
-                "ci_low": float(pred.ci_abs_low),
-                "ci_high": float(pred.ci_abs_high),
-                "observed_effect": float(long_obs.effect_abs),
-                "observed_se": float(long_obs.se_abs),
-                "check_predicted": float(chk_pred.effect_abs),
-                "check_observed": float(chk_obs.effect_abs),
-                "check_z": zc,
-                "doubtful": doubtful,
-                "reason": reason,
-            }
+            SurrogateArm(
+                variant=v,
+                predicted_effect=float(pred.effect_abs),
+                ci_low=float(pred.ci_abs_low),
+                ci_high=float(pred.ci_abs_high),
+                observed_effect=float(long_obs.effect_abs),
+                observed_se=float(long_obs.se_abs),
+                check_predicted=float(chk_pred.effect_abs),
+                check_observed=float(chk_obs.effect_abs),
+                check_z=zc,
+                doubtful=doubtful,
+                reason=reason,
+            )
         )
+    params = {
+        "experiment": spec.name,
+        "actions": list(cfg.actions),
+        "window_days": cfg.window_days,
+        "horizon_days": cfg.horizon_days,
+        "check_horizon_days": cfg.check_horizon_days,
+        **inf.to_dict(),
+    }
     return SurrogateResult(
-        spec.name, cfg.horizon_days, cfg.check_horizon_days, n_hist, pd.DataFrame(rows)
+        spec.name, cfg.horizon_days, cfg.check_horizon_days, n_hist, tuple(rows), params
     )

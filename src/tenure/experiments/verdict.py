@@ -3,19 +3,23 @@
 The rules run in this order for each variant, and the first that applies decides:
 
 1. **Investigate — sample-ratio mismatch.** If the arms' exposure counts contradict the designed
-   split (chi-square p below ``method.srm_alpha``), assignment or logging is broken and no
-   metric can be trusted, however good it looks.
+   split (chi-square p below ``srm_alpha``), assignment or logging is broken and no metric can
+   be trusted, however good it looks.
 2. **Guardrail breach.** A guardrail worsened significantly and by more than its margin:
    *investigate* when the primary metric wins (a trade-off a person must weigh), *do not
    ship* otherwise.
 3. **Primary significantly better** (corrected p below alpha, or chance to win above the
-   spec's level for Bayesian specs): *ship* when the estimate clears the pre-registered
-   threshold, *do not ship* when the effect is real but smaller than the bar.
+   spec's level for Bayesian specs) and its estimate clears the pre-registered threshold:
+   *ship* only when every guardrail is **non-inferior** — its interval excludes a loss beyond
+   its pre-registered margin. A guardrail whose interval still reaches past the margin cannot
+   tell yet, so the verdict is *keep running* with the days it needs, never *ship*. When only
+   the point estimate clears the threshold (the interval's lower bound does not) the reason
+   says so. A real effect smaller than the bar is *do not ship*.
 4. **Primary significantly worse:** *do not ship*.
 5. **Inconclusive:** *do not ship* when the interval already rules out the threshold effect;
    otherwise *keep running*, with the days still needed to detect the threshold at the
-   spec's power (from :func:`tenure.stats.power.sample_size`, the observed control variance
-   and the observed enrolment rate per arm).
+   spec's power (from :func:`tenure.stats.power.sample_size`, the observed control variance,
+   the observed enrolment rate per arm and the level the correction leaves each variant).
 
 The decision family for rule 3 is the primary metric's variant comparisons on the whole
 population; the scorecard's table also shows p-values corrected across every metric,
@@ -25,13 +29,13 @@ variant and segment, for exploration.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import numpy as np
-import pandas as pd
-
+from tenure.experiments.comparison import GUARDRAIL_LABELS, Comparison
 from tenure.experiments.spec import ExperimentSpec
+from tenure.settings import Inference
 from tenure.stats.power import sample_size
 
 __all__ = ["Decision", "Verdict", "decide"]
@@ -55,89 +59,98 @@ class Verdict:
 
 
 def _fmt(x: float, relative: bool) -> str:
-    return f"{x:+.1%}" if relative else f"{x:+.4g}"
+    return f"{x:+.1%}" if relative else f"{x:+.3g}"
 
 
 def _days_needed(
-    spec: ExperimentSpec, primary: pd.Series, exposed: pd.Series, days_running: float
+    effect: float,
+    relative: bool,
+    row: Comparison,
+    exposed: Mapping[str, int],
+    days_running: float,
+    *,
+    alpha: float,
+    power: float,
+    span_days: int,
 ) -> float:
-    """Days of further enrolment (plus the metric's window) to detect the threshold."""
-    assert spec.primary.threshold is not None
-    th = spec.primary.threshold
-    n_b, n_v = float(primary["n_baseline"]), float(primary["n_variant"])
-    base = float(primary["baseline_mean"])
-    var = float(primary.get("baseline_variance", np.nan))
-    if not (math.isfinite(var) and var > 0 and th.value > 0):
+    """Days of further enrolment (plus the metric's span) to resolve ``effect`` on ``row``."""
+    base, var = row.baseline_mean, row.baseline_variance
+    if not (math.isfinite(var) and var > 0 and effect > 0):
         return math.inf
-    relative = th.kind != "absolute"
     if relative and base == 0:
         return math.inf
     need = float(
         sample_size(
-            mde=th.value,
+            mde=effect,
             baseline_mean=base,
             baseline_variance=var,
             relative=relative,
-            alpha=spec.method.alpha,
-            power=spec.method.power,
+            alpha=alpha,
+            power=power,
         )[..., 0]
     )
-    have = min(n_b, n_v)
-    if have >= need:
+    if min(row.n_baseline, row.n_variant) >= need:
         return 0.0
-    arm_exposed = float(exposed.min()) if len(exposed) else 0.0
+    arm_exposed = float(min(exposed.values())) if exposed else 0.0
     rate = arm_exposed / max(days_running, 1.0)
     if rate <= 0:
         return math.inf
     more = max(need - arm_exposed, 0.0) / rate
-    return float(math.ceil(more + spec.primary.span_days))
+    return float(math.ceil(more + span_days))
 
 
 def decide(
     spec: ExperimentSpec,
-    table: pd.DataFrame,
+    comparisons: Sequence[Comparison],
     *,
     srm_p_value: float,
-    exposed: pd.Series,
+    exposed: Mapping[str, int],
     days_running: float,
+    inference: Inference | None = None,
 ) -> tuple[Verdict, ...]:
     """Verdicts for every non-control variant of `spec`.
 
     Parameters
     ----------
     spec : ExperimentSpec
-    table : pandas.DataFrame
-        The scorecard table: one row per metric × variant × segment with the comparison
-        columns plus ``role``, ``good_effect``, ``significant_good``, ``significant_bad``,
-        ``threshold_met`` and ``guardrail`` (see :mod:`tenure.experiments.analysis`).
+    comparisons : sequence of Comparison
+        The scorecard's annotated comparisons (see :mod:`tenure.experiments.analysis`).
     srm_p_value : float
         Sample-ratio-mismatch p-value on exposures.
-    exposed : pandas.Series
-        Members exposed per variant (index: variant).
+    exposed : mapping
+        Members exposed per variant.
     days_running : float
         Days between the first exposure and ``as_of`` (or the last exposure).
+    inference : Inference, optional
+        The settings the comparisons were computed with (the spec's by default).
     """
-    overall = table[table["segment"] == "all"]
-    prim = overall[overall["role"] == "primary"].set_index("variant")
-    guard = overall[overall["role"] == "guardrail"]
+    inf = spec.inference if inference is None else inference
+    overall = [c for c in comparisons if c.overall]
+    prim = {c.variant: c for c in overall if c.role == "primary"}
     threshold = spec.primary.threshold
     assert threshold is not None
     relative = threshold.kind != "absolute"
+    arms = [x.name for x in spec.variants if x.name != spec.control]
+    # Each variant is one test of the corrected family: plan at the level it is held to.
+    plan_alpha = inf.family_alpha(len(arms))
+    bar = _fmt(threshold.value, relative)
     out: list[Verdict] = []
-    for v in [x.name for x in spec.variants if x.name != spec.control]:
-        if v not in prim.index:
+    for v in arms:
+        if v not in prim:
             out.append(Verdict(v, "investigate", f"no exposures were found for {v}", False))
             continue
-        row = prim.loc[v]
-        met = bool(row["threshold_met"])
-        eff = float(row["effect_rel"] if relative else row["effect_abs"])
-        lo = float(row["ci_rel_low"] if relative else row["ci_abs_low"])
-        hi = float(row["ci_rel_high"] if relative else row["ci_abs_high"])
-        sign = 1.0 if spec.primary.higher_is_better else -1.0
+        row = prim[v]
+        met = row.threshold_met
+        eff, lo, hi = row.effect(relative=relative)
+        sign = 1.0 if row.higher_is_better else -1.0
         good_hi = max(sign * lo, sign * hi)
-        ci = f"[{_fmt(lo, relative)}, {_fmt(hi, relative)}]"
-        effect_text = f"{spec.primary.name} {_fmt(eff, relative)} {ci}"
-        if srm_p_value < spec.method.srm_alpha:
+        if not (math.isfinite(eff) and math.isfinite(lo) and math.isfinite(hi)):
+            why = row.why_missing or "interval not estimable"
+            effect_text = f"{spec.primary.name} is not estimable ({why})"
+        else:
+            ci = f"[{_fmt(lo, relative)}, {_fmt(hi, relative)}]"
+            effect_text = f"{spec.primary.name} {_fmt(eff, relative)} {ci}"
+        if srm_p_value < inf.srm_alpha:
             counts = ", ".join(f"{k} {int(n):,}" for k, n in exposed.items())
             out.append(
                 Verdict(
@@ -149,16 +162,16 @@ def decide(
                 )
             )
             continue
-        breached = guard[(guard["variant"] == v) & (guard["guardrail"] == "breach")]
-        if len(breached):
-            g = breached.iloc[0]
-            g_rel = bool(g.get("margin_relative", False))
+        guards = [c for c in overall if c.role == "guardrail" and c.variant == v]
+        breached = [g for g in guards if g.guardrail == "breach"]
+        if breached:
+            g = breached[0]
+            loss, _ = g.loss(relative=g.margin_relative)
             text = (
-                f"guardrail {g['metric']} worsened by "
-                f"{_fmt(abs(float(g['effect_rel'] if g_rel else g['effect_abs'])), g_rel)} "
-                f"(margin {_fmt(float(g['margin']), g_rel)}, p = {float(g['p_value']):.2g})"
+                f"guardrail {g.metric} worsened by {_fmt(abs(loss), g.margin_relative)} "
+                f"(margin {_fmt(g.margin, g.margin_relative)}, p = {g.p_value:.2g})"
             )
-            if bool(row["significant_good"]):
+            if row.significant_good:
                 out.append(
                     Verdict(
                         v,
@@ -170,22 +183,44 @@ def decide(
             else:
                 out.append(Verdict(v, "do_not_ship", f"{text}; {effect_text} does not win", met))
             continue
-        if bool(row["significant_good"]):
-            if met:
-                reason = f"{effect_text} clears the threshold {_fmt(threshold.value, relative)}"
-                out.append(Verdict(v, "ship", reason, True))
-            else:
-                reason = f"{effect_text} is real but below the threshold {_fmt(threshold.value, relative)}"
+        if row.significant_good:
+            if not met:
+                reason = f"{effect_text} is real but below the threshold {bar}"
                 out.append(Verdict(v, "do_not_ship", reason, False))
+                continue
+            clears = (
+                f"clears the threshold {bar}"
+                if row.threshold_clear
+                else f"clears the threshold {bar} by its point estimate only (the interval's "
+                f"lower bound {_fmt(min(sign * lo, sign * hi) * sign, relative)} is below it)"
+            )
+            unsure = [g for g in guards if g.guardrail != "ok"]
+            if not unsure:
+                out.append(
+                    Verdict(v, "ship", f"{effect_text} {clears}; guardrails non-inferior", True)
+                )
+                continue
+            out.append(
+                _guardrail_wait(v, effect_text, clears, unsure, exposed, days_running, inf, spec)
+            )
             continue
-        if bool(row["significant_bad"]):
+        if row.significant_bad:
             out.append(Verdict(v, "do_not_ship", f"{effect_text}: the variant is worse", False))
             continue
         if good_hi < threshold.value:
-            reason = f"{effect_text} rules out the threshold {_fmt(threshold.value, relative)}"
+            reason = f"{effect_text} rules out the threshold {bar}"
             out.append(Verdict(v, "do_not_ship", reason, False))
             continue
-        days = _days_needed(spec, row, exposed, days_running)
+        days = _days_needed(
+            threshold.value,
+            relative,
+            row,
+            exposed,
+            days_running,
+            alpha=plan_alpha,
+            power=inf.power,
+            span_days=spec.primary.span_days,
+        )
         if math.isinf(days):
             reason = f"{effect_text} is inconclusive and the needed sample cannot be estimated"
             out.append(Verdict(v, "keep_running", reason, False, None))
@@ -198,3 +233,51 @@ def decide(
         reason = f"{effect_text} is inconclusive; about {days:.0f} more days to detect the threshold{note}"
         out.append(Verdict(v, "keep_running", reason, False, days))
     return tuple(out)
+
+
+def _guardrail_wait(
+    variant: str,
+    effect_text: str,
+    clears: str,
+    unsure: Sequence[Comparison],
+    exposed: Mapping[str, int],
+    days_running: float,
+    inf: Inference,
+    spec: ExperimentSpec,
+) -> Verdict:
+    """Keep running: the primary wins but a guardrail's interval still reaches past its margin."""
+    parts, days = [], 0.0
+    by_name = {g.name: g for g in spec.guardrails}
+    for g in unsure:
+        rel = g.margin_relative
+        label = GUARDRAIL_LABELS[g.guardrail]
+        if g.guardrail == "n/a":
+            parts.append(f"guardrail {g.metric} {label} ({g.why_missing or 'no estimate'})")
+            days = math.inf
+            continue
+        e, lo, hi = g.effect(relative=rel)
+        parts.append(
+            f"guardrail {g.metric} {label}: {_fmt(e, rel)} [{_fmt(lo, rel)}, {_fmt(hi, rel)}] "
+            f"does not exclude a loss beyond its margin {_fmt(g.margin, rel)}"
+        )
+        # Non-inferiority at no true change: the interval half-width must shrink to the margin.
+        need = _days_needed(
+            g.margin,
+            rel,
+            g,
+            exposed,
+            days_running,
+            alpha=inf.alpha,
+            power=inf.power,
+            span_days=by_name[g.metric].span_days if g.metric in by_name else 0,
+        )
+        days = max(days, need)
+    when = (
+        f"; about {days:.0f} more days to tell"
+        if math.isfinite(days) and days > 0
+        else ("; the needed sample cannot be estimated" if math.isinf(days) else "")
+    )
+    reason = f"{effect_text} {clears}, but " + "; ".join(parts) + when
+    return Verdict(
+        variant, "keep_running", reason, True, days if math.isfinite(days) and days > 0 else None
+    )

@@ -5,86 +5,167 @@ decided. Each scorecard shows the overall comparisons with intervals (a forest p
 table), the verdict with its reason, the SRM check, the cross-market pooling and, where the
 spec asks for one, the surrogate-index prediction of long-term retention with its validity
 check (compared with the simulator's truth when the world is simulated).
+
+:func:`render` only renders: it receives scorecards (and surrogate results) already computed
+and reads the confidence level and correction from each result's settings, never a
+hard-coded "95%".
 """
 
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tenure.errors import SpecError
-from tenure.experiments.analysis import Scorecard, analyze
-from tenure.experiments.encouragement import ease_of_encouraging
-from tenure.experiments.spec import ExperimentSpec, load_specs
-from tenure.experiments.surrogate import SurrogateResult, surrogate_index
+from tenure.experiments.comparison import GUARDRAIL_LABELS
 from tenure.report.figures import figure_html, new_figure, table_html
 from tenure.report.page import Section
 
 if TYPE_CHECKING:
     from tenure.demo import DemoContext, DemoOutput
+    from tenure.experiments.analysis import Scorecard
+    from tenure.experiments.surrogate import SurrogateResult
 
-__all__ = ["demo_step", "experiment_sections", "find_specs"]
+__all__ = ["demo_step", "find_specs", "index_section", "render", "scorecard_section"]
 
 _CLASS = {"ship": "good", "do_not_ship": "bad", "keep_running": "warn", "investigate": "bad"}
 
+_COLUMNS = {
+    "metric": "metric",
+    "role": "role",
+    "variant": "variant",
+    "n_variant": "members (variant)",
+    "baseline_mean": "control",
+    "variant_mean": "variant",
+    "effect_abs": "effect",
+    "interval": "interval",
+    "effect_rel": "relative effect",
+    "p_text": "p",
+    "chance_to_win": "chance to win",
+    "result": "result",
+}
+
 
 def find_specs() -> Path:
-    """The folder of experiment specs: the repository's ``experiments/``, else ``./experiments``."""
-    here = Path(__file__).resolve().parents[3] / "experiments"
-    return here if here.is_dir() else Path.cwd() / "experiments"
+    """The experiment specs shipped with the package (``tenure/data/experiments``)."""
+    return Path(str(resources.files("tenure") / "data" / "experiments"))
 
 
 def _forest(card: Scorecard) -> str:
     """Relative effects with intervals, one line per metric × variant (whole population)."""
-    t = card.table[card.table["segment"] == "all"].dropna(subset=["effect_rel"])
-    if t.empty:
+    rows = [c for c in card.overall() if math.isfinite(c.effect_rel)]
+    if not rows:
         return ""
-    fig = new_figure(7.5, 0.45 * len(t) + 1.0)
+    label = card.inference.confidence_label
+    fig = new_figure(7.5, 0.45 * len(rows) + 1.0)
     ax = fig.add_subplot()
-    y = np.arange(len(t))[::-1]
-    colors = np.where(
-        t["significant_good"], "#1a7f37", np.where(t["significant_bad"], "#cf222e", "#57606a")
-    )
-    lo = (t["effect_rel"] - t["ci_rel_low"]).to_numpy()
-    hi = (t["ci_rel_high"] - t["effect_rel"]).to_numpy()
-    for i, (x, c) in enumerate(zip(t["effect_rel"], colors, strict=True)):
-        ax.errorbar([x], [y[i]], xerr=[[lo[i]], [hi[i]]], fmt="none", ecolor=str(c), capsize=3)
-    ax.scatter(t["effect_rel"], y, c=colors, zorder=3)
+    y = np.arange(len(rows))[::-1]
+    for i, c in enumerate(rows):
+        color = "#1a7f37" if c.significant_good else "#cf222e" if c.significant_bad else "#57606a"
+        lo, hi = c.effect_rel - c.ci_rel_low, c.ci_rel_high - c.effect_rel
+        ax.errorbar([c.effect_rel], [y[i]], xerr=[[lo], [hi]], fmt="o", color=color, capsize=3)
     ax.axvline(0, color="#d0d7de", lw=1)
-    ax.set_yticks(y, [f"{m} · {v}" for m, v in zip(t["metric"], t["variant"], strict=True)])
+    ax.set_yticks(y, [f"{c.metric} · {c.variant}" for c in rows])
     ax.xaxis.set_major_formatter(lambda x, _pos: f"{x:+.0%}")
-    ax.set_xlabel("effect relative to control (95% interval)")
+    ax.set_xlabel(f"effect relative to control ({label} interval)")
     return figure_html(fig, f"Forest plot of {card.spec.name}'s effects")
 
 
-def _surrogate_html(res: SurrogateResult, truth: dict[str, Any] | None) -> str:
-    t = res.table.copy()
+def _surrogate_html(res: SurrogateResult, truth: Mapping[str, Any] | None) -> str:
+    t = res.to_frame()
     if truth is not None:
         eff = truth.get("experiments", {}).get(res.experiment, {}).get("true_effects", {})
         key = f"retention_{res.horizon_days}"
         t["true_effect"] = [eff.get(v, {}).get(key, np.nan) for v in t["variant"]]
+    level = f"{100 * (1 - float(res.params.get('alpha', 0.05))):.4g}%"
     body = (
         f"<h3>Leading indicator: retention at {res.horizon_days} days, predicted after a week</h3>"
         f"<p class='note'>Surrogate index fitted on {res.n_historical:,} historical members "
         "(never exposed) from first-week benefit use, app opens, first-week cancellation, "
-        f"country and plan. Checked against the observed {res.check_horizon_days}-day effect.</p>"
+        f"country and plan; {level} intervals. Checked against the observed "
+        f"{res.check_horizon_days}-day effect.</p>"
     )
-    body += table_html(t.drop(columns=["reason"]), digits=4)
-    for r in t.itertuples(index=False):
-        cls = "bad" if r.doubtful else "good"
-        label = "assumption doubtful" if r.doubtful else "assumption holds"
-        body += f"<p class='{cls}'>{html.escape(str(r.variant))}: {label} — {html.escape(str(r.reason))}</p>"
+    body += table_html(t.drop(columns=["reason"]), digits=3)
+    for a in res.arms:
+        cls = "bad" if a.doubtful else "good"
+        label = "assumption doubtful" if a.doubtful else "assumption holds"
+        body += f"<p class='{cls}'>{html.escape(a.variant)}: {label} — {html.escape(a.reason)}</p>"
     return body
 
 
-def _card_section(
-    card: Scorecard, surrogate: SurrogateResult | None, truth: dict[str, Any] | None
+def _p_text(p: float) -> str:
+    if not math.isfinite(p):
+        return ""
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
+
+
+def _comparison_table(card: Scorecard) -> str:
+    """The whole-population comparisons, worded for people; missing numbers say why."""
+    inf = card.inference
+    rows = []
+    for c in card.overall():
+        if c.role == "primary":
+            result = (
+                "threshold clear"
+                if c.threshold_clear
+                else "threshold met (point estimate only)"
+                if c.threshold_met
+                else "threshold not met"
+            )
+        elif c.role == "guardrail":
+            result = f"{GUARDRAIL_LABELS[c.guardrail]} (margin {c.margin:g})"
+        else:
+            result = "significant" if c.significant_good or c.significant_bad else ""
+        interval = (
+            f"[{c.ci_abs_low:+.3g}, {c.ci_abs_high:+.3g}]"
+            if math.isfinite(c.ci_abs_low) and math.isfinite(c.ci_abs_high)
+            else f"n/a: {c.why_missing}"
+        )
+        rows.append(
+            {
+                "metric": c.metric,
+                "role": c.role,
+                "variant": c.variant,
+                "n_variant": int(c.n_variant),
+                "baseline_mean": c.baseline_mean,
+                "variant_mean": c.variant_mean,
+                "effect_abs": c.effect_abs,
+                "interval": interval,
+                "effect_rel": c.effect_rel,
+                "p_text": _p_text(c.p_value_decision),
+                "chance_to_win": c.chance_to_win,
+                "result": result,
+            }
+        )
+    names = dict(_COLUMNS)
+    names["interval"] = f"{inf.confidence_label} interval"
+    names["p_text"] = f"p ({inf.correction}-adjusted)" if inf.adjusts else "p"
+    return table_html(
+        pd.DataFrame(rows, columns=list(_COLUMNS)),
+        columns=names,
+        percent=("effect_rel", "chance_to_win"),
+    ) + (
+        "<p class='note'>The primary metric's p-values are adjusted across the variants "
+        f"({inf.correction}); guardrails are read unadjusted, as non-inferiority against "
+        "their margins: a guardrail passes only when its interval excludes a loss beyond "
+        "the margin.</p>"
+    )
+
+
+def scorecard_section(
+    card: Scorecard,
+    surrogate: SurrogateResult | None = None,
+    truth: Mapping[str, Any] | None = None,
 ) -> Section:
+    """One experiment's scorecard section (pure: renders the results it is given)."""
     s = card.spec
+    inf = card.inference
     verdicts = "".join(
         f"<li class='{_CLASS[v.decision]}'><b>{html.escape(v.variant)}: "
         f"{v.decision.replace('_', ' ')}</b> — {html.escape(v.reason)}</li>"
@@ -92,21 +173,20 @@ def _card_section(
     )
     doc = f" <a href='{html.escape(s.doc)}'>press release / FAQ</a>" if s.doc else ""
     counts = ", ".join(f"{k} {int(v):,}" for k, v in card.exposed.items())
-    srm_cls = "bad" if card.srm_p_value < s.method.srm_alpha else "good"
-    overall = card.table[card.table["segment"] == "all"]
-    cols = [
-        "metric", "role", "variant", "n_variant", "baseline_mean", "variant_mean", "effect_abs",
-        "ci_abs_low", "ci_abs_high", "effect_rel", "p_value_decision", "chance_to_win",
-        "threshold_met", "guardrail",
-    ]  # fmt: skip
+    srm_cls = "bad" if card.srm_p_value < inf.srm_alpha else "good"
+    th = s.primary.threshold
+    bar = ""
+    if th is not None:
+        bar = f"{th.value:+.1%} relative" if th.kind != "absolute" else f"{th.value:+.3g}"
+    dropped = f"; {card.multi_arm:,} members in several arms dropped" if card.multi_arm else ""
     body = (
         f"<p><b>Hypothesis.</b> {html.escape(s.hypothesis)}{doc}</p>"
-        f"<p>Primary metric <code>{html.escape(s.primary.name)}</code>, threshold "
-        f"{html.escape(str(s.primary.threshold.model_dump() if s.primary.threshold else ''))}; "
-        f"method {s.method.horizon} × {s.method.inference}, α = {s.method.alpha}.</p>"
-        f"<p class='{srm_cls}'>Exposed: {html.escape(counts)} — SRM p = {card.srm_p_value:.3g}"
-        f"{'; ' + str(card.multi_arm) + ' members in several arms dropped' if card.multi_arm else ''}</p>"
-        f"<ul>{verdicts}</ul>{_forest(card)}{table_html(overall[cols], digits=4)}"
+        f"<p>Primary metric <code>{html.escape(s.primary.name)}</code>, pre-registered "
+        f"threshold {html.escape(bar)}; {inf.stopping} design, {inf.framework} read, "
+        f"α = {inf.alpha:g} ({inf.confidence_label} intervals), {inf.correction} correction.</p>"
+        f"<p class='{srm_cls}'>Exposed: {html.escape(counts)} — SRM p = "
+        f"{_p_text(card.srm_p_value)}{dropped}</p>"
+        f"<ul>{verdicts}</ul>{_forest(card)}{_comparison_table(card)}"
     )
     if truth is not None:
         eff = truth.get("experiments", {}).get(s.name, {}).get("true_effects", {})
@@ -116,10 +196,33 @@ def _card_section(
             if v != s.control
         ]
         if rows:
-            body += "<h3>Simulator truth</h3>" + table_html(pd.DataFrame(rows), digits=4)
-    if not card.pooled.empty:
-        prim = card.pooled[card.pooled["metric"] == s.primary.name]
-        body += "<h3>Across markets (random effects)</h3>" + table_html(prim, digits=4)
+            body += "<h3>Simulator truth</h3>" + table_html(pd.DataFrame(rows), digits=3)
+    prim = [p for p in card.pooled if p.metric == s.primary.name]
+    if prim:
+        frame = pd.DataFrame(
+            [
+                {
+                    "variant": p.variant,
+                    "markets": f"{p.segment_column} ({p.k})",
+                    "pooled": p.pooled,
+                    "interval": f"[{p.ci_low:+.3g}, {p.ci_high:+.3g}]",
+                    "p": _p_text(p.p_value),
+                    "i2": p.i2,
+                }
+                for p in prim
+            ]
+        )
+        names = {
+            "variant": "variant",
+            "markets": "pooled over",
+            "pooled": "pooled effect",
+            "interval": f"{inf.confidence_label} interval",
+            "p": "p (unadjusted)",
+            "i2": "heterogeneity I²",
+        }
+        body += "<h3>Across markets (random effects)</h3>" + table_html(
+            frame, columns=names, percent=("i2",)
+        )
     if surrogate is not None:
         body += _surrogate_html(surrogate, truth)
     return Section(
@@ -127,32 +230,13 @@ def _card_section(
     )
 
 
-def experiment_sections(
-    ctx_dataset: Any, specs: list[ExperimentSpec], truth: dict[str, Any] | None = None
-) -> tuple[list[Section], list[Scorecard]]:
-    """The index section and one scorecard section per spec."""
-    cards = [analyze(ctx_dataset, s) for s in specs]
-    surrogates: dict[str, SurrogateResult] = {}
-    for s in specs:
-        if s.surrogate is not None:
-            try:
-                surrogates[s.name] = surrogate_index(ctx_dataset, s)
-            except SpecError:  # too little history to fit: the scorecard stands without it
-                continue
-    ease = ease_of_encouraging(ctx_dataset, specs)
-    index = pd.DataFrame(
-        {
-            "experiment": [c.spec.name for c in cards],
-            "hypothesis": [c.spec.hypothesis for c in cards],
-            "primary": [c.spec.primary.name for c in cards],
-            "outcome": [c.outcome for c in cards],
-        }
-    )
+def index_section(cards: Sequence[Scorecard], ease: Mapping[str, float] | None = None) -> Section:
+    """The index: every experiment's hypothesis and outcome, linked to its scorecard."""
     rows = "".join(
-        f"<tr><td><a href='#exp-{html.escape(r.experiment)}'>{html.escape(r.experiment)}</a></td>"
-        f"<td>{html.escape(r.hypothesis)}</td><td>{html.escape(r.primary)}</td>"
-        f"<td>{html.escape(r.outcome)}</td></tr>"
-        for r in index.itertuples(index=False)
+        f"<tr><td><a href='#exp-{html.escape(c.spec.name)}'>{html.escape(c.spec.name)}</a></td>"
+        f"<td>{html.escape(c.spec.hypothesis)}</td><td>{html.escape(c.spec.primary.name)}</td>"
+        f"<td>{html.escape(c.outcome)}</td></tr>"
+        for c in cards
     )
     body = (
         "<table><tr><th>experiment</th><th>hypothesis</th><th>primary metric</th>"
@@ -166,18 +250,47 @@ def experiment_sections(
         )
     n_ship = sum(v.decision == "ship" for c in cards for v in c.verdicts)
     summary = f"{len(cards)} experiments read; {n_ship} variant(s) to ship."
-    sections = [Section("Experiments", "experiments", body, summary=summary)]
-    sections += [_card_section(c, surrogates.get(c.spec.name), truth) for c in cards]
-    return sections, cards
+    return Section("Experiments", "experiments", body, summary=summary)
+
+
+def render(
+    scorecards: Sequence[Scorecard],
+    *,
+    truth: Mapping[str, Any] | None = None,
+    surrogates: Mapping[str, SurrogateResult] | None = None,
+    ease: Mapping[str, float] | None = None,
+) -> list[Section]:
+    """The index section, then one scorecard section per experiment (renders only)."""
+    sur = surrogates or {}
+    sections = [index_section(scorecards, ease)]
+    sections += [scorecard_section(c, sur.get(c.spec.name), truth) for c in scorecards]
+    return sections
+
+
+# The pipeline's fallback name for one scorecard section.
+_card_section = scorecard_section
 
 
 def demo_step(ctx: DemoContext) -> DemoOutput:
-    """The demo's experiments step: every spec in ``experiments/`` on the demo world."""
+    """The demo's experiments step (kept until the pipeline replaces it): run, then render."""
     from tenure.demo import DemoOutput
+    from tenure.errors import SpecError
+    from tenure.experiments.analysis import analyze
+    from tenure.experiments.encouragement import ease_of_encouraging
+    from tenure.experiments.spec import load_specs
+    from tenure.experiments.surrogate import surrogate_index
 
     specs = load_specs(find_specs())
     if not specs:
-        return DemoOutput([], ["Experiments: no specs found in experiments/."])
-    sections, cards = experiment_sections(ctx.dataset, specs, ctx.truth)
-    summary = [f"Experiment {c.spec.name}: {c.outcome}" for c in cards]
-    return DemoOutput(sections, summary)
+        return DemoOutput([], ["Experiments: no specs found in the package data."])
+    cards = [analyze(ctx.dataset, s) for s in specs]
+    surrogates = {}
+    for s in specs:
+        if s.surrogate is not None:
+            try:
+                surrogates[s.name] = surrogate_index(ctx.dataset, s)
+            except SpecError:  # too little history to fit: the scorecard stands without it
+                continue
+    ease = ease_of_encouraging(ctx.dataset, specs)
+    sections = render(cards, truth=ctx.truth, surrogates=surrogates, ease=ease)
+    return DemoOutput(sections, [f"Experiment {c.spec.name}: {c.outcome}" for c in cards])

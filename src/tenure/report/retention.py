@@ -1,35 +1,48 @@
-"""Report sections for retention: survival by channel, cohort heat-map, churn by channel × tenure."""
+"""Report sections for retention: survival by channel, cohort heat-map, churn by channel × tenure.
+
+:func:`render` only renders a :class:`~tenure.retention.RetentionResult` it is given, in the
+result's own day convention ("retained at day d": still a member d days after signup) and
+at the confidence level recorded in its settings.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tenure.report.figures import figure_html, new_figure, table_html
 from tenure.report.page import Section
-from tenure.retention import RetentionResult, analyse_retention
+from tenure.retention import RetentionResult, retained_at
 
 if TYPE_CHECKING:
     from tenure.demo import DemoContext, DemoOutput
 
-__all__ = ["churn_section", "cohort_section", "demo_step", "survival_section"]
+__all__ = ["churn_section", "cohort_section", "demo_step", "render", "survival_section"]
+
+MIN_AT_RISK = 30
+"""Churn cells with fewer members at risk at the period's start are marked as thin."""
+
+
+def _level(result: RetentionResult) -> str:
+    return f"{100 * (1 - float(result.params.get('alpha', 0.05))):.4g}%"
 
 
 def survival_section(result: RetentionResult) -> Section:
-    """KM curves per segment with their 95% log(-log) Greenwood bands, and median tenure."""
+    """KM curves per segment with their log(-log) Greenwood bands, and median tenure."""
     fig = new_figure(7.5, 4.2)
     ax = fig.add_subplot()
     for segment, curve in result.curves.items():
-        t = np.concatenate([[0.0], curve.time])
+        t = np.concatenate([[0.0], curve.time + 1.0])  # day d shows S(d - 1): the day convention
         s = np.concatenate([[1.0], curve.survival])
         lo = np.concatenate([[1.0], curve.ci_low])
         hi = np.concatenate([[1.0], curve.ci_high])
         style = {"color": "black", "lw": 2.0} if segment is None else {"lw": 1.2}
         (line,) = ax.step(t, s, where="post", label=segment or "all members", **style)
         ax.fill_between(t, lo, hi, step="post", alpha=0.18, color=line.get_color(), lw=0)
-    ax.set_xlabel("tenure (days)")
+    ax.set_xlabel("days since signup")
     ax.set_ylabel("share still a member")
     ax.set_ylim(0, 1.01)
     ax.grid(alpha=0.3)
@@ -42,17 +55,19 @@ def survival_section(result: RetentionResult) -> Section:
     body = figure_html(
         fig,
         alt=f"Kaplan–Meier survival by {by}",
-        caption=f"Kaplan–Meier survival by {by}; shaded: 95% Greenwood (log-log) intervals.",
+        caption=f"Kaplan–Meier: share still a member d days after signup, by {by}; shaded: "
+        f"{_level(result)} Greenwood (log-log) intervals. Curves stop at the end of follow-up.",
     )
     body += "<h3>Median tenure (days)</h3>" + table_html(medians.rename(columns={"segment": by}))
     overall = result.curves[None]
     text = "not reached" if np.isinf(overall.median) else f"{overall.median:.0f} days"
-    return Section(
-        f"Survival by {by}",
-        "survival",
-        body,
-        summary=f"Median tenure {text}; S(90) = {overall.at([89])[0]:.1%} of all members.",
+    r90 = retained_at(overall, [90])[0][0]
+    at90 = (
+        f"{r90:.1%} of members are still members 90 days after signup"
+        if np.isfinite(r90)
+        else "follow-up ends before day 90"
     )
+    return Section(f"Survival by {by}", "survival", body, summary=f"Median tenure {text}; {at90}.")
 
 
 def cohort_section(result: RetentionResult) -> Section:
@@ -76,10 +91,12 @@ def cohort_section(result: RetentionResult) -> Section:
     first = result.cohorts[result.cohorts["period"] == 3]
     summary = ""
     if len(first) > 1:
-        best, worst = first.loc[first["rate"].idxmax()], first.loc[first["rate"].idxmin()]
+        rates = first["rate"].to_numpy(dtype=float)
+        names = first["cohort"].astype(str).to_numpy()
+        hi, lo = int(np.argmax(rates)), int(np.argmin(rates))
         summary = (
-            f"Three-period retention ranges from {worst['rate']:.1%} ({worst['cohort']}) "
-            f"to {best['rate']:.1%} ({best['cohort']})."
+            f"Three-period retention ranges from {rates[lo]:.1%} ({names[lo]}) "
+            f"to {rates[hi]:.1%} ({names[hi]})."
         )
     return Section("Cohort retention", "cohorts", body, summary=summary)
 
@@ -94,21 +111,33 @@ def churn_section(result: RetentionResult) -> Section:
     risk = churn.pivot(index="segment", columns="period", values="at_risk")[order]
     fig = new_figure(7.5, 0.4 * len(rate) + 1.5)
     ax = fig.add_subplot()
-    image = ax.imshow(rate.to_numpy(), aspect="auto", cmap="magma_r")
+    values = rate.to_numpy(dtype=float)
+    at_risk = risk.to_numpy(dtype=float)
+    image = ax.imshow(values, aspect="auto", cmap="magma_r")
     ax.set_yticks(range(len(rate)), rate.index, fontsize=8)
     ax.set_xticks(range(len(order)), order, fontsize=8)
     ax.set_xlabel("tenure period (days)")
+    finite = values[np.isfinite(values)]
+    mid = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
+    thin = False
     for i in range(rate.shape[0]):
         for j in range(rate.shape[1]):
-            v = rate.iat[i, j]
+            v = float(values[i, j])
             if v == v:
-                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color="grey")
-    fig.colorbar(image, ax=ax, label="churn in period")
+                few = float(at_risk[i, j]) < MIN_AT_RISK
+                thin |= few
+                # magma_r is dark at high churn: white text there, black on the light end.
+                color = "white" if v > mid else "black"
+                label = f"{v:.0%}" + ("*" if few else "")
+                ax.text(j, i, label, ha="center", va="center", fontsize=7, color=color)
+    bar = fig.colorbar(image, ax=ax, label="churn in period (%)")
+    bar.ax.yaxis.set_major_formatter(lambda x, _pos: f"{x:.0%}")
     body = figure_html(
         fig,
         alt="Churn by channel and tenure period",
         caption="Probability of leaving within each tenure period given membership at its start "
-        "(Kaplan–Meier, so censored members count for the time observed).",
+        "(Kaplan–Meier, so censored members count for the time observed)."
+        + (f" * fewer than {MIN_AT_RISK} members at risk: read with care." if thin else ""),
     )
     body += "<h3>Members at risk at the start of each period</h3>"
     body += table_html(risk.reset_index().rename(columns={"segment": "channel"}), digits=0)
@@ -120,11 +149,16 @@ def churn_section(result: RetentionResult) -> Section:
     return Section("Churn by channel × tenure", "churn", body, summary=summary)
 
 
+def render(result: RetentionResult, *, truth: Mapping[str, Any] | None = None) -> list[Section]:
+    """Survival, cohort and churn sections of `result` (renders only; ``truth`` unused)."""
+    return [survival_section(result), cohort_section(result), churn_section(result)]
+
+
 def demo_step(ctx: DemoContext) -> DemoOutput:
-    """The demo's retention step: curves by channel, cohorts and churn by channel."""
+    """The legacy demo step (the pipeline replaced it): run retention, then render."""
     from tenure.demo import DemoOutput
+    from tenure.retention import analyse_retention
 
     by = "channel" if "channel" in ctx.dataset.members.columns else None
-    result = analyse_retention(ctx.dataset, by=by)
-    sections = [survival_section(result), cohort_section(result), churn_section(result)]
+    sections = render(analyse_retention(ctx.dataset, by=by))
     return DemoOutput(sections, [s.summary for s in sections if s.summary])

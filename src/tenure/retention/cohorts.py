@@ -43,7 +43,7 @@ def cohort_table(spans: ir.Table, unit: CohortUnit = "month") -> pd.DataFrame:
     )
     agg = t.group_by(["cohort", "last_obs", "last_kept"]).agg(n=t.count())
     frame = agg.to_pyarrow().to_pandas()
-    rows = []
+    rows: list[tuple[str, int, int, int, float]] = []
     for cohort, part in frame.groupby("cohort", sort=True):
         obs = part["last_obs"].to_numpy()
         kept = np.minimum(part["last_kept"].to_numpy(), obs)

@@ -32,7 +32,8 @@ def span_counts(spans: ir.Table, by: Sequence[str]) -> pd.DataFrame:
     keyed = spans.mutate(**{c: segment_value(spans, c) for c in by})
     agg = keyed.group_by([*by, "tenure_days", "ended"]).agg(n=keyed.count())
     frame = agg.to_pyarrow().to_pandas()
-    return frame.sort_values([*by, "tenure_days", "ended"], ignore_index=True)
+    out: pd.DataFrame = frame.sort_values([*by, "tenure_days", "ended"], ignore_index=True)
+    return out
 
 
 def curves_from_counts(

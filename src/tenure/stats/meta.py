@@ -60,7 +60,7 @@ class MetaResult:
 def random_effects_meta(
     effects: npt.ArrayLike, variances: npt.ArrayLike, *, alpha: float = 0.05
 ) -> MetaResult:
-    """DerSimonian–Laird random-effects pooling of per-market effects.
+    r"""DerSimonian–Laird random-effects pooling of per-market effects.
 
     Parameters
     ----------
@@ -69,7 +69,7 @@ def random_effects_meta(
     variances : array_like, shape (..., k)
         Their sampling variances (squared standard errors); must be positive.
     alpha : float, default 0.05
-        The pooled interval is the normal :math:`1 - \\alpha` interval.
+        The pooled interval is the normal :math:`1 - \alpha` interval.
 
     Returns
     -------

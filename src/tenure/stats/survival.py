@@ -104,9 +104,9 @@ def km_grid(at_risk: npt.ArrayLike, events: npt.ArrayLike) -> tuple[FloatArray, 
 
 @dataclass(frozen=True, slots=True)
 class SurvivalCurve:
-    """A Kaplan–Meier curve: one entry per distinct time, with its counts and interval.
+    r"""A Kaplan–Meier curve: one entry per distinct time, with its counts and interval.
 
-    ``survival[j]`` is :math:`\\hat S(t_j)`, the share surviving *past* ``time[j]``.
+    ``survival[j]`` is :math:`\hat S(t_j)`, the share surviving *past* ``time[j]``.
     """
 
     time: FloatArray
@@ -121,16 +121,16 @@ class SurvivalCurve:
 
     @property
     def median(self) -> float:
-        """Smallest time with :math:`\\hat S(t) \\le 0.5` (``inf`` when never reached)."""
+        r"""Smallest time with :math:`\hat S(t) \le 0.5` (``inf`` when never reached)."""
         return self.quantile(0.5)
 
     def quantile(self, q: float) -> float:
-        """Smallest time with :math:`\\hat S(t) \\le q` (lifelines' convention)."""
+        r"""Smallest time with :math:`\hat S(t) \le q` (lifelines' convention)."""
         hit = np.flatnonzero(self.survival <= q)
         return float(self.time[hit[0]]) if hit.size else float("inf")
 
     def at(self, t: npt.ArrayLike) -> FloatArray:
-        """:math:`\\hat S` evaluated at times ``t`` (right-continuous step function)."""
+        r""":math:`\hat S` evaluated at times ``t`` (right-continuous step function)."""
         idx = np.searchsorted(self.time, np.asarray(t, dtype=np.float64), side="right") - 1
         return np.where(idx >= 0, self.survival[np.maximum(idx, 0)], 1.0)
 
@@ -264,7 +264,7 @@ class KaplanMeier:
         return curve
 
     def predict(self, t: npt.ArrayLike) -> FloatArray:
-        """:math:`\\hat S(t)`."""
+        r""":math:`\hat S(t)`."""
         return self._curve().at(t)
 
 
