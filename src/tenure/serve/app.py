@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI
 from fastapi import Path as PathParam
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from tenure.errors import SpecError
@@ -229,6 +230,19 @@ def create_app(service: Service) -> FastAPI:
             mean_batch=stats.mean_batch,
         )
         return Response(body.model_dump_json(), media_type="application/json")
+
+    def openapi() -> dict[str, Any]:
+        """The schema, with ``placement`` listing this catalogue's placements."""
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            prop = doc["components"]["schemas"]["DecideRequest"]["properties"]["placement"]
+            prop["enum"] = list(service.catalogue.placements)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     # The last added is the outermost: keys are checked first, then the body's size.
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body)

@@ -133,6 +133,8 @@ class GroupCommitter:
     async def _submit(self, op: _Op) -> Any:
         if self._closed:
             raise CommitterClosed("the decision log is closing")
+        if self._thread is None or not self._thread.is_alive():
+            raise CommitterClosed("the decision log is not open (the service was not started)")
         self._queue.put(op)
         return await op.future
 

@@ -82,8 +82,18 @@ class DecideResponse(_Strict):
     ts: datetime
 
 
+def _exactly_one_schema(schema: dict[str, Any]) -> None:
+    """State "exactly one of reward or event" in the schema, as the validator enforces it."""
+    props = schema["properties"]
+    props["reward"] = {"type": "number", "title": "Reward"}
+    props["event"] = {"type": "string", "minLength": 1, "maxLength": 64, "title": "Event"}
+    schema["oneOf"] = [{"required": ["reward"]}, {"required": ["event"]}]
+
+
 class OutcomeRequest(_Strict):
     """What happened after a decision: a numeric reward or a named event (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_exactly_one_schema)
 
     decision_id: Id
     reward: float | None = Field(default=None, allow_inf_nan=False)
