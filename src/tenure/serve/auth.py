@@ -1,4 +1,4 @@
-"""API keys with scopes, checked in an ASGI middleware before the request body is read.
+r"""API keys with scopes, checked in an ASGI middleware before the request body is read.
 
 Keys come from a file (one ``KEY SCOPE`` per line, ``#`` comments) or the
 ``TENURE_API_KEYS`` environment variable (``KEY:SCOPE`` pairs separated by commas). Scope
@@ -12,7 +12,7 @@ make the server read, buffer or parse a body.
 
 ::
 
-    >>> keys = ApiKeys.parse("s3cret-admin admin\\nw-key write\\n", source="keys.txt")
+    >>> keys = ApiKeys.parse("s3cret-admin admin\nw-key write\n", source="keys.txt")
     >>> keys.scope_of("w-key"), keys.scope_of("nope")
     ('write', None)
     >>> keys.allows("s3cret-admin", "write")
@@ -126,6 +126,7 @@ class AuthMiddleware:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 401/403 without touching ``receive``."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

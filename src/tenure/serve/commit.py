@@ -110,8 +110,10 @@ class GroupCommitter:
 
     # -- the API requests use -------------------------------------------------------------
     async def decide(self, row: DecisionRow) -> tuple[DecisionRow, bool]:
-        """Commit ``row`` (or find the decision stored under its id); the stored row and
-        whether it is new."""
+        """Commit ``row``, or find the decision already stored under its id.
+
+        Returns the stored row and whether it is new.
+        """
         result: tuple[DecisionRow, bool] = await self._submit(_Op(*self._future(), decision=row))
         return result
 

@@ -61,7 +61,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def config(app: Any, *, log_level: str = "warning") -> uvicorn.Config:
-    """uvicorn settings for the service: no access log (keys and ids stay out of logs)."""
+    """Settings of uvicorn for the service: no access log (keys and ids stay out of logs)."""
     return uvicorn.Config(
         app,
         log_level=log_level,

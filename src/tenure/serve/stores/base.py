@@ -149,8 +149,11 @@ class OutcomeStatus(Enum):
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """Per input row, in input order: the decision as stored (and whether it is new), and
-    what happened to each outcome."""
+    """What a write did, per input row and in input order.
+
+    ``decisions`` holds each decision as stored and whether it is new; ``outcomes`` what
+    happened to each outcome.
+    """
 
     decisions: tuple[tuple[DecisionRow, bool], ...]
     outcomes: tuple[OutcomeStatus, ...]

@@ -61,4 +61,4 @@ class PostgresLog(SQLLog):
         self._con.commit()
 
     def _begin(self, cur: Any) -> None:
-        """psycopg opens the transaction itself on the first statement."""
+        """Nothing to do: psycopg opens the transaction itself on the first statement."""
