@@ -161,7 +161,7 @@ def detect_anomalies(
     x = x_all.filter(x_all.experiment == experiment)
     exposed = int(x.member_id.nunique().to_pyarrow().as_py() or 0)
     if exposed == 0:
-        known = sorted(x_all.experiment.distinct().to_pyarrow().column(0).to_pylist())
+        known = sorted(x_all.select("experiment").distinct().to_pyarrow().column(0).to_pylist())
         raise DataContractError(
             f"--experiment {experiment!r}: no exposures (experiments in the data: "
             f"{', '.join(map(str, known[:12])) or 'none'})"
@@ -197,7 +197,8 @@ def _duplicates(x: ir.Table, n: int) -> AnomalyCheck:
     g = x.group_by(cols).agg(copies=x.count())
     g = g.filter(g.copies > 1)
     summary = g.aggregate(rows=(g.copies - 1).sum(), members=g.member_id.nunique()).to_pandas()
-    extra = int(summary["rows"].fillna(0).iloc[0]) if len(summary) else 0
+    value = summary["rows"].iloc[0] if len(summary) else None
+    extra = int(value) if value is not None and pd.notna(value) else 0
     ex = g.select("member_id", "ts", "variant", "copies").order_by(["member_id", "ts"]).limit(n)
     return AnomalyCheck(
         "duplicate_exposures",
