@@ -91,8 +91,9 @@ def wilson_interval(
         denom = 1 + z * z / m
         centre = (p + z * z / (2 * m)) / denom
         half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / denom
-    lo = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    hi = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # At k = 0 the lower end is exactly 0 and at k = n the upper end exactly 1 (no rounding).
+    lo = np.where(m > 0, np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0)), np.nan)
+    hi = np.where(m > 0, np.where(k == m, 1.0, np.clip(centre + half, 0.0, 1.0)), np.nan)
     return lo.astype(np.float64), hi.astype(np.float64)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -31,36 +32,59 @@ def new_figure(width: float = 7.5, height: float = 3.8) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _labels(fig: Figure) -> tuple[str, str, str]:
-    """The figure's title and the main axes' x and y labels (colour bars count as y units)."""
+def _axis_kind(axis: Any) -> str:
+    """``"category"`` when the drawn tick labels are names, not numbers, else ``"quantity"``.
+
+    Call after the figure was drawn (tick labels are filled in by drawing).
+    """
+    texts = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+    for text in texts:
+        plain = text.replace("\u2212", "-").replace(",", "").replace("%", "").strip()
+        try:
+            float(plain)
+        except ValueError:
+            return "category"
+    return "quantity"
+
+
+def _labels(fig: Figure) -> tuple[str, list[dict[str, str]]]:
+    """The figure's title, and per visible axes its x/y labels and kinds (colour bars too)."""
     title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
-    xs, ys = [], []
+    axes = []
     for ax in fig.get_axes():
         title = title or ax.get_title()
-        xs.append(ax.get_xlabel())
-        ys.append(ax.get_ylabel())
-    return title, " | ".join(x for x in xs if x), " | ".join(y for y in ys if y)
+        if not ax.get_visible():
+            continue
+        entry = {}
+        for name, label, axis in (
+            ("x", ax.get_xlabel(), ax.xaxis),
+            ("y", ax.get_ylabel(), ax.yaxis),
+        ):
+            # A colour bar has one real axis; its other axis carries no ticks and needs no label.
+            if not axis.get_ticklocs().size and not label:
+                continue
+            entry[name] = label
+            entry[f"{name}kind"] = _axis_kind(axis)
+        axes.append(entry)
+    return title, axes
 
 
 def figure_html(fig: Figure, alt: str, caption: str = "") -> str:
     """Inline `fig` as a PNG data URI so the report is one self-contained file.
 
     A figure drawn without a title gets `alt` as its title: every figure in the report is
-    titled. The title and axis labels are also written as ``data-title``, ``data-xlabel`` and
-    ``data-ylabel`` for checks.
+    titled. The title is also written as ``data-title`` and, per axes, each axis label and
+    whether the axis holds names or quantities as JSON in ``data-axes``, for the browser
+    test's checks (a quantity needs a unit, a list of names only a label).
     """
-    title, _x, _y = _labels(fig)
-    if not title:
+    if not _labels(fig)[0]:
         fig.suptitle(alt, fontsize=10)
-    title, xlabel, ylabel = _labels(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
+    title, axes = _labels(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    attrs = (
-        f'data-title="{html.escape(title)}" data-xlabel="{html.escape(xlabel)}" '
-        f'data-ylabel="{html.escape(ylabel)}"'
-    )
+    attrs = f'data-title="{html.escape(title)}" data-axes="{html.escape(json.dumps(axes))}"'
     return f'<figure {attrs}><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
 
 
