@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +94,36 @@ def test_unknown_experiment_or_variant_is_a_clear_error(
             threshold=0.1,
             pilot_variant="treatment",
         )
+
+
+def test_cli_plan_and_anomalies_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+    from tenure.simulate import WorldConfig, simulate_world
+
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "pilot", "plan", "--baseline", "0.08", "--threshold-count", "500", "--traffic",
+            "5000", "--pilot-traffic", "5000", "--comparison-traffic", "12000", "--json",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["threshold_per_day"] == pytest.approx(500.0)
+    res = runner.invoke(app, ["pilot", "plan", "--baseline", "0.08", "--pilot-traffic", "1",
+                              "--comparison-traffic", "1"])  # fmt: skip
+    assert res.exit_code == 2 and "--mde" in res.output
+    world = tmp_path / "w"
+    simulate_world(world, WorldConfig(n_members=4_000, seed=2, product_bets=True))
+    truth = json.loads((world / "truth_abuse.json").read_text())
+    res = runner.invoke(
+        app,
+        ["anomalies", "--data", str(world), "--experiment", PILOT, "--outcome", OUTCOME, "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    checks = {c["name"]: c for c in json.loads(res.stdout)["checks"]}
+    assert checks["duplicate_exposures"]["count"] == truth["duplicate_exposures"]
+    assert checks["shared_key"]["members"] == truth["shared_code"]["members"]
+    assert sorted(checks["burst"]["member_ids"]) == sorted(truth["bursts"]["members"])
