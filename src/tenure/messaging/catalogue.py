@@ -160,6 +160,9 @@ class Catalogue:
     _by_placement: dict[str, tuple[Creative, ...]] = field(repr=False, compare=False)
     _by_id: dict[str, Creative] = field(repr=False, compare=False)
     _benefits: dict[str, Benefit] = field(repr=False, compare=False)
+    _groups: dict[str, tuple[tuple[str, bool, tuple[Creative, ...]], ...]] = field(
+        repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, path: str | Path) -> Catalogue:
@@ -249,6 +252,7 @@ class Catalogue:
             _by_placement=by_placement,
             _by_id={c.id: c for cs in by_placement.values() for c in cs},
             _benefits=by_benefit,
+            _groups={p: _group_creatives(cs) for p, cs in by_placement.items()},
         )
 
     def creatives(self, placement: str) -> tuple[Creative, ...]:
@@ -280,6 +284,26 @@ class Catalogue:
         except KeyError:
             raise SpecError(f"unknown benefit {benefit_id!r} in {self.source}") from None
 
+    def groups(self, placement: str) -> tuple[tuple[str, bool, tuple[Creative, ...]], ...]:
+        """The placement's creatives grouped by message: (benefit, needs a recap, creatives).
+
+        Eligibility rules act on whole groups, so a decision checks a dozen groups, not
+        hundreds of creatives.
+        """
+        self.creatives(placement)  # the error for an unknown placement
+        return self._groups[placement]
+
     def action_benefits(self) -> dict[str, str]:
         """Event action → benefit id, for event tables without a ``benefit`` column."""
         return {a: b.id for b in self.benefits for a in b.actions}
+
+
+def _group_creatives(
+    creatives: tuple[Creative, ...],
+) -> tuple[tuple[str, bool, tuple[Creative, ...]], ...]:
+    # One group per message (a message has one benefit and one template): creatives are
+    # built message by message, so concatenating groups keeps catalogue order.
+    groups: dict[str, list[Creative]] = {}
+    for c in creatives:
+        groups.setdefault(c.message, []).append(c)
+    return tuple((cs[0].benefit, cs[0].personal, tuple(cs)) for cs in groups.values())

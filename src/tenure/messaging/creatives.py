@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from tenure.errors import SpecError
@@ -77,6 +78,7 @@ def creative_id(placement: str, message: str, image: str, cta: str) -> str:
     return f"{placement}:{message}:{image}:{cta}"
 
 
+@lru_cache(maxsize=4096)
 def template_fields(template: str) -> frozenset[str]:
     """Placeholder names in a ``str.format`` template."""
     return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)

@@ -62,37 +62,41 @@ def eligible(
     >>> len(e.creatives), e.excluded["signup:family_value:hero:try_now"][:8]
     (180, 'segment:')
     """
-    creatives = catalogue.creatives(placement)
+    groups = catalogue.groups(placement)
     capped = catalogue.caps.placement_reason(placement, now, recent)
     if capped is not None:
-        return Eligibility((), {c.id: capped for c in creatives})
+        return Eligibility((), {c.id: capped for _, _, cs in groups for c in cs})
     attributes: Mapping[str, str] = (
         {**context, **state.attributes} if state is not None else context
     )
     regular = _regular_benefits(catalogue, state)
     has_personal = state is not None and (state.saved_30d > 0 or bool(state.uses_30d))
-    shown = catalogue.caps.recent_creatives(now, recent)
+    shown = catalogue.caps.recent_creatives(now, recent) if recent else frozenset()
     benefit_reason: dict[str, str | None] = {}
     keep: list[Creative] = []
     excluded: dict[str, str] = {}
-    for c in creatives:
-        if c.benefit not in benefit_reason:
-            b = catalogue.benefit(c.benefit)
-            reason = b.segment_reason(attributes)
-            if reason is None and c.benefit in regular:
-                reason = f"regular use: {regular[c.benefit]} {c.benefit} uses in " + (
+    for benefit, personal, members in groups:
+        if benefit not in benefit_reason:
+            reason = catalogue.benefit(benefit).segment_reason(attributes)
+            if reason is None and benefit in regular:
+                reason = (
+                    f"regular use: {regular[benefit]} {benefit} uses in "
                     f"{catalogue.regular_use_days} days"
                 )
-            benefit_reason[c.benefit] = reason
-        reason = benefit_reason[c.benefit]
-        if reason is None and c.personal and not has_personal:
+            benefit_reason[benefit] = reason
+        reason = benefit_reason[benefit]
+        if reason is None and personal and not has_personal:
             reason = "personal text: needs a known member with usage or savings"
-        if reason is None and c.id in shown:
-            reason = f"cap: shown within {catalogue.caps.same_creative_days:g} days"
-        if reason is None:
-            keep.append(c)
+        if reason is not None:
+            excluded.update(dict.fromkeys((c.id for c in members), reason))
+        elif shown:
+            for c in members:
+                if c.id in shown:
+                    excluded[c.id] = f"cap: shown within {catalogue.caps.same_creative_days:g} days"
+                else:
+                    keep.append(c)
         else:
-            excluded[c.id] = reason
+            keep.extend(members)
     return Eligibility(tuple(keep), excluded)
 
 

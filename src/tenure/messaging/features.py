@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class Design:
         )
 
     # -- layout ---------------------------------------------------------------------------
-    @property
+    @cached_property
     def factor_offsets(self) -> tuple[int, ...]:
         """Index of each factor's first main-effect coefficient."""
         out, at = [], 1 + sum(len(lv) for lv in self.context_levels)
@@ -74,7 +75,7 @@ class Design:
             at += len(lv)
         return tuple(out)
 
-    @property
+    @cached_property
     def context_offsets(self) -> tuple[int, ...]:
         """Index of each context column's first main-effect coefficient."""
         out, at = [], 1
@@ -85,6 +86,22 @@ class Design:
 
     def pair_offset(self, f: int, k: int) -> int:
         """Index of the first interaction coefficient of factor ``f`` and context ``k``."""
+        return self._pair_offsets[f, k]
+
+    @cached_property
+    def _pair_offsets(self) -> dict[tuple[int, int], int]:
+        return {(f, k): self._pair_offset(f, k) for f in range(len(self.factors))
+                for k in range(len(self.context))}  # fmt: skip
+
+    @cached_property
+    def _factor_lookup(self) -> tuple[dict[str, int], ...]:
+        return tuple({v: i for i, v in enumerate(lv)} for lv in self.factor_levels)
+
+    @cached_property
+    def _context_lookup(self) -> tuple[dict[str, int], ...]:
+        return tuple({v: i for i, v in enumerate(lv)} for lv in self.context_levels)
+
+    def _pair_offset(self, f: int, k: int) -> int:
         at = self.factor_offsets[-1] + len(self.factor_levels[-1])
         nk = [len(lv) for lv in self.context_levels]
         for ff in range(len(self.factors)):
@@ -94,7 +111,7 @@ class Design:
                 at += len(self.factor_levels[ff]) * nk[kk]
         raise IndexError((f, k))
 
-    @property
+    @cached_property
     def n_features(self) -> int:
         """Length of the coefficient vector."""
         nf = [len(lv) for lv in self.factor_levels]
@@ -162,24 +179,29 @@ class Design:
         the prior). Intercept and context main effects are common to every creative in one
         context and so never change which one wins; they are left out.
         """
-        kcodes = []
-        for k, lv in zip(self.context, self.context_levels, strict=True):
-            v = context.get(k)
-            kcodes.append(lv.index(v) if v in lv else UNKNOWN)
+        kcodes = [
+            look.get(str(context.get(k)), UNKNOWN)
+            for k, look in zip(self.context, self._context_lookup, strict=True)
+        ]
+        nk = [len(lv) for lv in self.context_levels]
+        foff = self.factor_offsets
+        poff = self._pair_offsets
         unknown: dict[str, int] = {}
         out = np.empty((len(parts), len(self.factors) * (1 + len(self.context))), np.int64)
         for r, p in enumerate(parts):
             col = 0
-            for i, (f, lv) in enumerate(zip(self.factors, self.factor_levels, strict=True)):
+            for i, (f, look) in enumerate(zip(self.factors, self._factor_lookup, strict=True)):
                 level = p[f]
-                c = lv.index(level) if level in lv else UNKNOWN
-                out[r, col] = self.factor_offsets[i] + c if c >= 0 else -1 - unknown.setdefault(
-                    f"{f}={level}", len(unknown))  # fmt: skip
+                c = look.get(level, UNKNOWN)
+                if c >= 0:
+                    out[r, col] = foff[i] + c
+                else:
+                    out[r, col] = -1 - unknown.setdefault(f"{f}={level}", len(unknown))
                 col += 1
                 for j, k in enumerate(self.context):
                     d = kcodes[j]
                     if c >= 0 and d >= 0:
-                        out[r, col] = self.pair_offset(i, j) + c * len(self.context_levels[j]) + d
+                        out[r, col] = poff[i, j] + c * nk[j] + d
                     else:
                         name = f"{f}={level}|{k}={context.get(k)}"
                         out[r, col] = -1 - unknown.setdefault(name, len(unknown))

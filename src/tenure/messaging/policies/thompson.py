@@ -128,13 +128,14 @@ class ThompsonPolicy:
         self._ctx_scores: dict[tuple[Any, ...], tuple[dict[tuple[str, ...], int], np.ndarray]] = {}
 
     # -- fitting ------------------------------------------------------------------------------
-    def fit(self, log: pd.DataFrame) -> ThompsonPolicy:
+    def fit(self, log: pd.DataFrame, *, warm_start: ThompsonPolicy | None = None) -> ThompsonPolicy:
         """Fit the posterior to logged decisions.
 
         ``log`` has the factor and context columns and ``reward`` (in [0, 1]); either one row
         per decision, or grouped rows with ``n`` (decisions) and ``reward`` (their sum).
         Logged propensities are not needed: with the context in the model, the adaptive
-        design that produced the log is ignorable for the likelihood.
+        design that produced the log is ignorable for the likelihood. ``warm_start``, a
+        policy fitted on the same design, starts Newton's method from its coefficients.
         """
         if not 0 <= self.exploration < 1:
             raise SpecError(f"exploration: must be in [0, 1), got {self.exploration}")
@@ -158,6 +159,10 @@ class ThompsonPolicy:
         theta = np.zeros(self.design_.n_features)
         rate = float(np.clip(s.sum() / n.sum(), 1e-6, 1 - 1e-6))
         theta[0] = np.log(rate / (1 - rate))
+        if warm_start is not None and getattr(warm_start, "design_", None) == self.design_:
+            theta = np.array(
+                warm_start.coef_, dtype=np.float64
+            )  # yesterday's posterior mode: fewer Newton steps
         xt = x.T.tocsr()
         self.n_iter_ = 0
         for _ in range(self.max_iter):
@@ -173,8 +178,8 @@ class ThompsonPolicy:
         p = special.expit(x @ theta)
         hess = (xt @ x.multiply((n * p * (1 - p))[:, None])).toarray()
         hess[np.diag_indices_from(hess)] += prec
-        self.coef_ = theta
-        self.cov_ = linalg.cho_solve(linalg.cho_factor(hess), np.eye(len(theta)))
+        self.coef_: FloatArray = theta
+        self.cov_: FloatArray = linalg.cho_solve(linalg.cho_factor(hess), np.eye(len(theta)))
         self.n_decisions_ = int(n.sum())
         self.actions_ = _actions(grouped, self.factors, self.context)
         self.contexts_ = grouped[list(self.context)].astype(str).drop_duplicates()
@@ -320,15 +325,20 @@ class ThompsonPolicy:
     def expected_reward(
         self, context: Mapping[str, str], eligible: Sequence[Creative | Mapping[str, str]]
     ) -> np.ndarray:
-        """Posterior-mean reward rate of each creative in ``context`` (for reports)."""
+        """Posterior-mode reward rate of each creative in ``context`` (unknown terms at 0)."""
         self._check_fitted()
         if not eligible:
             return np.zeros(0)
-        frame = pd.DataFrame([{**self._parts(c), **context} for c in eligible])
-        for k in self.context:
-            if k not in frame.columns:
-                frame[k] = None
-        return np.asarray(special.expit(self.design_.matrix(frame) @ self.coef_))
+        d = self.design_
+        parts = [self._parts(c) for c in eligible]
+        idx, _ = d.creative_features(parts, context)
+        eta = np.where(idx >= 0, self.coef_[np.maximum(idx, 0)], 0.0).sum(axis=1)
+        eta += self.coef_[0]
+        for off, k, lv in zip(d.context_offsets, d.context, d.context_levels, strict=True):
+            v = str(context.get(k))
+            if v in lv:
+                eta += self.coef_[off + lv.index(v)]
+        return np.asarray(special.expit(eta))
 
     # -- tables and snapshots -------------------------------------------------------------------
     def export(self) -> pd.DataFrame:
