@@ -40,13 +40,35 @@ class AdoptionUniforms:
         return cls(rng.random(shape), rng.random(shape), rng.random(shape))
 
 
-def day0_opens(rng: np.random.Generator, z: FloatArray) -> IntArray:
-    """Day-0 ``app.open`` count: Poisson with log-rate linear in latent engagement."""
+def day0_opens(
+    rng: np.random.Generator,
+    z: FloatArray,
+    scale: float = 1.0,
+    activity: FloatArray | None = None,
+) -> IntArray:
+    """Day-0 ``app.open`` count: Poisson with log-rate linear in latent engagement.
+
+    ``scale`` (first-session size) and ``activity`` (heavy-tailed multiplier) are convention
+    knobs; at their defaults the draw is today's.
+    """
     lam = np.exp(cat.DAY0_OPEN_INTERCEPT + cat.DAY0_OPEN_Z * z)
+    if scale != 1.0:
+        lam = lam * scale
+    if activity is not None:
+        lam = lam * activity
     return rng.poisson(lam).astype(np.int64)
 
 
-def adoption_logits(members: Members, d0: IntArray, offsets: FloatArray) -> FloatArray:
+def day0_signal(d0: IntArray, scale: float = 1.0) -> FloatArray:
+    """What adoption reads of day-0 activity: ``min(d0 / scale, 6)`` (``min(d0, 6)`` today)."""
+    if scale == 1.0:
+        return np.minimum(d0, cat.DAY0_CAP).astype(np.float64)
+    return np.minimum(d0 / scale, float(cat.DAY0_CAP))
+
+
+def adoption_logits(
+    members: Members, d0: IntArray, offsets: FloatArray, scale: float = 1.0
+) -> FloatArray:
     r"""Log-odds of early adoption of each action, shaped (members, actions).
 
     .. math::
@@ -61,13 +83,15 @@ def adoption_logits(members: Members, d0: IntArray, offsets: FloatArray) -> Floa
         Day-0 ``app.open`` counts.
     offsets : array, shape (members, actions)
         Randomised experiment offsets (zero when unexposed).
+    scale : float
+        First-session scale of the world: the model reads ``min(d0 / scale, 6)``.
 
     Returns
     -------
     numpy.ndarray
     """
     ch, co, pl, ag = _TABLES
-    d0c = np.minimum(d0, cat.DAY0_CAP).astype(np.float64)
+    d0c = day0_signal(d0, scale)
     eta = ch[members.channel] + co[members.country] + pl[members.plan] + ag[members.age_band]
     eta += _INTERCEPT[None, :] + d0c[:, None] * _D0_SLOPE[None, :]
     eta += offsets
@@ -79,13 +103,13 @@ def adopt(logits: FloatArray, u: FloatArray) -> BoolArray:
     return u < 1.0 / (1.0 + np.exp(-logits))
 
 
-def first_days(d0: IntArray, uniforms: AdoptionUniforms) -> IntArray:
+def first_days(d0: IntArray, uniforms: AdoptionUniforms, scale: float = 1.0) -> IntArray:
     """Day (0-6) of first use *if* adopted, shaped (members, actions).
 
     Day 0 with probability ``sigmoid(a + b min(d0, 6))``, otherwise uniform on days 1-6:
     it depends on observed day-0 activity only, so the day-0 pair is identifiable too.
     """
-    d0c = np.minimum(d0, cat.DAY0_CAP).astype(np.float64)
+    d0c = day0_signal(d0, scale)
     p0 = 1.0 / (1.0 + np.exp(-(cat.FIRST_DAY0_INTERCEPT + cat.FIRST_DAY0_SLOPE * d0c)))
     later = 1 + np.minimum((uniforms.day * 6).astype(np.int64), 5)
     return np.where(uniforms.day0 < p0[:, None], 0, later)

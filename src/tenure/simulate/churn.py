@@ -12,6 +12,10 @@ where ``static`` holds channel, plan, country and age effects minus ``gamma z``,
 early-adoption indicators, ``P`` the day-0 shipping+video pair and ``o`` experiment offsets.
 The same `end_days` runs the real world and every counterfactual, fed the same pre-drawn
 uniforms (common random numbers), so truths are differences of re-simulations, not formulas.
+
+Under the ``renewals`` convention (`RenewalSchedule`) the same hazard acts at each member's own
+renewal days (28- or 84-day periods, a 14-day trial), membership ends exactly on the declined
+renewal and nobody leaves early.
 """
 
 from __future__ import annotations
@@ -62,27 +66,61 @@ class ChurnFeatures:
     offsets: FloatArray  # (members, periods) experiment offsets on the renewal log-odds
 
 
+@dataclass(frozen=True, slots=True)
+class RenewalSchedule:
+    """Days from signup of each member's renewals, shaped (members, periods)."""
+
+    days: FloatArray
+
+    def take(self, rows: IntArray) -> RenewalSchedule:
+        """The schedule of a subset of members."""
+        return RenewalSchedule(self.days[rows])
+
+
+TRIAL_DAYS = 14.0
+SHORT_PERIOD_DAYS = 28.0
+LONG_PERIOD_DAYS = 84.0  # the annual plan renews every 12 weeks under the renewals convention
+
+
+def renewal_schedule(members: Members, periods: int) -> RenewalSchedule:
+    """Renewal days under the ``renewals`` convention.
+
+    28-day periods, 84-day for the ``annual`` plan; ``free_trial`` members first convert at the
+    end of a 14-day trial, then renew every period.
+    """
+    annual = members.plan == cat.PLANS.index("annual")
+    length = np.where(annual, LONG_PERIOD_DAYS, SHORT_PERIOD_DAYS)
+    trial = members.channel == cat.CHANNELS.index("free_trial")
+    first = np.where(trial, TRIAL_DAYS, length)
+    k = np.arange(periods, dtype=np.float64)
+    return RenewalSchedule(first[:, None] + length[:, None] * k[None, :])
+
+
 def static_lp(members: Members) -> FloatArray:
-    """Attribute and engagement part of the renewal log-odds."""
-    return (
+    """Attribute and engagement part of the renewal log-odds (plus any frailty/cohort shift)."""
+    lp = (
         cat.CHURN_CHANNEL[members.channel]
         + cat.CHURN_PLAN[members.plan]
         + cat.CHURN_COUNTRY[members.country]
         + cat.CHURN_AGE[members.age_band]
         - cat.CHURN_GAMMA * members.z
     )
+    if members.churn_shift is not None:
+        lp = lp + members.churn_shift
+    return np.asarray(lp, dtype=np.float64)
 
 
 def early_lp(members: Members) -> FloatArray:
     """Log-odds of cancelling inside the first week (independent of adoption)."""
     free_trial = members.channel == cat.CHANNELS.index("free_trial")
     social = members.channel == cat.CHANNELS.index("social")
-    return (
+    lp = (
         cat.EARLY_INTERCEPT
         + cat.EARLY_FREE_TRIAL * free_trial
         + cat.EARLY_SOCIAL * social
         + cat.EARLY_Z * members.z
     )
+    return np.asarray(lp, dtype=np.float64)
 
 
 def adoption_lp(adopted: BoolArray, first_day: IntArray, country: IntArray) -> FloatArray:
@@ -94,7 +132,7 @@ def adoption_lp(adopted: BoolArray, first_day: IntArray, country: IntArray) -> F
     total = np.einsum("ij,ij->i", adopted.astype(np.float64), _EFFECTS[country])
     i, j = _PAIR
     pair = adopted[:, i] & adopted[:, j] & (first_day[:, i] == 0) & (first_day[:, j] == 0)
-    return total + cat.PAIR_SYNERGY_LOGIT * pair
+    return np.asarray(total + cat.PAIR_SYNERGY_LOGIT * pair, dtype=np.float64)
 
 
 def renewal_base(periods: int) -> FloatArray:
@@ -103,7 +141,9 @@ def renewal_base(periods: int) -> FloatArray:
     return cat.CHURN_BASE_INTERCEPT + cat.CHURN_BASE_SLOPE * np.log(p)
 
 
-def end_days(features: ChurnFeatures, uniforms: ChurnUniforms) -> FloatArray:
+def end_days(
+    features: ChurnFeatures, uniforms: ChurnUniforms, schedule: RenewalSchedule | None = None
+) -> FloatArray:
     """Days from signup to the end of membership (``inf`` if it outlives every renewal).
 
     Parameters
@@ -112,6 +152,8 @@ def end_days(features: ChurnFeatures, uniforms: ChurnUniforms) -> FloatArray:
         Per-member log-odds components.
     uniforms : ChurnUniforms
         Pre-drawn uniforms; pass the same ones for every counterfactual.
+    schedule : RenewalSchedule, optional
+        The ``renewals`` convention: end exactly on the declined renewal, no early exits.
 
     Returns
     -------
@@ -125,6 +167,9 @@ def end_days(features: ChurnFeatures, uniforms: ChurnUniforms) -> FloatArray:
     churns = uniforms.renew_logit < lp  # u < sigmoid(lp)  <=>  logit(u) < lp
     any_churn = churns.any(axis=1)
     first = np.argmax(churns, axis=1)
+    if schedule is not None:
+        on_day = np.take_along_axis(schedule.days, first[:, None], axis=1)[:, 0]
+        return np.where(any_churn, on_day, np.inf)
     renew_end = cat.RENEWAL_DAYS * (first + 1) - cat.RENEWAL_JITTER_DAYS * uniforms.jitter
     end = np.where(any_churn, renew_end, np.inf)
     early = uniforms.early < 1.0 / (1.0 + np.exp(-features.early_lp))

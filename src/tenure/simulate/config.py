@@ -1,14 +1,21 @@
-"""The knobs of a simulated world: size, seed, calendar and chunking.
+"""The knobs of a simulated world: size, seed, calendar, chunking and data conventions.
 
 Everything that changes the bytes written is here, so a `WorldConfig` plus the package version
 identifies a world exactly. The causal structure itself (effects, rates) lives in
 `tenure.simulate.catalogue` because it is part of the model, not a run option.
+
+The *convention knobs* (``benefit_labels`` … ``renewals``) change how the world looks, not what
+causes what, so a method can be graded on worlds whose conventions its authors did not choose.
+Their defaults give today's world byte for byte; ``WorldConfig.variant(name)`` names the
+presets tests ask for. Under every knob the truth is still computed by re-simulating the
+same model, so ``truth.json`` stays exact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 from tenure.errors import SpecError
 
@@ -44,6 +51,29 @@ class WorldConfig:
         Also plant a workaround of known size with decoy in-app flows
         (:mod:`tenure.simulate.workarounds`) and abuse in a pilot (:mod:`tenure.simulate.abuse`).
         Off by default: the default world is unchanged.
+    benefit_labels : {"mixed", "all", "absent"}
+        ``"mixed"``: ``app.open`` events have a null ``benefit`` (today's world); ``"all"``: every
+        event is a benefit (``app.open`` maps to the ``app`` benefit); ``"absent"``: the events
+        table has no ``benefit`` column at all.
+    first_session_scale : float
+        Multiplies the day-0 ``app.open`` rate (0.25: small first sessions, 5: large ones). The
+        adoption model reads ``min(day-0 opens / scale, 6)``, so the confounder stays observed
+        but a fixed cap on raw counts saturates (large) or starves (small).
+    activity_tail : float or None
+        Pareto tail index of a mean-one per-member activity multiplier on every usage rate
+        (day-0 opens included); ``None`` = off. 1.4 gives a few members hundreds of events.
+        Activity only: it never enters churn.
+    frailty_sd : float
+        Standard deviation of an unobserved frailty added to every churn log-odds. It is
+        independent of everything else, so it confounds nothing; it only changes churn.
+    cohort_trend : float
+        Renewal log-odds gained from the first to the last signup (linear in signup time):
+        later cohorts retain differently, so estimators that assume no cohort trend under
+        censoring are biased.
+    renewals : bool
+        Churn only at renewals: 28-day periods (84-day for the ``annual`` plan), a 14-day trial
+        for ``free_trial`` members, membership ending exactly at the declined renewal and no
+        early cancellations.
     """
 
     n_members: int = 100_000
@@ -56,6 +86,12 @@ class WorldConfig:
     horizons_days: tuple[int, ...] = (90, 180, 365)
     truth_members: int = 300_000
     product_bets: bool = False
+    benefit_labels: Literal["mixed", "all", "absent"] = "mixed"
+    first_session_scale: float = 1.0
+    activity_tail: float | None = None
+    frailty_sd: float = 0.0
+    cohort_trend: float = 0.0
+    renewals: bool = False
 
     def __post_init__(self) -> None:
         if self.n_members < 1:
@@ -71,6 +107,47 @@ class WorldConfig:
             raise SpecError("the simulated adoption model is defined for window_days=7 only")
         if (self.as_of - self.start).days > 4 * 365:
             raise SpecError("start..as_of must span at most four years")
+        if self.benefit_labels not in ("mixed", "all", "absent"):
+            raise SpecError(
+                f"benefit_labels must be 'mixed', 'all' or 'absent', got {self.benefit_labels!r}"
+            )
+        if not 0.05 <= self.first_session_scale <= 50:
+            raise SpecError(
+                f"first_session_scale must be in [0.05, 50], got {self.first_session_scale}"
+            )
+        if self.activity_tail is not None and not self.activity_tail > 1.05:
+            raise SpecError(
+                f"activity_tail must exceed 1.05 (a mean-one Pareto), got {self.activity_tail}"
+            )
+        if self.frailty_sd < 0:
+            raise SpecError(f"frailty_sd must be non-negative, got {self.frailty_sd}")
+        if self.renewals and self.product_bets:
+            raise SpecError("renewals=True is not combined with product_bets (30-day timings)")
+
+    @classmethod
+    def variant(cls, name: str, **overrides: Any) -> WorldConfig:
+        """A preset world by name (see `VARIANTS`), with any other field overridden.
+
+        Examples
+        --------
+        >>> WorldConfig.variant("renewals", n_members=2_000).renewals
+        True
+        >>> WorldConfig.variant("default") == WorldConfig()
+        True
+        """
+        if name not in VARIANTS:
+            raise SpecError(f"unknown world variant {name!r}; choose from {', '.join(VARIANTS)}")
+        return cls(**{**VARIANTS[name], **overrides})
+
+    @property
+    def conventions(self) -> dict[str, Any]:
+        """The convention knobs that differ from today's world (empty for the default)."""
+        default = WorldConfig()
+        return {
+            f: getattr(self, f)
+            for f in CONVENTION_FIELDS
+            if getattr(self, f) != getattr(default, f)
+        }
 
     @property
     def n_chunks(self) -> int:
@@ -96,6 +173,29 @@ class WorldConfig:
         """Member index range ``[lo, hi)`` of chunk `k`."""
         lo = k * self.chunk_size
         return lo, min(lo + self.chunk_size, self.n_members)
+
+
+CONVENTION_FIELDS = (
+    "benefit_labels",
+    "first_session_scale",
+    "activity_tail",
+    "frailty_sd",
+    "cohort_trend",
+    "renewals",
+)
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "all_benefits": {"benefit_labels": "all"},
+    "no_benefit_column": {"benefit_labels": "absent"},
+    "small_first_sessions": {"first_session_scale": 0.25},
+    "large_first_sessions": {"first_session_scale": 5.0},
+    "renewals": {"renewals": True},
+    "heavy_tail": {"activity_tail": 1.4},
+    "frailty": {"frailty_sd": 1.0},
+    "cohort_trend": {"cohort_trend": -2.0},
+}
+"""Preset convention worlds, by the names tests use."""
 
 
 def to_us(t: datetime) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tenure._types import FloatArray, IntArray
+from tenure.simulate import adoption as ad
 from tenure.simulate import catalogue as cat
 from tenure.simulate import experiments as ex
 from tenure.simulate.cohort import Cohort
@@ -94,6 +95,9 @@ def cohort_events(cohort: Cohort, rng: np.random.Generator, start_us: int) -> Ev
     m = np.repeat(rows, d0)
     pack(m, rng.random(m.shape[0]), 0)
     open_rate = cat.OPEN_RATE * _engagement(z, cat.OPEN_Z)
+    activity = cohort.members.activity  # heavy-tailed activity convention; None today
+    if activity is not None:
+        open_rate = open_rate * activity
     m, t = _interval(rng, np.ones(n), stop - 1.0, open_rate)
     pack(m, t, 0)
 
@@ -103,14 +107,22 @@ def cohort_events(cohort: Cohort, rng: np.random.Generator, start_us: int) -> Ev
     used = cohort.adopted.ravel() & (first < stop_cell)
     cell = np.flatnonzero(used)
     pack(cell // n_act, first[cell], 1 + cell % n_act)
-    d0c = np.minimum(d0, cat.DAY0_CAP)
+    d0c = (
+        np.minimum(d0, cat.DAY0_CAP)
+        if cohort.d0_scale == 1.0
+        else ad.day0_signal(d0, cohort.d0_scale)
+    )
     extra = (_WINDOW_EXTRA[None, :] * (1.0 + 0.2 * d0c)[:, None]).ravel()
+    if activity is not None:
+        extra = extra * np.repeat(activity, n_act)
     w_len = np.minimum(_WINDOW, stop_cell) - first
     c, t = _interval(rng, first[cell], w_len[cell], extra[cell] / (_WINDOW - first[cell]))
     pack(cell[c] // n_act, t, 1 + cell[c] % n_act)
 
     base = _RATE[None, :] * _engagement(z, cat.USE_Z)[:, None]
     base = base * np.where(cohort.adopted, 1.0, cat.NON_ADOPTER_RATE)
+    if activity is not None:
+        base = base * activity[:, None]
     c, t = _interval(rng, np.full(n * n_act, _WINDOW), stop_cell - _WINDOW, base.ravel())
     pack(c // n_act, t, 1 + c % n_act)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class Assignments:
 
     def with_arms(self, **arms: IntArray) -> Assignments:
         """A copy with some arm arrays replaced (for forcing arms in counterfactuals)."""
-        return replace(self, **arms)
+        return replace(self, **cast("dict[str, Any]", arms))
 
 
 def _arm(u: FloatArray, spec: ExperimentSpec) -> IntArray:
@@ -135,11 +136,16 @@ def _in_countries(country: IntArray, spec: ExperimentSpec) -> BoolArray:
 
 
 def draw_assignments(
-    rng: np.random.Generator, members: Members, config: WorldConfig
+    rng: np.random.Generator,
+    members: Members,
+    config: WorldConfig,
+    renewal_days: FloatArray | None = None,
 ) -> Assignments:
     """Draw eligibility, arms and candidate exposure times for every member of a chunk.
 
-    Latent engagement makes disengaged members likelier to open the cancel flow.
+    Latent engagement makes disengaged members likelier to open the cancel flow, a few days
+    before a renewal (every 30 days, or the members' own `renewal_days` under the renewals
+    convention).
     """
     n = len(members)
     u = rng.random((n, 10))
@@ -154,9 +160,16 @@ def draw_assignments(
     ev_arm = np.where(ev_ok, _arm(u[:, 1], ENCOURAGE_VIDEO), -1)
 
     # Cancel flow: a visit a week before a random renewal >= 2 that falls before as_of.
-    max_period = np.floor(as_of_day / cat.RENEWAL_DAYS).astype(np.int64)
-    period = 2 + (u[:, 2] * np.maximum(max_period - 1, 1)).astype(np.int64)
-    cf_day = cat.RENEWAL_DAYS * period - 5.0 - 3.0 * u[:, 3]
+    if renewal_days is None:
+        max_period = np.floor(as_of_day / cat.RENEWAL_DAYS).astype(np.int64)
+        period = 2 + (u[:, 2] * np.maximum(max_period - 1, 1)).astype(np.int64)
+        cf_day = cat.RENEWAL_DAYS * period - 5.0 - 3.0 * u[:, 3]
+    else:
+        max_period = (renewal_days <= as_of_day[:, None]).sum(axis=1).astype(np.int64)
+        period = 2 + (u[:, 2] * np.maximum(max_period - 1, 1)).astype(np.int64)
+        col = np.minimum(period, renewal_days.shape[1]) - 1
+        day = np.take_along_axis(renewal_days, col[:, None], axis=1)[:, 0]
+        cf_day = day - 5.0 - 3.0 * u[:, 3]
     visit_p = 1.0 / (1.0 + np.exp(-(CF_VISIT_INTERCEPT + CF_VISIT_Z * members.z)))
     cf_abs = s + cf_day * US_PER_DAY
     cf_ok = (u[:, 4] < visit_p) & (max_period >= 2) & (cf_abs >= to_us(CF_START))
@@ -194,21 +207,25 @@ def adoption_offsets(a: Assignments) -> FloatArray:
     return off
 
 
-def churn_offsets(a: Assignments, periods: int) -> FloatArray:
+def churn_offsets(
+    a: Assignments, periods: int, renewal_days: FloatArray | None = None
+) -> FloatArray:
     """Experiment offsets on the renewal log-odds, shaped (members, periods).
 
     Each offset touches only renewals after its exposure, so arms never change whether a
-    member is still present to be exposed.
+    member is still present to be exposed. `renewal_days` (members, periods) is the renewals
+    convention's schedule, where membership ends on the renewal day itself.
     """
     n = a.vm_arm.shape[0]
     off = np.zeros((n, periods))
     off[:, 0] += DISCOUNT_FIRST_RENEWAL * (a.vm_arm == 2)
     rows = np.flatnonzero((a.cf_arm == 1) & (a.cf_period <= periods))
     off[rows, a.cf_period[rows] - 1] += RECAP_LOGIT
-    renewal_day = cat.RENEWAL_DAYS * np.arange(1, periods + 1, dtype=np.float64)
-    later = (
-        renewal_day[None, :] - cat.RENEWAL_JITTER_DAYS
-        > np.nan_to_num(a.up_day, nan=np.inf)[:, None]
-    )
+    if renewal_days is None:
+        renewal_day = cat.RENEWAL_DAYS * np.arange(1, periods + 1, dtype=np.float64)
+        earliest_end = renewal_day[None, :] - cat.RENEWAL_JITTER_DAYS
+    else:
+        earliest_end = renewal_days[:, :periods]
+    later = earliest_end > np.nan_to_num(a.up_day, nan=np.inf)[:, None]
     off += UPSELL_CHURN_LOGIT * (later & (a.up_arm == 1)[:, None])
     return off

@@ -26,13 +26,28 @@ class Members:
     age_band: IntArray
     fee: FloatArray
     z: FloatArray
+    # Convention knobs (None in today's world): a mean-one usage-rate multiplier (heavy-tailed
+    # activity) and a churn log-odds shift (unobserved frailty plus cohort trend).
+    activity: FloatArray | None = None
+    churn_shift: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.signup_us.shape[0])
 
     def take(self, rows: IntArray) -> Members:
         """The members at positions `rows`."""
-        return Members(*(getattr(self, f)[rows] for f in Members.__slots__))
+        m = self
+        return Members(
+            m.signup_us[rows],
+            m.channel[rows],
+            m.country[rows],
+            m.plan[rows],
+            m.age_band[rows],
+            m.fee[rows],
+            m.z[rows],
+            None if m.activity is None else m.activity[rows],
+            None if m.churn_shift is None else m.churn_shift[rows],
+        )
 
 
 def _categorical(rng: np.random.Generator, p: FloatArray, n: int) -> IntArray:

@@ -39,6 +39,9 @@ EVENTS_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+EVENTS_SCHEMA_NO_BENEFIT = pa.schema([f for f in EVENTS_SCHEMA if f.name != "benefit"])
+APP_BENEFIT = "app"
+"""The benefit ``app.open`` maps to when every event is a benefit (``benefit_labels="all"``)."""
 EXPOSURES_SCHEMA = pa.schema(
     [
         ("member_id", pa.string()),
@@ -97,19 +100,29 @@ def members_table(cohort: Cohort, ids: pa.StringArray, as_of_us: int) -> pa.Tabl
     )
 
 
-def events_table(events: Events, ids: pa.StringArray) -> pa.Table:
-    """The cohort's rows of ``events`` (already sorted by member and time)."""
+def events_schema(benefit_labels: str = "mixed") -> pa.Schema:
+    """The events schema of a world: without ``benefit`` when its convention says so."""
+    return EVENTS_SCHEMA_NO_BENEFIT if benefit_labels == "absent" else EVENTS_SCHEMA
+
+
+def events_table(events: Events, ids: pa.StringArray, benefit_labels: str = "mixed") -> pa.Table:
+    """The cohort's rows of ``events`` (already sorted by member and time).
+
+    `benefit_labels` is the world's convention: ``"mixed"`` (``app.open`` has no benefit),
+    ``"all"`` (``app.open`` is the ``app`` benefit) or ``"absent"`` (no ``benefit`` column).
+    """
     value = events.value
-    return pa.Table.from_arrays(
-        [
-            ids.take(pa.array(events.member.astype(np.int32))),
-            _ts(events.ts_us),
-            _labels(cat.EVENT_ACTIONS, events.code),
-            _labels(cat.EVENT_BENEFITS, events.code),
-            pa.array(value, type=pa.float64(), from_pandas=True),
-        ],
-        schema=EVENTS_SCHEMA,
-    )
+    columns = [
+        ids.take(pa.array(events.member.astype(np.int32))),
+        _ts(events.ts_us),
+        _labels(cat.EVENT_ACTIONS, events.code),
+    ]
+    if benefit_labels == "mixed":
+        columns.append(_labels(cat.EVENT_BENEFITS, events.code))
+    elif benefit_labels == "all":
+        columns.append(_labels((APP_BENEFIT, *cat.EVENT_BENEFITS[1:]), events.code))
+    columns.append(pa.array(value, type=pa.float64(), from_pandas=True))
+    return pa.Table.from_arrays(columns, schema=events_schema(benefit_labels))
 
 
 def exposures_table(cohort: Cohort, ids: pa.StringArray, as_of_us: int) -> pa.Table:

@@ -1,13 +1,13 @@
-"""The truth of a world, by counterfactual re-simulation with common random numbers.
+r"""The truth of a world, by counterfactual re-simulation with common random numbers.
 
 For every action the effect at horizon ``H`` is
 
 .. math::
-    \\tau_a(H) = \\frac{1}{|L|} \\sum_{i \\in L} \\big[ 1\\{T_i(A_{ia}{=}1) > H\\}
-    - 1\\{T_i(A_{ia}{=}0) > H\\} \\big],
+    \tau_a(H) = \frac{1}{|L|} \sum_{i \in L} \big[ 1\{T_i(A_{ia}{=}1) > H\}
+    - 1\{T_i(A_{ia}{=}0) > H\} \big],
 
 over the members ``L`` still active at the day-7 landmark, other actions as drawn, where
-``T_i(\\cdot)`` re-runs `tenure.simulate.churn.end_days` with the member's own pre-drawn
+``T_i(\cdot)`` re-runs `tenure.simulate.churn.end_days` with the member's own pre-drawn
 uniforms. Pairs and experiment arms are forced the same way. Nothing here is a closed form, so
 the truth is exactly what the data-generating process implies.
 """
@@ -138,6 +138,8 @@ def _experiment_truth(cohort: Cohort, mask: BoolArray, t: TruthTallies) -> None:
     z, adopted = cohort.members.z[rows], cohort.adopted[rows]
     rate = cat.ACTIONS[_SHIP].rate * np.exp(cat.USE_Z * z - 0.5 * cat.USE_Z**2)
     rate = rate * np.where(adopted[:, _SHIP], 1.0, cat.NON_ADOPTER_RATE)
+    if cohort.members.activity is not None:  # heavy-tailed activity convention
+        rate = rate * cohort.members.activity[rows]
     ys = []
     for k in range(len(ex.UPSELL_BANNER.arms)):
         e = cohort.end_under(rows, adopted, sub.with_arms(up_arm=np.full(len(rows), k)))

@@ -71,7 +71,7 @@ def _experiment_doc(spec: ex.ExperimentSpec, tallies: list[Tally]) -> dict[str, 
     control = tallies[0]
     levels = {spec.arms[0]: control.mean_b()}
     effects: dict[str, dict[str, Any]] = {}
-    by_country: dict[str, dict[str, dict[str, Any]]] = {}
+    by_country: dict[str, dict[str, Any]] = {}
     _, counts = control.segment("country", "b")
     for arm, tally in zip(spec.arms[1:], tallies, strict=True):
         levels[arm] = tally.mean_a()
@@ -107,20 +107,64 @@ def _nest(metrics: tuple[str, ...], values: FloatArray) -> dict[str, Any]:
     return out
 
 
+CONVENTION_NOTES: dict[str, str | dict[str, str]] = {
+    "benefit_labels": {
+        "all": "Every event is a benefit: app.open events carry benefit 'app'.",
+        "absent": "The events table has no benefit column.",
+    },
+    "first_session_scale": "Day-0 app.open counts are Poisson with the default rate times "
+    "first_session_scale; adoption and first-use day read min(day-0 opens / scale, 6).",
+    "activity_tail": "Every usage rate (day-0 opens included) is multiplied by a per-member "
+    "Pareto(activity_tail) factor with mean one; it never enters churn, and adoption sees it "
+    "only through the observed day-0 count.",
+    "frailty_sd": "An unobserved Normal(0, frailty_sd) frailty is added to every churn "
+    "log-odds; it is independent of attributes, engagement and adoption (churn only).",
+    "cohort_trend": "Renewal log-odds shift by cohort_trend * (signup position in "
+    "[start, end) - 0.5): later cohorts retain differently; action effects are unchanged on "
+    "the log-odds scale, so on the retention scale they differ by cohort and members whose "
+    "horizon is observable (early cohorts) are not representative of the landmark.",
+    "renewals": "Churn only at renewals: 28-day periods (84-day for the annual plan), a "
+    "14-day trial before the first renewal for free_trial members, membership ends exactly on "
+    "the declined renewal day, no early cancellations; experiment timings follow the same "
+    "schedule.",
+}
+
+
+def _conventions(config: WorldConfig) -> dict[str, Any]:
+    knobs = config.conventions
+    notes: list[str] = []
+    for name, value in knobs.items():
+        note = CONVENTION_NOTES[name]
+        notes.append(note[value] if isinstance(note, dict) else note)
+    return {**knobs, "notes": " ".join(notes)}
+
+
+def _adjustment_note(config: WorldConfig) -> str:
+    if config.first_session_scale == 1.0:
+        return (
+            "day0_app_open_capped = min(number of app.open events in the first "
+            "24 h after signup_at, 6); attributes are the members columns of the same names."
+        )
+    return (
+        "day0_app_open_capped = min(number of app.open events in the first 24 h after "
+        f"signup_at / {config.first_session_scale:g}, 6) (the first-session convention); "
+        "attributes are the members columns of the same names."
+    )
+
+
 def truth_document(config: WorldConfig, t: TruthTallies) -> dict[str, Any]:
-    """The ``truth.json`` document of a world."""
+    """The ``truth.json`` document of a world (with a ``conventions`` block when knobs are on)."""
     assert t.pair_both is not None and t.pair_synergy is not None
     adoption = t.adoption_sum / max(t.landmark, 1)
     pair_key = "+".join(cat.PAIR)
-    return {
+    doc = {
         "seed": config.seed,
         "n_members": config.n_members,
         "as_of": config.as_of.isoformat().replace("+00:00", "Z"),
         "window_days": config.window_days,
         "horizons_days": list(config.horizons_days),
         "adjustment_set": ADJUSTMENT_SET,
-        "adjustment_note": "day0_app_open_capped = min(number of app.open events in the first "
-        "24 h after signup_at, 6); attributes are the members columns of the same names.",
+        "adjustment_note": _adjustment_note(config),
         "truth_sample": {
             "members": t.members,
             "active_at_day7": t.landmark,
@@ -147,6 +191,9 @@ def truth_document(config: WorldConfig, t: TruthTallies) -> dict[str, Any]:
         },
         "notes": NOTES,
     }
+    if config.conventions:
+        doc["conventions"] = _conventions(config)
+    return doc
 
 
 def write_truth(path: Path, doc: dict[str, Any]) -> None:

@@ -87,7 +87,7 @@ def simulate_world(
     truth = TruthTallies(config.horizons_days)
     width = tables.id_width(config.n_members)
     n_events = n_exposures = 0
-    with WorldWriter(out_dir) as w:
+    with WorldWriter(out_dir, tables.events_schema(config.benefit_labels)) as w:
         for k in range(config.n_chunks):
             cohort = simulate_cohort(config, k)
             ids = tables.member_ids(cohort.offset, len(cohort), width)
@@ -97,7 +97,7 @@ def simulate_world(
             n_exposures += exposures.num_rows
             events = cohort_events(cohort, stream(config, k, STREAM_EVENTS), config.start_us)
             n_events += len(events)
-            w.write("events", tables.events_table(events, ids))
+            w.write("events", tables.events_table(events, ids, config.benefit_labels))
             del events
             add_cohort(config, cohort, truth)
             if progress is not None:
@@ -109,7 +109,7 @@ def simulate_world(
         n_events += plant_workarounds(out_dir, config)
         more_events, more_exposures = plant_abuse(out_dir, config)
         n_events, n_exposures = n_events + more_events, n_exposures + more_exposures
-    write_benefits(out_dir / FILES["benefits"])
+    write_benefits(out_dir / FILES["benefits"], config.benefit_labels)
     write_truth(out_dir / FILES["truth"], truth_document(config, truth))
     if progress is not None:
         progress("truth", 1.0)

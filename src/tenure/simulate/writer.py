@@ -32,13 +32,13 @@ class WorldWriter:
     Use as a context manager; each ``write`` appends one row group per table.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, events_schema: pa.Schema = tables.EVENTS_SCHEMA) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         opts = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
         self._writers = {
             "members": pq.ParquetWriter(out_dir / FILES["members"], tables.MEMBERS_SCHEMA, **opts),
-            "events": pq.ParquetWriter(out_dir / FILES["events"], tables.EVENTS_SCHEMA, **opts),
+            "events": pq.ParquetWriter(out_dir / FILES["events"], events_schema, **opts),
             "exposures": pq.ParquetWriter(
                 out_dir / FILES["exposures"], tables.EXPOSURES_SCHEMA, **opts
             ),
@@ -65,10 +65,15 @@ class WorldWriter:
         self.close()
 
 
-def write_benefits(path: Path) -> None:
-    """Write the benefit catalogue: ``benefit,name,cost_per_use,template``."""
+def write_benefits(path: Path, benefit_labels: str = "mixed") -> None:
+    """Write the benefit catalogue: ``benefit,name,cost_per_use,template``.
+
+    When every event is a benefit (``benefit_labels="all"``) the ``app`` benefit is listed too.
+    """
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["benefit", "name", "cost_per_use", "template"])
+        if benefit_labels == "all":
+            w.writerow([tables.APP_BENEFIT, "The app", "0.00", "You opened the app {n} times"])
         for a in cat.ACTIONS:
             w.writerow([a.benefit, a.name, f"{a.cost_per_use:.2f}", a.template])
