@@ -145,3 +145,15 @@ def test_the_shipped_example_ideas_validate_and_link_real_experiments(tmp_path: 
         assert (packaged / f.name).read_text() == f.read_text(), f.name
     shutil.copytree(ROOT / "ideas", tmp_path / "copy")
     assert load_ideas(tmp_path / "copy").to_frame().shape[0] == len(result.ideas)
+
+
+def test_report_section_lists_every_idea_with_its_status(tmp_path: Path) -> None:
+    from tenure.report.ideas import render
+
+    _idea(tmp_path, "idea_a", "[e1]")
+    _idea(tmp_path, "idea_b")
+    result = load_ideas(tmp_path, verdicts={"e1": [_v("arm", "ship")]})
+    (section,) = render(result)
+    assert section.body_html.count("<tr>") == 3  # header + two ideas
+    assert "supported" in section.body_html and "untested" in section.body_html
+    assert section.summary == "2 ideas: 1 supported, 1 untested"

@@ -151,3 +151,17 @@ def test_cli_json_and_a_bad_roles_file(world: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["opportunities", "--data", str(world), "--roles", str(bad)])
     assert res.exit_code == 2
     assert "export must be a list" in res.output and str(bad) in res.output
+
+
+def test_report_section_renders_figures_with_units_and_the_truth(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    from tenure.report.opportunities import render
+
+    (section,) = render(result, truth=truth)
+    assert section.anchor == "opportunities"
+    assert "video.download → &lt;exit&gt; → video.upload" in section.body_html
+    assert 'data-title="Hours members would save per week' in section.body_html
+    assert "hours saved per week" in section.body_html  # the x axis says its unit
+    assert f"{truth['members']:,} members" in section.body_html
+    assert "video.download" in section.summary

@@ -127,3 +127,20 @@ def test_cli_plan_and_anomalies_json(tmp_path: Path) -> None:
     assert checks["duplicate_exposures"]["count"] == truth["duplicate_exposures"]
     assert checks["shared_key"]["members"] == truth["shared_code"]["members"]
     assert sorted(checks["burst"]["member_ids"]) == sorted(truth["bursts"]["members"])
+
+
+def test_report_section_records_exclusions_and_decision(
+    found: AnomalyResult, world: tuple[Dataset, dict[str, Any]]
+) -> None:
+    from tenure.experiments.pilot import plan_pilot
+    from tenure.report.pilots import render
+
+    ds, truth = world
+    r = readout_pilot(ds, experiment=PILOT, outcome_action=OUTCOME, threshold=0.2, anomalies=found)
+    plan = plan_pilot(baseline=0.2, mde=0.2, relative=True, variance=0.2, pilot_daily_traffic=30,
+                      comparison_daily_traffic=70)  # fmt: skip
+    (section,) = render(r, truth=truth, plan=plan, anomalies=found)
+    body = section.body_html
+    assert "QR-SCREENSHOT" in body
+    assert f"Excluded {len(found.excluded_members()):,} members" in body
+    assert "Decision:" in body and r.decision.replace("_", " ") in section.summary

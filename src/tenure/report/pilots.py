@@ -1,0 +1,100 @@
+"""Report section for a pilot: the plan, the anomalies found, and the read-out."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from tenure.experiments.anomalies import AnomalyResult
+from tenure.experiments.pilot import PilotPlan, PilotReadout
+from tenure.report.figures import interval_text, pct, table_html
+from tenure.report.page import Section
+
+__all__ = ["render"]
+
+
+def render(
+    result: PilotReadout,
+    *,
+    truth: Mapping[str, Any] | None = None,
+    plan: PilotPlan | None = None,
+    anomalies: AnomalyResult | None = None,
+) -> list[Section]:
+    """One section: plan lines, anomaly counts with examples, both readings and the decision.
+
+    `truth` is the simulator's ``truth_abuse.json`` when the world planted abuse.
+    """
+    p = result.params
+    conf = f"{1 - float(p.get('alpha', 0.05)):.0%}"
+    parts: list[str] = []
+    if plan is not None:
+        parts.append(
+            "<h3>Plan</h3><ul>"
+            + "".join(f"<li>{html.escape(line)}</li>" for line in plan.lines)
+            + "</ul>"
+        )
+    if anomalies is not None:
+        parts.append(
+            "<h3>Anomalies</h3>"
+            + table_html(
+                anomalies.to_frame(),
+                columns={
+                    "check": "Check",
+                    "count": "Count",
+                    "members": "Members",
+                    "description": "What it means",
+                    "examples": "Examples",
+                },
+            )
+        )
+    frame = result.table.copy()
+    frame["ci"] = [
+        interval_text(lo, hi)
+        for lo, hi in zip(frame["ci_rel_low"], frame["ci_rel_high"], strict=True)
+    ]
+    parts.append(
+        "<h3>Read-out</h3>"
+        + table_html(
+            frame,
+            columns={
+                "reading": "Reading",
+                "n_comparison": "Comparison members",
+                "n_pilot": "Pilot members",
+                "comparison_mean": "Comparison mean",
+                "pilot_mean": "Pilot mean",
+                "effect_rel": "Effect (relative)",
+                "ci": f"{conf} interval",
+                "p_value": "p",
+            },
+            percent=("effect_rel",),
+        )
+    )
+    ex = result.exclusions
+    if ex.get("members_excluded") is not None:
+        parts.append(
+            f"<p>Excluded {ex['members_excluded']:,} members "
+            f"({html.escape(', '.join(f'{k}: {v}' for k, v in ex['by_check'].items()))}) and "
+            f"spike days {html.escape(', '.join(ex['spike_days_excluded']) or 'none')}; "
+            f"{ex['duplicate_exposures_ignored']:,} duplicate exposures never counted twice"
+            + ("" if ex["applied"] else " — not applied to the decision")
+            + ".</p>"
+        )
+    if truth:
+        rates = truth.get("rate_per_day", {})
+        if rates:
+            true_rel = float(rates["pilot"]) / float(rates["comparison"]) - 1
+            parts.append(
+                f"<p class='note'>Simulated truth: the pilot raises the rate by {pct(true_rel)}; "
+                f"planted abuse: a code shared by {truth['shared_code']['members']} members, "
+                f"{len(truth['bursts']['members'])} bots, {truth['duplicate_exposures']} "
+                f"duplicate exposures, a spike on {html.escape(truth['spike']['day'])}.</p>"
+            )
+    decision = result.decision.replace("_", " ")
+    parts.append(f"<p><b>Decision: {html.escape(decision)}</b> — {html.escape(result.reason)}</p>")
+    summary = f"pilot {result.experiment}: {decision} ({result.reason})"
+    return [
+        Section(
+            f"Pilot: {result.experiment}", f"pilot-{result.experiment}", "".join(parts), summary
+        )
+    ]
