@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from tenure._types import Alternative, FloatArray
+from tenure._types import Alternative, BoolArray, FloatArray
 from tenure.errors import SpecError
 from tenure.stats.moments import CrossMoments, Moments
 from tenure.stats.result import ComparisonResult
@@ -229,7 +229,7 @@ def welch_test(
     )
 
 
-def _ratio_arm(c: CrossMoments) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _ratio_arm(c: CrossMoments) -> tuple[FloatArray, FloatArray, BoolArray]:
     """(ratio, per-unit delta-method variance, zero-denominator flag) of one arm."""
     mm, md = c.main.mean, c.other.mean
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -239,7 +239,7 @@ def _ratio_arm(c: CrossMoments) -> tuple[FloatArray, FloatArray, FloatArray]:
             - 2.0 * c.covariance * mm / md**3
             + mm**2 * c.other.variance / md**4
         )
-    return ratio, var, md == 0
+    return ratio, var, np.asarray(md == 0, dtype=np.bool_)
 
 
 def ratio_test(

@@ -16,7 +16,9 @@ from tenure._types import FloatArray
 __all__ = ["benjamini_hochberg", "holm"]
 
 
-def _prepare(p: npt.ArrayLike, axis: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+def _prepare(
+    p: npt.ArrayLike, axis: int
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp], FloatArray]:
     """Move ``axis`` last, sort (NaN last) and return sorted values, ranks, order and m."""
     arr = np.moveaxis(np.asarray(p, dtype=np.float64), axis, -1)
     order = np.argsort(arr, axis=-1, kind="stable")  # NaN sorts to the end
@@ -26,7 +28,7 @@ def _prepare(p: npt.ArrayLike, axis: int) -> tuple[FloatArray, FloatArray, Float
     return sorted_p, rank, order, m
 
 
-def _unsort(adjusted_sorted: FloatArray, order: FloatArray, axis: int) -> FloatArray:
+def _unsort(adjusted_sorted: FloatArray, order: npt.NDArray[np.intp], axis: int) -> FloatArray:
     """Put sorted adjusted values back in the caller's order and axis."""
     out = np.empty_like(adjusted_sorted)
     np.put_along_axis(out, order, adjusted_sorted, axis=-1)

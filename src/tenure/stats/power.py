@@ -35,7 +35,8 @@ def _weights(n_arms: int, allocation: npt.ArrayLike | None) -> FloatArray:
     w = np.full(n_arms, 1.0) if allocation is None else np.asarray(allocation, dtype=np.float64)
     if w.shape != (n_arms,) or np.any(w <= 0):
         raise SpecError(f"allocation must be {n_arms} positive weights, got {allocation!r}")
-    return w / w.sum()
+    out: FloatArray = w / w.sum()
+    return out
 
 
 def _z(alpha: float, power: float, alternative: Alternative) -> tuple[float, float]:
@@ -132,7 +133,8 @@ def sample_size(
         totals.append((za * np.sqrt(v0) + zb * np.sqrt(v1)) ** 2 / delta**2)
     total = np.max(np.stack(totals), axis=0)
     # Round per arm, with a tolerance so exact integers are not pushed up by float noise.
-    return np.ceil(total[..., None] * w - 1e-9)
+    per_arm: FloatArray = np.ceil(total[..., None] * w - 1e-9)
+    return per_arm
 
 
 def minimum_detectable_effect(
@@ -176,8 +178,10 @@ def minimum_detectable_effect(
         base = proportion if proportion is not None else baseline_mean
         if base is None:
             raise SpecError("a relative mde needs baseline_mean or proportion")
-        return delta / np.asarray(base, dtype=np.float64)
-    return delta
+        rel: FloatArray = delta / np.asarray(base, dtype=np.float64)
+        return rel
+    out: FloatArray = np.asarray(delta, dtype=np.float64)
+    return out
 
 
 def duration_days(

@@ -56,25 +56,40 @@ class ComparisonResult:
         return pd.DataFrame({f.name: np.ravel(getattr(self, f.name)) for f in fields(self)})
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-ready dicts, one per cell, with intervals as two-element lists."""
-        frame = self.to_frame()
+        """JSON-ready dicts, one per cell, with intervals as two-element lists.
+
+        Numbers are Python floats (NaN kept: :func:`tenure.results.json_safe` turns it into
+        ``null`` at the JSON boundary, the package's one NaN policy).
+        """
+        cols = {f.name: np.ravel(getattr(self, f.name)) for f in fields(self)}
         out: list[dict[str, Any]] = []
-        for row in frame.itertuples(index=False):
-            d = row._asdict()
-            rec: dict[str, Any] = {
-                "baseline_mean": d["baseline_mean"],
-                "variant_mean": d["variant_mean"],
-                "effect_abs": d["effect_abs"],
-                "ci_abs": [d["ci_abs_low"], d["ci_abs_high"]],
-                "se_abs": d["se_abs"],
-                "effect_rel": d["effect_rel"],
-                "ci_rel": [d["ci_rel_low"], d["ci_rel_high"]],
-                "se_rel": d["se_rel"],
-                "p_value": d["p_value"],
-                "p_value_rel": d["p_value_rel"],
-                "df": d["df"],
-                "n_total": d["n_total"],
-                "status": d["status"],
-            }
-            out.append({k: (float(v) if isinstance(v, np.floating) else v) for k, v in rec.items()})
+        for i in range(len(cols["status"])):
+            rec: dict[str, Any] = {}
+            for name in _RECORD_ORDER:
+                if name == "ci_abs":
+                    rec[name] = [float(cols["ci_abs_low"][i]), float(cols["ci_abs_high"][i])]
+                elif name == "ci_rel":
+                    rec[name] = [float(cols["ci_rel_low"][i]), float(cols["ci_rel_high"][i])]
+                elif name == "status":
+                    rec[name] = str(cols[name][i])
+                else:
+                    rec[name] = float(cols[name][i])
+            out.append(rec)
         return out
+
+
+_RECORD_ORDER = (
+    "baseline_mean",
+    "variant_mean",
+    "effect_abs",
+    "ci_abs",
+    "se_abs",
+    "effect_rel",
+    "ci_rel",
+    "se_rel",
+    "p_value",
+    "p_value_rel",
+    "df",
+    "n_total",
+    "status",
+)

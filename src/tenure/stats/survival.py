@@ -99,7 +99,8 @@ def km_grid(at_risk: npt.ArrayLike, events: npt.ArrayLike) -> tuple[FloatArray, 
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(n > 0, 1.0 - d / n, 1.0)
         step = np.where((n > 0) & (n > d), d / (n * (n - d)), 0.0)
-    return np.cumprod(factor, axis=-1), np.cumsum(step, axis=-1)
+    survival = np.asarray(np.cumprod(factor, axis=-1), dtype=np.float64)
+    return survival, np.asarray(np.cumsum(step, axis=-1), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +204,8 @@ def kaplan_meier(
     if not t.shape == d.shape == c.shape or t.ndim != 1:
         raise SpecError("times, events and censored must be 1-d arrays of equal length")
     uniq, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=d, minlength=uniq.size)
-    c = np.bincount(inv, weights=c, minlength=uniq.size)
+    d = np.asarray(np.bincount(inv, weights=d, minlength=uniq.size), dtype=np.float64)
+    c = np.asarray(np.bincount(inv, weights=c, minlength=uniq.size), dtype=np.float64)
     if at_risk is None:
         n = np.cumsum((d + c)[::-1])[::-1]
     else:
