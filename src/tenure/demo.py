@@ -94,6 +94,7 @@ def run_demo(
         ingest=report,
         progress=progress,
         source=f"simulated world ({members:,} members, seed {seed})",
+        demo_dir=out_dir,
     )
     seconds.update(analyses.seconds)
 

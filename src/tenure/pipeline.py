@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,7 @@ def run_analyses(
     ingest: IngestReport | None = None,
     progress: ProgressFactory | None = None,
     source: str | None = None,
+    demo_dir: Path | None = None,
 ) -> Analyses:
     """Run retention, experiments, HVAs, the lifecycle funnel and the portfolio on `dataset`.
 
@@ -145,6 +147,9 @@ def run_analyses(
         Opens a progress bar per step; silent by default.
     source
         How to name the data in the report (default: the dataset's source).
+    demo_dir
+        Set by the demo: also replay the world through the decision server (its log goes
+        under this folder) and run the messaging closed loop, which need a simulated world.
     """
     bar = progress or _silent
     skipped: dict[str, str] = {}
@@ -180,7 +185,13 @@ def run_analyses(
     activation = _activation(out["hva"])
     out["lifecycle"] = step("lifecycle", lambda: _lifecycle(dataset, activation))
     out["portfolio"] = step("portfolio", lambda: _portfolio(dataset, out["hva"], cards, activation))
+    extra: dict[str, Any] = {}
+    for name, compute in _extras(dataset, cards, demo_dir):
+        value = step(name, compute)
+        if value is not None:
+            extra[name] = value
     return Analyses(
+        extra=extra,
         source=source or dataset.source,
         dataset=dataset,
         ingest=ingest,
@@ -195,6 +206,66 @@ def run_analyses(
         skipped=skipped,
         seconds=seconds,
     )
+
+
+def _has_renderer(area: str) -> bool:
+    """Whether ``tenure.report.<area>`` exists with a ``render`` (areas land during the session)."""
+    import importlib.util
+
+    if importlib.util.find_spec(f"tenure.report.{area}") is None:
+        return False
+    module = importlib.import_module(f"tenure.report.{area}")
+    return callable(getattr(module, "render", None))
+
+
+def _extras(
+    dataset: Dataset, cards: Sequence[Scorecard], demo_dir: Path | None
+) -> list[tuple[str, Callable[[], Any]]]:
+    """The product and messaging analyses, each run only when its renderer exists."""
+    steps: list[tuple[str, Callable[[], Any]]] = []
+    if _has_renderer("opportunities"):
+
+        def opportunities() -> Any:
+            from tenure.opportunities import find_workarounds
+
+            return find_workarounds(dataset)
+
+        steps.append(("opportunities", opportunities))
+    if _has_renderer("ideas"):
+
+        def ideas() -> Any:
+            from tenure.ideas import load_ideas
+
+            folder = Path(str(resources.files("tenure") / "data" / "ideas"))
+            verdicts = {c.spec.name: c.verdicts for c in cards}
+            return load_ideas(folder, verdicts=verdicts)
+
+        steps.append(("ideas", ideas))
+    if _has_renderer("pilots") and cards:
+
+        def anomalies() -> Any:
+            from tenure.experiments.anomalies import detect_anomalies
+
+            return tuple(detect_anomalies(dataset, c.spec.name) for c in cards)
+
+        steps.append(("pilots", anomalies))
+    if demo_dir is not None and _has_renderer("messaging"):
+
+        def messaging() -> Any:
+            from tenure.messaging.loop import run_closed_loop
+
+            return run_closed_loop(days=14, members_per_day=1000)
+
+        steps.append(("messaging", messaging))
+    if demo_dir is not None and _has_renderer("serve"):
+
+        def serve() -> Any:
+            from tenure.serve.replay import replay_demo
+
+            return replay_demo(dataset, demo_dir, seconds=3.0)
+
+        steps.append(("serve", serve))
+    return steps
 
 
 def _retention(dataset: Dataset) -> RetentionResult:
@@ -238,13 +309,19 @@ def _hva(dataset: Dataset, ease: Mapping[str, float]) -> HvaResult:
 
 
 def _activation(hva: HvaResult | None) -> tuple[str, ...] | None:
-    """The top single-action HVAs overall: what "activated" means in the lifecycle funnel."""
+    """The actions of the top high-value actions: what "activated" means in the funnel.
+
+    From the HVA shortlist (one entry per action family, best score first), the actions each
+    involves — "video.stream ≥ 2" and "shipping.order + video.stream" contribute their
+    actions — up to :data:`ACTIVATION_TOP`; ``None`` (any benefit used) when there is none.
+    """
     if hva is None:
         return None
-    singles = sorted(
-        (e for e in hva.hvas() if e.candidate.kind == "action"), key=lambda e: -e.score
-    )
-    return tuple(e.candidate.actions[0] for e in singles[:ACTIVATION_TOP]) or None
+    actions: list[str] = []
+    for e in hva.shortlist(ACTIVATION_TOP):
+        if e.candidate.kind != "distinct":
+            actions += [a for a in e.candidate.actions if a not in actions]
+    return tuple(actions[:ACTIVATION_TOP]) or None
 
 
 def _lifecycle(dataset: Dataset, activation: Sequence[str] | None) -> LifecycleResult:
@@ -270,11 +347,7 @@ def _portfolio(
 
     effect = None
     if hva is not None and activation:
-        chosen = [
-            e.adjusted_diff
-            for e in hva.hvas()
-            if e.candidate.kind == "action" and e.candidate.actions[0] in activation
-        ]
+        chosen = [e.adjusted_diff for e in hva.shortlist(ACTIVATION_TOP)]
         if chosen:
             effect = float(sum(chosen) / len(chosen))
     return portfolio_view(
@@ -309,6 +382,8 @@ def render_sections(analyses: Analyses, *, truth: Mapping[str, Any] | None = Non
         sections += _guarded("high-value actions", lambda: _render_hva(hva, truth))
     if analyses.scorecards:
         sections += _guarded("experiments", lambda: _render_experiments(analyses, truth))
+    for area, result in analyses.extra.items():
+        sections += _guarded(area, partial(_render_extra, area, result, truth))
     if analyses.skipped:
         items = "".join(
             f"<li><b>{_esc(k)}</b>: {_esc(v)}</li>" for k, v in analyses.skipped.items()
@@ -343,6 +418,14 @@ def _guarded(area: str, draw: Callable[[], list[Section]]) -> list[Section]:
                 summary=f"Could not render {area}: {type(exc).__name__}.",
             )
         ]
+
+
+def _render_extra(area: str, result: Any, truth: Mapping[str, Any] | None) -> list[Section]:
+    import importlib
+
+    render = importlib.import_module(f"tenure.report.{area}").render
+    sections: list[Section] = render(result, truth=truth)
+    return sections
 
 
 def _esc(text: str) -> str:
