@@ -1,0 +1,19 @@
+"""The messaging report renders the loop and the discount question from their results."""
+
+from __future__ import annotations
+
+from tenure.messaging.cancel_flow import value_vs_discount
+from tenure.messaging.loop import run_closed_loop
+from tenure.report.messaging import render
+from tenure.report.page import render as render_page
+
+
+def test_render_sections() -> None:
+    loop = run_closed_loop(days=3, members_per_day=60, delay_days=1, mc_draws=100, seed=2)
+    sections = render(loop, discount=value_vs_discount(members=2000, seed=2))
+    anchors = [s.anchor for s in sections]
+    assert anchors == ["messaging-loop", "messaging-winners", "messaging-ope", "messaging-discount"]
+    page = render_page(sections, title="t")
+    assert "Cumulative regret" in page and "data:image/png;base64" in page
+    assert "value recap" in page and "covers" in page
+    assert all(s.summary for s in sections if s.anchor != "messaging-winners")
