@@ -132,7 +132,7 @@ def print_retention(result: RetentionResult) -> None:
     for p in result.points:
         if p.note:
             by_segment.setdefault(p.segment, []).append("–")
-            notes.add(f"{p.segment or 'all'} {p.note}")
+            notes.add(f"{p.segment or 'all'}: {p.note}")
         else:
             by_segment.setdefault(p.segment, []).append(
                 f"{_pct(p.retained)} [{_pct(p.ci_low)}, {_pct(p.ci_high)}]"
@@ -143,7 +143,7 @@ def print_retention(result: RetentionResult) -> None:
         table.add_row(segment or "all", f"{members:,}", median, *by_segment.get(segment, []))
     console.print(table)
     if notes:
-        console.print("[dim]– : " + "; ".join(sorted(notes)) + " (not extrapolated)[/]")
+        console.print("[dim]– not extrapolated; " + "; ".join(sorted(notes)) + "[/]")
 
     cohorts = result.cohorts
     if not cohorts.empty:

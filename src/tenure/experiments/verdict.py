@@ -272,8 +272,13 @@ def _guardrail_wait(
             span_days=by_name[g.metric].span_days if g.metric in by_name else 0,
         )
         days = max(days, need)
+    beyond = (
+        f" (beyond max_days = {spec.method.max_days}: consider a larger margin or stopping)"
+        if math.isfinite(days) and days > spec.method.max_days
+        else ""
+    )
     when = (
-        f"; about {days:.0f} more days to tell"
+        f"; about {days:.0f} more days to tell{beyond}"
         if math.isfinite(days) and days > 0
         else ("; the needed sample cannot be estimated" if math.isinf(days) else "")
     )
