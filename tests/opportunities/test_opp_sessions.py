@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,3 +111,20 @@ def test_degenerate_inputs_say_so() -> None:
     empty = from_frames(_members(1), none, as_of=T0)
     with pytest.raises(DataContractError, match="empty"):
         find_workarounds(empty, associate=False)
+
+
+def test_polars_backend_gap_is_declared(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tenure.errors import BackendError
+    from tenure.store import connect
+
+    members = _members(3)
+    events = _ev([("u0", 0.0, "a.x", "s", 0.0), ("u0", 5.0, "b.y", "s", 0.0)])
+    pq.write_table(
+        pa.Table.from_pandas(members, preserve_index=False), tmp_path / "members.parquet"
+    )
+    pq.write_table(pa.Table.from_pandas(events, preserve_index=False), tmp_path / "events.parquet")
+    with pytest.raises(BackendError, match="polars backend"):
+        find_workarounds(connect(tmp_path, backend="polars"), associate=False)

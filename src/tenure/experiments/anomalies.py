@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.errors import DataContractError, SpecError
-from tenure.opportunities.sequences import epoch_seconds
+from tenure.opportunities.sequences import epoch_seconds, to_arrow
 from tenure.results import Result, json_safe
 from tenure.store import Dataset
 
@@ -253,7 +253,9 @@ def _bursts(ev: ir.Table, seconds: float, events: int, n: int) -> AnomalyCheck:
     e = e.mutate(gap=e.t - e.t.lag().over(ibis.window(group_by=e.member_id, order_by=e.ts)))
     fast = e.filter(e.gap < seconds)
     g = fast.group_by("member_id").agg(fast_events=fast.count(), min_gap_s=fast.gap.min())
-    bad = g.filter(g.fast_events >= events).order_by(ibis.desc("fast_events")).to_pandas()
+    bad = to_arrow(
+        g.filter(g.fast_events >= events).order_by(ibis.desc("fast_events")), "the burst check"
+    ).to_pandas()
     return AnomalyCheck(
         "burst",
         f"members with at least {events} events under {seconds:g} s apart (faster than a person)",

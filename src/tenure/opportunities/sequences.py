@@ -23,11 +23,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tenure._types import BoolArray, FloatArray, IntArray
+from tenure.errors import BackendError
 from tenure.opportunities.roles import EXIT, StepRoles
 
-__all__ = ["EXIT_KINDS", "Episodes", "episodes", "epoch_seconds", "linked_events"]
+__all__ = ["EXIT_KINDS", "Episodes", "episodes", "epoch_seconds", "linked_events", "to_arrow"]
 
 EXIT_KINDS = ("none", "session", "background", "gap")
+
+
+def to_arrow(expr: ir.Table, what: str) -> pa.Table:
+    """Materialise `expr`, or say which backend lacks the window functions it needs."""
+    from ibis.common.exceptions import OperationNotDefinedError
+
+    try:
+        table: pa.Table = expr.to_pyarrow()
+    except OperationNotDefinedError as exc:
+        name = getattr(expr._find_backend(), "name", "this")
+        raise BackendError(
+            f"{what} needs window functions (lag/lead over each member's events), which the "
+            f"{name} backend of Ibis does not translate ({exc}); open the data with the "
+            "duckdb backend (the default)"
+        ) from exc
+    return table
 
 
 def epoch_seconds(ts: ir.TimestampValue) -> ir.FloatingValue:
@@ -80,7 +97,7 @@ def linked_events(
     ev = ev.mutate(**extra)
     keep = ev.filter((ev.gap <= max_gap) | (ev.gap_next <= max_gap))
     out = keep.select("member_id", "action", "t", "gap", "new_session", "duration_s")
-    table: pa.Table = out.to_pyarrow()
+    table = to_arrow(out, "workaround mining")
     # Sorting the small result here is cheaper than an ORDER BY on strings in the engine.
     codes = pc.dictionary_encode(table["member_id"]).combine_chunks().indices
     order = np.lexsort((table["t"].to_numpy(), codes.to_numpy(zero_copy_only=False)))
