@@ -58,6 +58,10 @@ def serve(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the policy's random draws.")
     ] = None,
+    max_batch: Annotated[
+        int,
+        typer.Option("--max-batch", help="Most rows per group commit (1: a commit per request)."),
+    ] = 512,
 ) -> None:
     """Serve decisions (POST /v1/decide), outcomes and value recaps over HTTP.
 
@@ -70,9 +74,13 @@ def serve(
     with friendly_errors():
         if clock not in ("wall", "data"):
             raise SpecError(f"--clock must be 'wall' or 'data', got {clock!r}")
+        if max_batch < 1:
+            raise SpecError(f"--max-batch must be at least 1, got {max_batch}")
         if max_body < 1:
             raise SpecError(f"--max-body must be a positive number of bytes, got {max_body}")
-        app = _build(data, catalogue, policy, log, api_keys, as_of, clock, max_body, seed)
+        app = _build(
+            data, catalogue, policy, log, api_keys, as_of, clock, max_body, seed, max_batch
+        )
         try:
             sock = bind(host, port)
         except OSError as exc:
@@ -95,6 +103,7 @@ def _build(
     clock: str,
     max_body: int,
     seed: int | None,
+    max_batch: int,
 ) -> FastAPI:
     from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, load_policy
     from tenure.serve.app import create_app
@@ -119,6 +128,7 @@ def _build(
         seed=seed,
         max_body=max_body,
         watch_policy=policy_path,
+        max_batch=max_batch,
     )
     service.committer.start()  # a bad --log is a one-line error here, before the server
     return create_app(service)

@@ -11,6 +11,7 @@ member is known at later placements. Anywhere else an unknown member is an error
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,6 +77,12 @@ class Decider:
         self.rng = rng
         self.newcomers: dict[str, Mapping[str, str]] = {}
         self._creatives = {c.id: c for p in catalogue.placements for c in catalogue.creatives(p)}
+        # Server ids: a random prefix per process and a counter (no system call per decision).
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+
+    def _next_id(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
 
     def creative(self, creative_id: str | None) -> Creative | None:
         """The catalogue's creative with this id (None for a null decision or an old id)."""
@@ -111,7 +118,7 @@ class Decider:
         )
         policy = self.policies.current  # read once: a hot swap cannot split this decision
         ids = tuple(c.id for c in elig.creatives)
-        did = decision_id or uuid.uuid4().hex
+        did = decision_id or self._next_id()
         if not elig.creatives:
             reason = _summarise(elig.excluded) or f"no creative at placement {placement}"
             row = DecisionRow(

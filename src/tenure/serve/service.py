@@ -71,6 +71,7 @@ class Service:
     seed: int | None = None
     max_body: int = DEFAULT_MAX_BODY
     watch_policy: Path | None = None
+    max_batch: int = 512
     decider: Decider = field(init=False)
     committer: GroupCommitter = field(init=False)
     slot: PolicySlot = field(init=False)
@@ -90,7 +91,7 @@ class Service:
         )
         target = self.log
         opener = target if callable(target) else (lambda: open_log(target))
-        self.committer = GroupCommitter(opener)
+        self.committer = GroupCommitter(opener, max_batch=self.max_batch)
 
     @property
     def log_location(self) -> str:

@@ -13,7 +13,9 @@ retry answer with the decision stored the first time.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +94,7 @@ class DecisionRow:
             self.variant,
             self.placement,
             self.propensity,
-            json.dumps(list(self.eligible)),
+            eligible_json(self.eligible),
             self.benefit,
             self.text,
             self.reason,
@@ -190,6 +192,21 @@ class DecisionLog(Protocol):
     def close(self) -> None:
         """Release the connection (after the last commit)."""
         ...
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_:.\-]*")
+
+
+@functools.lru_cache(maxsize=4096)
+def eligible_json(ids: tuple[str, ...]) -> str:
+    """The eligible set as the JSON list the log stores, cached.
+
+    A placement has hundreds of creatives and most decisions there share one of a few
+    eligible sets, so encoding each set once takes most of the cost off a log row.
+    """
+    if _PLAIN.fullmatch("".join(ids)):  # catalogue ids: nothing JSON would escape
+        return '["' + '","'.join(ids) + '"]' if ids else "[]"
+    return json.dumps(list(ids))
 
 
 def as_utc(value: Any) -> datetime:
