@@ -209,7 +209,7 @@ def test_re_simulation_matches_the_closed_form_and_reproduces_the_files(
             m, off, lm
         )
         exact = stranger.expected_survival(m, on, lm) - stranger.expected_survival(m, off, lm)
-        draws = m.renew_u.shape[2] * lm.size
+        draws = (1 + m.extra_u.shape[2]) * lm.size
         assert by_crn.mean() == pytest.approx(exact.mean(), abs=4 / np.sqrt(draws))
     # Replicate 0 of the re-simulation under the factual actions is the world in the files.
     ids, cols = _observed(folder, datetime.fromisoformat(truth["as_of"]))
@@ -218,7 +218,7 @@ def test_re_simulation_matches_the_closed_form_and_reproduces_the_files(
     k = stranger._horizon_boundaries()
     logit = stranger._renew_logit(m, m.adopted[members], members)
     p = 1 / (1 + np.exp(-(stranger._renew_base(k)[None, :] + logit[:, None])))
-    alive = (m.renew_u[members, :k, 0] < p).all(axis=1)
+    alive = (m.renew_u[members, :k] < p).all(axis=1)
     np.testing.assert_array_equal(alive.astype(np.float64), cols["y"])
     # ... and the landmark the truth averages over is the one a user sees in the files.
     horizon_us = int(stranger.AS_OF.timestamp() - stranger.HORIZON_DAYS * 86_400) * 10**6
