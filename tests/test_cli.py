@@ -68,5 +68,38 @@ def test_demo_writes_a_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text()
     assert "Tenure retention report" in page
-    assert "Memo" in page and "Loaded 4,000 members" in page
-    assert "Report:" in result.output
+    assert "<h2>Memo</h2>" in page and "Loaded 4,000 members" in page
+    for anchor in ("data", "lifecycle", "portfolio", "survival", "experiments"):
+        assert f'id="{anchor}"' in page, anchor
+    assert (out / "memo.md").read_text().startswith("# ")
+    assert "Report:" in result.output and "Memo:" in result.output
+
+
+def test_report_on_your_own_folder_says_what_it_could_not_run(world: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["report", "--data", str(world), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert 'id="lifecycle"' in page and 'id="hva"' in page
+    # No --specs and no experiments/ folder beside the data: said, not silently skipped.
+    assert 'id="skipped"' in page and "no experiment specs given" in page
+    assert "Skipped experiments" in result.output
+
+
+def test_memo_prints_markdown_and_json(world: Path, tmp_path: Path) -> None:
+    specs = Path(__file__).resolve().parents[1] / "experiments"
+    md = tmp_path / "memo.md"
+    result = runner.invoke(
+        app, ["memo", "--data", str(world), "--specs", str(specs), "--out", str(md), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout[result.stdout.index("{") :])
+    assert set(doc) == {"title", "context", "learned", "decisions", "risks", "questions"}
+    assert any("value_messaging" in d for d in doc["decisions"] + doc["risks"] + doc["questions"])
+    assert md.read_text().startswith("# What the data says")
+
+
+def test_report_refuses_a_missing_specs_folder(world: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--data", str(world), "--specs", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "--specs" in result.output and "not a folder" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def _world(folder: Path, n: int = 400, seed: int = 5) -> Path:
         {
             "member_id": [f"m{i}" for i in range(n)],
             "signup_at": signup,
-            "ended_at": pd.to_datetime(ended, utc=True),
+            "ended_at": pd.Series(ended, dtype="datetime64[us, UTC]"),
             "country": rng.choice(["US", "GB", "DE"], n, p=[0.6, 0.35, 0.05]),
             "plan": rng.choice(["monthly", "annual"], n),
             "fee": rng.choice([9.99, 14.99], n),
@@ -76,20 +77,22 @@ def _reference(folder: Path) -> pd.DataFrame:
     ev = pd.read_parquet(folder / "events.parquet")
     ex = pd.read_parquet(folder / "exposures.parquet")
     out: dict[str, dict[str, int]] = {}
-    for r in m.itertuples(index=False):
-        s = r.signup_at.to_pydatetime()
-        end = r.ended_at.to_pydatetime() if pd.notna(r.ended_at) else AS_OF
+    events: list[dict[Any, Any]] = ev.to_dict("records")
+    exposures: list[dict[Any, Any]] = ex.to_dict("records")
+    for r in m.to_dict("records"):
+        s = r["signup_at"].to_pydatetime()
+        end = r["ended_at"].to_pydatetime() if pd.notna(r["ended_at"]) else AS_OF
         tenure = _day(end, s)
         observed = _day(AS_OF, s)
-        mine = ev[ev["member_id"] == r.member_id]
-        days = [
-            (_day(t.to_pydatetime(), s), a) for t, a in zip(mine["ts"], mine["action"], strict=True)
-        ]
-        days = [(d, a) for d, a in days if d >= 0]
+        mine = [(_day(e["ts"].to_pydatetime(), s), e["action"]) for e in events
+                if e["member_id"] == r["member_id"]]  # fmt: skip
+        days = [(d, a) for d, a in mine if d >= 0]
         attempts = [d for d, a in days if a == "cancel.start"]
-        xs = ex[ex["member_id"] == r.member_id]
-        attempts += [d for d in (_day(t.to_pydatetime(), s) for t in xs["ts"]) if d >= 0]
-        c = out.setdefault(r.country, {k: 0 for k in ("acquired", "obs_act", "act", "obs_eng",
+        xs = [
+            _day(x["ts"].to_pydatetime(), s) for x in exposures if x["member_id"] == r["member_id"]
+        ]
+        attempts += [d for d in xs if d >= 0]
+        c = out.setdefault(r["country"], {k: 0 for k in ("acquired", "obs_act", "act", "obs_eng",
                                                       "eng", "obs_ret", "ret", "att", "obs_sav", "sav")})  # fmt: skip
         c["acquired"] += 1
         if observed >= 7:

@@ -36,7 +36,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Analyses, Path, dict[
         calls.append(1)
         return original(*args, **kwargs)
 
-    encouragement.ease_of_encouraging = counted  # type: ignore[assignment]
+    encouragement.ease_of_encouraging = counted
     try:
         dataset = connect(base / "world", as_of=datetime.fromisoformat(truth["as_of"]))
         analyses = run_analyses(dataset, specs=bundled_specs(), source="3k world")
