@@ -142,7 +142,10 @@ def test_malformed_json_is_a_422(make_client: Make) -> None:
 def test_outcomes_are_idempotent_and_join_their_decision(make_client: Make) -> None:
     client = make_client()
     d = decide(client, member_id="m006", placement="home")["decision_id"]
-    post = lambda body: client.post("/v1/outcomes", json=body, headers=WRITE)  # noqa: E731
+
+    def post(body: dict[str, Any]) -> Any:
+        return client.post("/v1/outcomes", json=body, headers=WRITE)
+
     first = post({"decision_id": d, "reward": 1.0})
     assert first.status_code == 200 and first.json()["stored"] is True
     again = post({"decision_id": d, "reward": 1.0})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -48,9 +48,9 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
     async def receive() -> dict[str, Any]:
         raise AssertionError("the body was read")
 
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
