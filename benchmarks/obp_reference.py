@@ -174,7 +174,7 @@ def timing(n: int, n_actions: int) -> None:
     dist = rng.dirichlet(np.ones(n_actions), size=n)[:, :, None]
     q = np.full((n, n_actions, 1), 0.1)
     fb = {"n_rounds": n, "n_actions": n_actions, "action": action, "reward": reward,
-          "pscore": pscore, "position": None}  # fmt: skip
+          "pscore": pscore, "position": None, "context": np.zeros((n, 1))}  # fmt: skip
     ope = OffPolicyEvaluation(
         bandit_feedback=fb,
         ope_estimators=[InverseProbabilityWeighting(),

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tenure.messaging import Catalogue, MemberIndex
+from tenure.messaging.loop import LoopResult, run_closed_loop
 from tenure.store import connect
 
 AS_OF = datetime(2026, 3, 31, tzinfo=UTC)
@@ -73,3 +74,9 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def index(small_world: Path, catalogue: Catalogue) -> MemberIndex:
     return MemberIndex.from_dataset(connect(small_world), as_of=AS_OF)
+
+
+@pytest.fixture(scope="session")
+def small_loop() -> LoopResult:
+    """A few simulated days of the closed loop: seconds, shared by the loop and report tests."""
+    return run_closed_loop(days=6, members_per_day=150, delay_days=1, mc_draws=200, seed=7)

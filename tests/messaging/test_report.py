@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from tenure.messaging.cancel_flow import value_vs_discount
-from tenure.messaging.loop import run_closed_loop
+from tenure.messaging.loop import LoopResult
 from tenure.report.messaging import render
 from tenure.report.page import render as render_page
 
 
-def test_render_sections() -> None:
-    loop = run_closed_loop(days=3, members_per_day=60, delay_days=1, mc_draws=100, seed=2)
-    sections = render(loop, discount=value_vs_discount(members=2000, seed=2))
+def test_render_sections(small_loop: LoopResult) -> None:
+    sections = render(small_loop, discount=value_vs_discount(members=2000, seed=2))
     anchors = [s.anchor for s in sections]
     assert anchors == ["messaging-loop", "messaging-winners", "messaging-ope", "messaging-discount"]
     page = render_page(sections, title="t")

@@ -26,7 +26,24 @@ from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.messaging.members import MemberState
 
-__all__ = ["Eligibility", "PastDecision", "eligible"]
+__all__ = ["CreativeSet", "Eligibility", "PastDecision", "eligible"]
+
+
+class CreativeSet(tuple[Creative, ...]):
+    """The eligible creatives, in catalogue order, with a cheap key identifying the set.
+
+    ``key`` is built from the placement and the message groups kept (plus any creative
+    excluded one by one), so a policy can cache per eligible set without hashing hundreds
+    of creative ids on every decision.
+    """
+
+    key: tuple[object, ...]
+
+    def __new__(cls, creatives: list[Creative], key: tuple[object, ...]) -> CreativeSet:
+        """A tuple of ``creatives`` carrying ``key``."""
+        obj = super().__new__(cls, creatives)
+        obj.key = key
+        return obj
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +91,8 @@ def eligible(
     shown = catalogue.caps.recent_creatives(now, recent) if recent else frozenset()
     benefit_reason: dict[str, str | None] = {}
     keep: list[Creative] = []
+    kept: list[str] = []
+    dropped: list[str] = []
     excluded: dict[str, str] = {}
     for benefit, personal, members in groups:
         if benefit not in benefit_reason:
@@ -90,14 +109,18 @@ def eligible(
         if reason is not None:
             excluded.update(dict.fromkeys((c.id for c in members), reason))
         elif shown:
+            kept.append(members[0].message)
             for c in members:
                 if c.id in shown:
                     excluded[c.id] = f"cap: shown within {catalogue.caps.same_creative_days:g} days"
+                    dropped.append(c.id)
                 else:
                     keep.append(c)
         else:
+            kept.append(members[0].message)
             keep.extend(members)
-    return Eligibility(tuple(keep), excluded)
+    key = (catalogue.digest, placement, tuple(kept), tuple(dropped))
+    return Eligibility(CreativeSet(keep, key), excluded)
 
 
 def _regular_benefits(catalogue: Catalogue, state: MemberState | None) -> dict[str, int]:

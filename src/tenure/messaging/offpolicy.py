@@ -48,13 +48,24 @@ def rename_log(log: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
     return log.rename(columns={src: dst for dst, src in columns.items()})
 
 
-def _key(frame: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
-    if not cols:
-        return pd.Series("", index=frame.index)
-    out = frame[cols[0]].astype(str)
-    for c in cols[1:]:
-        out = out + "\x1f" + frame[c].astype(str)
-    return out
+def _codes(log_col: pd.Series, target_col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes of two columns matched by value as text (factorised, then unified)."""
+    lc, lu = pd.factorize(log_col, use_na_sentinel=False)
+    tc, tu = pd.factorize(target_col, use_na_sentinel=False)
+    vocab: dict[str, int] = {}
+    lmap = np.array([vocab.setdefault(str(v), len(vocab)) for v in lu], dtype=np.int64)
+    tmap = np.array([vocab.setdefault(str(v), len(vocab)) for v in tu], dtype=np.int64)
+    return lmap[lc], tmap[tc], len(vocab)
+
+
+def _combine(parts: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mixed-radix key of several code columns (log side, target side, number of keys)."""
+    lk = np.zeros(len(parts[0][0]) if parts else 0, dtype=np.int64)
+    tk = np.zeros(len(parts[0][1]) if parts else 0, dtype=np.int64)
+    size = 1
+    for lc, tc, n in parts:
+        lk, tk, size = lk * n + lc, tk * n + tc, size * n
+    return lk, tk, size
 
 
 def evaluate_tables(
@@ -87,36 +98,47 @@ def evaluate_tables(
     prob = target["prob"].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(prob)) or np.any(prob < 0) or np.any(prob > 1 + 1e-12):
         raise SpecError("the target's prob column must be in [0, 1]")
-    tkey = _key(target, keys)
-    sums = pd.Series(prob).groupby(tkey.to_numpy()).sum()
-    off = sums[(sums - 1).abs() > 1e-6]
-    if len(off):
+    n_log, n_target = len(log), len(target)
+    kparts = [_codes(log[k], target[k]) for k in keys]
+    lkey, tkey, _ = _combine(kparts) if kparts else (
+        np.zeros(n_log, np.int64), np.zeros(n_target, np.int64), 1)  # fmt: skip
+    uk, tinv = np.unique(tkey, return_inverse=True)
+    sums = np.bincount(tinv, weights=prob)
+    off = np.flatnonzero(np.abs(sums - 1) > 1e-6)
+    if off.size:
+        row = int(np.flatnonzero(tinv == off[0])[0])
+        example = ", ".join(str(target[k].iloc[row]) for k in keys) or "the table"
         raise SpecError(
             f"target probabilities must sum to 1 for each {'/'.join(keys) or 'table'}; "
-            f"{len(off)} do not (e.g. {off.index[0].replace(chr(31), ', ')!r} sums to "
-            f"{off.iloc[0]:.6f})"
+            f"{off.size} do not (e.g. {example!r} sums to {sums[off[0]]:.6f})"
         )
-    lkey = _key(log, keys)
-    unknown = ~lkey.isin(sums.index)
-    if unknown.any():
-        example = lkey[unknown].iloc[0].replace("\x1f", ", ")
+    known = np.isin(lkey, uk)
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        example = ", ".join(str(log[k].iloc[row]) for k in keys)
         raise SpecError(
-            f"{int(unknown.sum())} logged rounds have a {'/'.join(keys)} the target has no "
+            f"{int((~known).sum())} logged rounds have a {'/'.join(keys)} the target has no "
             f"probabilities for (e.g. {example!r})"
         )
-    action = log["action"].astype(str)
-    t_action = target["action"].astype(str)
-    pair = pd.Series(prob, index=(tkey + "\x1e" + t_action).to_numpy())
-    if pair.index.has_duplicates:
+    la, ta, n_actions = _codes(log["action"], target["action"])
+    tpair = tkey * n_actions + ta
+    if np.unique(tpair).size != tpair.size:
         raise SpecError("the target table repeats an action for the same context/position")
-    target_prob = pair.reindex((lkey + "\x1e" + action).to_numpy()).fillna(0.0).to_numpy()
+    order = np.argsort(tpair)
+    sorted_pairs = tpair[order]
+    lpair = lkey * n_actions + la
+    at = np.searchsorted(sorted_pairs, lpair)
+    at_c = np.minimum(at, sorted_pairs.size - 1)
+    hit = sorted_pairs[at_c] == lpair
+    target_prob = np.where(hit, prob[order][at_c], 0.0)
     reward = log["reward"].to_numpy(dtype=np.float64)
     params: dict[str, Any] = {"context": context, "position": use_position}
     if not reward_model:
         return evaluate(reward, log["propensity"], target_prob, alpha=alpha, params=params)
     q_chosen, q_target = _reward_model(
-        log, target, context, use_position, prior_strength, lkey, tkey
-    )
+        reward, la, ta, n_actions, prob, context, log, target, prior_strength, lkey, tkey,
+        use_position,
+    )  # fmt: skip
     params["reward_model"] = {"kind": "cell_mean", "prior_strength": prior_strength}
     return evaluate(
         reward,
@@ -130,53 +152,65 @@ def evaluate_tables(
 
 
 def _reward_model(
+    reward: np.ndarray,
+    la: np.ndarray,
+    ta: np.ndarray,
+    n_actions: int,
+    prob: np.ndarray,
+    context: Sequence[str],
     log: pd.DataFrame,
     target: pd.DataFrame,
-    context: Sequence[str],
-    use_position: bool,
     k: float,
-    lkey: pd.Series,
-    tkey: pd.Series,
+    lkey: np.ndarray,
+    tkey: np.ndarray,
+    use_position: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shrunk cell means at the logged action and averaged under the target, per round."""
-    reward = log["reward"].to_numpy(dtype=np.float64)
     overall = float(reward.mean())
-    pos = (
-        log["position"].astype(str) if "position" in log.columns else pd.Series("", index=log.index)
-    )
-    action = log["action"].astype(str)
-    ctx = _key(log, list(context))
-    ap = (action + "\x1e" + pos).to_numpy()
-    xap = (ctx + "\x1d" + action + "\x1e" + pos).to_numpy()
-    g1 = pd.DataFrame({"k": ap, "r": reward}).groupby("k")["r"].agg(["sum", "count"])
-    q1 = (g1["sum"] + k * overall) / (g1["count"] + k)
-    g2 = (
-        pd.DataFrame({"k": xap, "r": reward, "ap": ap})
-        .groupby("k")
-        .agg(s=("r", "sum"), n=("r", "count"), ap=("ap", "first"))
-    )
-    q2 = (
-        (g2["s"] + k * q1.reindex(g2["ap"]).to_numpy()) / (g2["n"] + k)
-        if context
-        else q1.reindex(g2["ap"]).set_axis(g2.index)  # no context: the (action, position) cell
-    )
-    q_chosen = q2.reindex(xap).to_numpy()
+    if "position" in log.columns:
+        lp, _, n_pos = _codes(log["position"], log["position"].iloc[:0])
+    else:
+        lp, n_pos = np.zeros(len(log), np.int64), 1
+    cparts = [_codes(log[c], target[c]) for c in context]
+    lctx, _, _ = _combine(cparts) if cparts else (np.zeros(len(log), np.int64), None, 1)
+    # level 1: (action, position); level 2: (context, action, position)
+    ap = la * n_pos + lp
+    size1 = n_actions * n_pos
+    n1 = np.bincount(ap, minlength=size1).astype(np.float64)
+    s1 = np.bincount(ap, weights=reward, minlength=size1)
+    q1 = (s1 + k * overall) / (n1 + k)
+    xap = lctx * size1 + ap
+    if context:
+        u2, inv2 = np.unique(xap, return_inverse=True)
+        n2 = np.bincount(inv2).astype(np.float64)
+        s2 = np.bincount(inv2, weights=reward)
+        q2 = (s2 + k * q1[u2 % size1]) / (n2 + k)
+        q_chosen = q2[inv2]
+    else:
+        u2, q2 = np.arange(size1), q1
+        q_chosen = q1[ap]
 
-    # Per distinct (context, position) of the log: the target's average of q over its actions.
-    rounds = pd.DataFrame({"ctx": ctx.to_numpy(), "pos": pos.to_numpy(), "tk": lkey.to_numpy()})
-    uniq = rounds.drop_duplicates().reset_index(drop=True)
-    t = pd.DataFrame(
-        {"tk": tkey.to_numpy(), "a": target["action"].astype(str).to_numpy(),
-         "prob": target["prob"].to_numpy(dtype=np.float64)}
-    )  # fmt: skip
-    t = t[t["prob"] > 0]
-    m = uniq.merge(t, on="tk", how="inner")
-    m_ap = (m["a"] + "\x1e" + m["pos"]).to_numpy()
-    m_xap = (m["ctx"] + "\x1d" + m["a"] + "\x1e" + m["pos"]).to_numpy()
-    base = q1.reindex(m_ap).fillna(overall).to_numpy()
-    cell = q2.reindex(m_xap).to_numpy()
-    q = np.where(np.isnan(cell), base, cell)
-    m["pq"] = m["prob"].to_numpy() * q
-    v = m.groupby(["ctx", "pos"], sort=False)["pq"].sum()
-    q_target = v.reindex(pd.MultiIndex.from_arrays([rounds["ctx"], rounds["pos"]])).to_numpy()
-    return q_chosen, np.asarray(q_target, dtype=np.float64)
+    # per distinct (context, position) of the log: the target's average of q over actions
+    rk = (lctx * n_pos + lp) if context else lp.copy()
+    ur, rinv = np.unique(np.stack([rk, lkey]), axis=1, return_inverse=True)
+    rinv = rinv.ravel()
+    keep = prob > 0
+    t = pd.DataFrame({"tk": tkey[keep], "a": ta[keep], "prob": prob[keep]})
+    m = pd.DataFrame({"g": np.arange(ur.shape[1]), "rk": ur[0], "tk": ur[1]}).merge(t, on="tk")
+    rk_m = m["rk"].to_numpy()
+    ctx_m = rk_m // n_pos if context else np.zeros(len(m), np.int64)
+    pos_m = rk_m % n_pos
+    ap_m = m["a"].to_numpy() * n_pos + pos_m
+    # actions only the target names are beyond the log's vocabulary: fall back to the mean
+    q = np.full(len(m), overall)
+    valid = ap_m < size1
+    q[valid] = q1[ap_m[valid]]
+    if context:
+        x_m = ctx_m * size1 + ap_m
+        pos_in = np.searchsorted(u2, x_m)
+        pos_c = np.minimum(pos_in, u2.size - 1)
+        found = valid & (u2[pos_c] == x_m)
+        q[found] = q2[pos_c[found]]
+    v = np.bincount(m["g"].to_numpy(), weights=m["prob"].to_numpy() * q, minlength=ur.shape[1])
+    del use_position
+    return q_chosen, v[rinv]

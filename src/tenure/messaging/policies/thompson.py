@@ -122,7 +122,7 @@ class ThompsonPolicy:
         self.exploration = exploration
         self.mc_draws = mc_draws
         self.max_iter = max_iter
-        self._cache: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._version: str | None = None
         self._theta: FloatArray | None = None
         self._ctx_scores: dict[tuple[Any, ...], tuple[dict[tuple[str, ...], int], np.ndarray]] = {}
@@ -224,23 +224,35 @@ class ThompsonPolicy:
         eligible: Sequence[Creative | Mapping[str, str]],
     ) -> np.ndarray:
         """The probability the policy selects each eligible creative (floor included)."""
+        return self._lookup(context, eligible)[0]
+
+    def _lookup(
+        self,
+        context: Mapping[str, str],
+        eligible: Sequence[Creative | Mapping[str, str]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and their cumulative sums, from the cache or computed once."""
         self._check_fitted()
         if "placement" in self.context and "placement" not in context and eligible:
             first = eligible[0]
             if isinstance(first, Creative):  # a creative knows where it is shown
                 context = {**context, "placement": first.placement}
         ctx = tuple(str(context.get(k)) for k in self.context)
-        # Creative ids are unique and stable, so they key the cache without reading parts.
-        key = (ctx, tuple(c.id if isinstance(c, Creative) else tuple(c.items()) for c in eligible))
+        set_key = getattr(eligible, "key", None)  # an eligibility CreativeSet names itself
+        if set_key is None:
+            # creative ids are unique and stable, so they key the cache without reading parts
+            set_key = tuple(c.id if isinstance(c, Creative) else tuple(c.items()) for c in eligible)
+        key = (ctx, set_key)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         parts = [self._parts(c) for c in eligible]
         probs = self._compute(dict(zip(self.context, ctx, strict=True)), parts)
-        self._cache[key] = probs
+        entry = (probs, np.cumsum(probs))
+        self._cache[key] = entry
         if len(self._cache) > 20_000:
             self._cache.popitem(last=False)
-        return probs
+        return entry
 
     def _compute(
         self, context: Mapping[str, str], parts: Sequence[Mapping[str, str]]
@@ -317,9 +329,8 @@ class ThompsonPolicy:
             raise SpecError(
                 "no eligible creative to choose from (log the decision with variant null)"
             )
-        probs = self.probabilities(context, eligible)
-        i = int(np.searchsorted(np.cumsum(probs), rng.random() * probs.sum(), side="right"))
-        i = min(i, len(eligible) - 1)
+        probs, cum = self._lookup(context, eligible)
+        i = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(probs) - 1)
         return Choice(eligible[i], float(probs[i]))
 
     def expected_reward(
