@@ -207,10 +207,15 @@ def find_workarounds(
         retention = None
         if associate and shape == "workaround":
             order = np.argsort(occ.start_t, kind="stable")
-            members_sorted = occ.member[order]
+            members_sorted, starts_sorted = occ.member[order], occ.start_t[order]
             _, first_idx = np.unique(members_sorted, return_index=True)
             first_start = {
-                db.members[int(members_sorted[i])]: float(occ.start_t[order][i]) for i in first_idx
+                db.members[m]: t
+                for m, t in zip(
+                    members_sorted[first_idx].tolist(),
+                    starts_sorted[first_idx].tolist(),
+                    strict=True,
+                )
             }
             retention = retention_association(
                 dataset,

@@ -93,6 +93,8 @@ def prefixspan(
     if db.n_rows == 0:
         return []
     ep_end = (db.start + db.length)[db.ep]
+    n_members = int(db.member.max()) + 1
+    n_symbols = len(db.symbols)
     out: list[Pattern] = []
     order = np.argsort(db.sym, kind="stable")
     bounds = np.searchsorted(db.sym[order], np.arange(len(db.symbols) + 1))
@@ -133,20 +135,26 @@ def prefixspan(
         if idx.shape[0] == 0:
             continue
         sym = db.sym[nxt]
+        # Member support of every next symbol at once: distinct (symbol, member) pairs.
+        pairs = np.unique(sym * n_members + db.member[nxt])
+        support = np.bincount(pairs // n_members, minlength=n_symbols)
+        if p.items[-1] == db.exit_code:
+            support[db.exit_code] = 0  # two exits in a row are one exit
+        frequent = np.flatnonzero(support >= min_members)
+        if frequent.shape[0] == 0:
+            continue
         o = np.argsort(sym, kind="stable")
         sym, idx, nxt = sym[o], idx[o], nxt[o]
-        cuts = np.flatnonzero(np.diff(sym)) + 1
-        for g_idx, g_nxt in zip(np.split(idx, cuts), np.split(nxt, cuts), strict=True):
-            s = int(db.sym[g_nxt[0]])
-            if s == db.exit_code and p.items[-1] == db.exit_code:
-                continue  # two exits in a row are one exit
-            members = _support(db.member[g_nxt])
-            if members < min_members:
-                continue
-            first = p.first[g_idx]
+        lo = np.searchsorted(sym, frequent, side="left")
+        hi = np.searchsorted(sym, frequent, side="right")
+        for s, a, b in zip(frequent.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            g_nxt = nxt[a:b]
+            first = p.first[idx[a:b]]
             # One embedding per end row, with the latest start (it dominates, see module doc).
             o2 = np.lexsort((-first, g_nxt))
             last_sorted, first_sorted = g_nxt[o2], first[o2]
             keep = np.r_[True, last_sorted[1:] != last_sorted[:-1]]
-            stack.append(Pattern((*p.items, s), members, first_sorted[keep], last_sorted[keep]))
+            stack.append(
+                Pattern((*p.items, s), int(support[s]), first_sorted[keep], last_sorted[keep])
+            )
     return out
