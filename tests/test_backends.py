@@ -20,8 +20,9 @@ from tenure.retention import analyse_retention
 from tenure.retention.curves import span_counts
 from tenure.retention.spans import member_spans
 from tenure.store import connect
+from tenure.store.connect import Backend
 
-BACKENDS = ("duckdb", "polars")
+BACKENDS: tuple[Backend, ...] = ("duckdb", "polars")
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +72,9 @@ def test_retention_points_match_lifelines(con: Callable[..., Any], world: Path) 
     ds = con(world)
     result = analyse_retention(ds, points=(7, 30, 60))
     ref_counts = _reference_span_counts(world, ds.as_of)
-    durations = ref_counts["tenure_days"].repeat(ref_counts["n"])
-    observed = ref_counts["ended"].repeat(ref_counts["n"])
+    reps = ref_counts["n"].to_numpy()
+    durations = np.repeat(ref_counts["tenure_days"].to_numpy(), reps)
+    observed = np.repeat(ref_counts["ended"].to_numpy(), reps)
     km = KaplanMeierFitter().fit(durations, observed)
     for p in (p for p in result.points if p.segment is None):
         expected = float(km.survival_function_at_times(p.day - 1).iloc[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,9 @@ def _simulated(
                 x = rng.gamma(2, 3, n)
                 y = x + rng.normal(0.3 if v != "control" else 0.0, 2, n)
                 raw[(e, metric, v)] = np.c_[y, x]
-                row = {"experiment": e, "metric": metric, "segment": "all", "variant": v}
+                row: dict[str, Any] = {
+                    "experiment": e, "metric": metric, "segment": "all", "variant": v,
+                }  # fmt: skip
                 row |= {"n": n, "sum": y.sum(), "sum_squares": (y * y).sum()}
                 if metric == "revenue":
                     row |= {
@@ -122,10 +125,8 @@ def test_round_trip_and_analysis_match_the_direct_tests(
         [("e1", "b")] * 2 + [("e2", "a")] * 2 + [("e2", "c")] * 2
     )
     for row in t.itertuples():
-        c, v = (
-            raw[(row.experiment, row.metric, "control")],
-            raw[(row.experiment, row.metric, row.variant)],
-        )
+        exp, metric, variant = str(row.experiment), str(row.metric), str(row.variant)
+        c, v = raw[(exp, metric, "control")], raw[(exp, metric, variant)]
         if row.metric == "visits":
             assert row.estimator == "welch"
             ref = scipy.stats.ttest_ind(v[:, 0], c[:, 0], equal_var=False).pvalue

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from toy_world import AS_OF, COMPARISON_KEYS, SPECS_DIR
 
-from tenure.experiments.analysis import analyze, score
+from tenure.experiments.analysis import Scorecard, analyze, score
 from tenure.experiments.metrics import compute_metrics
 from tenure.experiments.spec import ExperimentSpec, load_spec
 from tenure.experiments.sufficient import analyze_sufficient_stats
@@ -21,11 +22,11 @@ def sim(sim_world: Path) -> Dataset:
     return connect(sim_world)
 
 
-def _card(sim: Dataset, name: str):
+def _card(sim: Dataset, name: str) -> Scorecard:
     return analyze(sim, load_spec(SPECS_DIR / f"{name}.yaml"))
 
 
-def test_value_message_ships_discount_does_not(sim: Dataset, sim_truth: dict) -> None:
+def test_value_message_ships_discount_does_not(sim: Dataset, sim_truth: dict[str, Any]) -> None:
     card = _card(sim, "value_messaging")
     v = {x.variant: x for x in card.verdicts}
     assert v["value_message"].decision == "ship" and v["value_message"].threshold_met
@@ -61,7 +62,7 @@ def test_upsell_breaks_its_retention_guardrail(sim: Dataset) -> None:
     assert t.loc["shipping_orders_30d", "estimator"] == "cuped"
 
 
-def test_encourage_video_ships_on_adoption(sim: Dataset, sim_truth: dict) -> None:
+def test_encourage_video_ships_on_adoption(sim: Dataset, sim_truth: dict[str, Any]) -> None:
     card = _card(sim, "encourage_video")
     (v,) = card.verdicts
     assert v.decision == "ship"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,12 +12,12 @@ from toy_world import TOY_SPEC
 
 from tenure.errors import SpecError
 from tenure.experiments.assignment import assign, unit_hash, variant_index
-from tenure.experiments.spec import parse_spec
+from tenure.experiments.spec import ExperimentSpec, parse_spec
 
 IDS = [f"member-{i}" for i in range(30_000)]
 
 
-def _spec(**changes: object) -> object:
+def _spec(**changes: Any) -> ExperimentSpec:
     d = copy.deepcopy(TOY_SPEC)
     d.update(changes)
     return parse_spec(d)

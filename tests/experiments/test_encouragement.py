@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from toy_world import SPECS_DIR
@@ -12,7 +13,7 @@ from tenure.experiments.spec import load_spec, load_specs
 from tenure.store import connect
 
 
-def test_ease_matches_truth(sim_world: Path, sim_truth: dict) -> None:
+def test_ease_matches_truth(sim_world: Path, sim_truth: dict[str, Any]) -> None:
     ease = ease_of_encouraging(connect(sim_world), load_specs(SPECS_DIR))
     assert set(ease) == {"video.stream"}
     true = sim_truth["experiments"]["encourage_video"]["true_effects"]["promote_video"][

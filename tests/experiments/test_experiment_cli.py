@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -79,7 +80,7 @@ def test_bad_stats_row_is_named(tmp_path: Path) -> None:
     ],
 )
 def test_bad_spec_is_a_clear_error(
-    tmp_path: Path, toy_world: Path, change: dict, message: str
+    tmp_path: Path, toy_world: Path, change: dict[str, Any], message: str
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**TOY_SPEC, **change}))

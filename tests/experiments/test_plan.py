@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tenure.errors import SpecError
@@ -33,6 +35,6 @@ def test_relative_mde_and_means() -> None:
         ({"baseline": -1.0, "mde": 0.1}, "baseline"),
     ],
 )
-def test_bad_plans(kwargs: dict, field: str) -> None:
+def test_bad_plans(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(SpecError, match=field):
         plan_experiment(**kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tenure.demo import DemoContext
 from tenure.report import experiments as report
@@ -10,7 +11,9 @@ from tenure.settings import Inference
 from tenure.store import connect
 
 
-def test_render_is_pure_and_complete(sim_world: Path, sim_truth: dict, tmp_path: Path) -> None:
+def test_render_is_pure_and_complete(
+    sim_world: Path, sim_truth: dict[str, Any], tmp_path: Path
+) -> None:
     # The legacy demo step runs the analyses, then calls the pure renderer.
     out = report.demo_step(DemoContext(connect(sim_world), tmp_path, sim_truth))
     titles = [s.title for s in out.sections]

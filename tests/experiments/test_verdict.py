@@ -121,7 +121,7 @@ def test_missing_interval_says_why() -> None:
     assert "fewer than 2 units" in v.reason and "nan" not in v.reason
 
 
-INCONCLUSIVE = {"effect_rel": 0.04, "ci_rel_low": -0.02, "ci_rel_high": 0.10,
+INCONCLUSIVE: dict[str, Any] = {"effect_rel": 0.04, "ci_rel_low": -0.02, "ci_rel_high": 0.10,
                 "significant_good": False, "threshold_met": False}  # fmt: skip
 
 

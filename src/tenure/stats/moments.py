@@ -21,7 +21,7 @@ def _f(x: npt.ArrayLike) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Moments:
     r"""Count, sum and sum of squares of a metric, per cell.
 
@@ -47,11 +47,11 @@ class Moments:
     sum: FloatArray
     sum_squares: FloatArray
 
-    def __post_init__(self) -> None:
+    def __init__(self, n: npt.ArrayLike, sum: npt.ArrayLike, sum_squares: npt.ArrayLike) -> None:
         # Frozen + slots: coerce through object.__setattr__ so callers may pass lists/ints.
-        object.__setattr__(self, "n", _f(self.n))
-        object.__setattr__(self, "sum", _f(self.sum))
-        object.__setattr__(self, "sum_squares", _f(self.sum_squares))
+        object.__setattr__(self, "n", _f(n))
+        object.__setattr__(self, "sum", _f(sum))
+        object.__setattr__(self, "sum_squares", _f(sum_squares))
 
     @classmethod
     def from_values(cls, values: npt.ArrayLike, *, axis: int = -1) -> Moments:
@@ -81,7 +81,7 @@ class Moments:
         return Moments(self.n + other.n, self.sum + other.sum, self.sum_squares + other.sum_squares)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class CrossMoments:
     r"""A metric's moments together with a second variable's and their cross-product.
 
@@ -103,8 +103,10 @@ class CrossMoments:
     other: Moments
     sum_product: FloatArray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sum_product", _f(self.sum_product))
+    def __init__(self, main: Moments, other: Moments, sum_product: npt.ArrayLike) -> None:
+        object.__setattr__(self, "main", main)
+        object.__setattr__(self, "other", other)
+        object.__setattr__(self, "sum_product", _f(sum_product))
 
     @classmethod
     def from_values(
