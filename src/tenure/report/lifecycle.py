@@ -38,9 +38,13 @@ def _funnel_figure(overall: pd.DataFrame, conf: str) -> str:
     ax.barh(y, rate, color="#0969da", alpha=0.8)
     err = np.clip(np.nan_to_num([rate - lo, hi - rate]), 0, None)  # float noise at 0 % / 100 %
     ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="black", capsize=3)
-    for yi, r in zip(y, rate, strict=True):
-        if np.isfinite(r):
-            ax.text(min(r + 1.5, 92), yi, f"{r:.1f}%", va="center", fontsize=8)
+    for yi, r, lo_r, h in zip(y, rate, lo, hi, strict=True):
+        if not np.isfinite(r):
+            continue
+        if r > 80:  # inside the bar, clear of the interval's whisker
+            ax.text(lo_r - 1, yi, f"{r:.1f}%", va="center", ha="right", fontsize=8, color="white")
+        else:
+            ax.text(h + 1.5, yi, f"{r:.1f}%", va="center", fontsize=8)
     ax.set_yticks(y, overall["stage"])
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"members reaching the stage (% of those observable; {conf} Wilson interval)")
@@ -121,13 +125,14 @@ def render(result: LifecycleResult, *, truth: Mapping[str, Any] | None = None) -
     )
     titles = {"market": "By market", "segment": "By segment", "cohort": "By signup month"}
     names = {"market": p.get("market"), "segment": p.get("segment"), "cohort": "signup month"}
+    notes = {"market": f" ({p.get('market')})", "segment": f" ({p.get('segment')})", "cohort": ""}
     for dim in ("market", "segment", "cohort"):
         grid = _grid(frame, dim)
         if grid.empty:
             continue
         cols = {"group": str(names[dim] or dim), "members": "Members"}
         cols.update({s: s.capitalize() for s in STAGES[1:] if s in grid.columns})
-        body += f"<h3>{titles[dim]} ({html.escape(str(names[dim]))})</h3>"
+        body += f"<h3>{titles[dim]}{html.escape(notes[dim])}</h3>"
         body += table_html(grid, columns=cols, flag="_small")
     body += (
         f'<p class="note">Groups with fewer than {p.get("min_n")} observable members show their '

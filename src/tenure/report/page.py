@@ -30,7 +30,9 @@ nav{display:flex;flex-wrap:wrap;gap:.2em 1em}
 .memo h3{margin:.6em 0 .2em}
 table{border-collapse:collapse;font-size:.86em;margin:.6em 0;max-width:100%;display:block;
 overflow-x:auto}
-th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:right;vertical-align:top}
+th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:right;vertical-align:top;
+overflow-wrap:normal}
+td{max-width:32em}
 th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}
 tr.small-n td{color:#8c959f;font-style:italic}
 figure{margin:1em 0;max-width:100%}figure img{max-width:100%;height:auto}

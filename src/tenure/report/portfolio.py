@@ -71,7 +71,7 @@ def render(result: PortfolioResult, *, truth: Mapping[str, Any] | None = None) -
         items = "".join(
             f"<li><b>{html.escape(str(r.line))} · {html.escape(str(r.geography))}</b>: "
             f"{html.escape(str(r.reason))}"
-            + (f" — experiments here: {html.escape(str(r.experiments))}" if r.experiments else "")
+            + (f" — in flight here: {html.escape(str(r.in_flight))}" if r.in_flight else "")
             + "</li>"
             for r in ranked.itertuples(index=False)
         )
@@ -92,12 +92,23 @@ def render(result: PortfolioResult, *, truth: Mapping[str, Any] | None = None) -
             "interval": f"{conf} interval",
             "hva_adoption": "HVA adoption",
             "monthly_fees": "Monthly fees",
-            "experiments": "Experiments (market effect, pooled by random effects)",
-            "in_flight": "In flight",
+            "in_flight": "Experiments in flight",
         },
         percent=["retention", "hva_adoption"],
         flag="small",
     )
+    by_geo = cells.drop_duplicates("geography").sort_values("geography")
+    by_geo = by_geo[by_geo["experiments"] != ""]
+    if len(by_geo):
+        body += f"<h3>Experiments read in each {html.escape(str(p['geography']))}</h3>"
+        body += table_html(
+            by_geo,
+            columns={
+                "geography": str(p["geography"]).capitalize(),
+                "experiments": "Primary-metric effect in this market (shrunk toward the "
+                "random-effects pool) and decision",
+            },
+        )
     if p.get("segment"):
         seg = frame[(frame["level"] == "segment") & ~frame["small"]]
         seg = seg.sort_values("members", ascending=False).head(20)
