@@ -165,3 +165,13 @@ def test_report_section_renders_figures_with_units_and_the_truth(
     assert "hours saved per week" in section.body_html  # the x axis says its unit
     assert f"{truth['members']:,} members" in section.body_html
     assert "video.download" in section.summary
+
+
+def test_report_ignores_a_truth_document_without_the_planted_workaround(
+    result: OpportunityResult, world: Path
+) -> None:
+    from tenure.report.opportunities import render
+    from tenure.simulate import load_truth
+
+    (section,) = render(result, truth=load_truth(world))  # the world's main truth.json
+    assert "Planted in the simulated world" not in section.body_html

@@ -144,3 +144,12 @@ def test_report_section_records_exclusions_and_decision(
     assert "QR-SCREENSHOT" in body
     assert f"Excluded {len(found.excluded_members()):,} members" in body
     assert "Decision:" in body and r.decision.replace("_", " ") in section.summary
+
+
+def test_report_lists_anomalies_of_several_experiments(found: AnomalyResult) -> None:
+    from tenure.report.pilots import render
+
+    (section,) = render((found,), truth={"world": "other"})
+    assert section.anchor == "anomalies"
+    assert "QR-SCREENSHOT" in section.body_html
+    assert section.summary == f"anomalies in {PILOT}"

@@ -40,10 +40,21 @@ def _hours_figure(result: OpportunityResult, top: int = 8) -> str:
     )
 
 
+def _planted(truth: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The planted workaround's truth: ``truth_workarounds.json`` itself or nested in it."""
+    if not truth:
+        return None
+    inner = truth.get("workarounds", truth)
+    if isinstance(inner, Mapping) and {"members", "occurrences", "median_seconds"} <= set(inner):
+        return inner
+    return None
+
+
 def render(result: OpportunityResult, *, truth: Mapping[str, Any] | None = None) -> list[Section]:
     """One section: the ranked table, the hours-saved figure, variants, rules and score.
 
-    `truth` is the simulator's ``truth_workarounds.json`` when the world planted one.
+    `truth` is the simulator's ``truth_workarounds.json`` when the world planted one (or a
+    document holding it under ``"workarounds"``); any other truth is ignored.
     """
     p = result.params
     conf = f"{1 - float(p.get('alpha', 0.05)):.0%}"
@@ -104,8 +115,10 @@ def render(result: OpportunityResult, *, truth: Mapping[str, Any] | None = None)
             f"{o.merged_patterns} mined variants merged ({shares}).{assoc}</li>"
         )
     truth_html = ""
-    if truth and result.workarounds():
+    planted = _planted(truth)
+    if planted is not None and result.workarounds():
         w = result.workarounds()[0]
+        truth = planted
         truth_html = (
             f"<p class='note'>Planted in the simulated world: {truth['members']:,} members, "
             f"{truth['occurrences']:,} occurrences, median {truth['median_seconds'] / 60:.1f} "

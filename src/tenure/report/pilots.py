@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pandas as pd
 
 from tenure.experiments.anomalies import AnomalyResult
 from tenure.experiments.pilot import PilotPlan, PilotReadout
@@ -14,8 +16,36 @@ from tenure.report.page import Section
 __all__ = ["render"]
 
 
+def _anomaly_table(results: Sequence[AnomalyResult]) -> str:
+    rows = [
+        {
+            "experiment": r.experiment,
+            "exposed": r.exposed_members,
+            **{c.name: c.count for c in r.checks},
+            "examples": "; ".join(
+                f"{c.name}: " + ", ".join(f"{k}={v}" for k, v in c.examples[0].items())
+                for c in r.checks
+                if c.count and c.examples
+            ),
+        }
+        for r in results
+    ]
+    return table_html(
+        pd.DataFrame(rows),
+        columns={
+            "experiment": "Experiment",
+            "exposed": "Exposed members",
+            "duplicate_exposures": "Duplicate exposures",
+            "shared_key": "Shared codes",
+            "burst": "Bursting members",
+            "spike": "Spike days",
+            "examples": "First example of each",
+        },
+    )
+
+
 def render(
-    result: PilotReadout,
+    result: PilotReadout | AnomalyResult | Sequence[AnomalyResult],
     *,
     truth: Mapping[str, Any] | None = None,
     plan: PilotPlan | None = None,
@@ -23,8 +53,26 @@ def render(
 ) -> list[Section]:
     """One section: plan lines, anomaly counts with examples, both readings and the decision.
 
-    `truth` is the simulator's ``truth_abuse.json`` when the world planted abuse.
+    Given anomaly results only (one per experiment), the section lists their checks.
+    `truth` is the simulator's ``truth_abuse.json`` when the world planted abuse; any other
+    truth document is ignored.
     """
+    if not isinstance(result, PilotReadout):
+        found = (result,) if isinstance(result, AnomalyResult) else tuple(result)
+        flagged = [r.experiment for r in found if any(c.count for c in r.checks)]
+        body = (
+            "<p>Edge cases in each experiment's data: exposure rows logged twice, a code or "
+            "device used by more members than a person shares with, bursts of events faster "
+            "than a person, and days with an outcome spike (see <code>tenure anomalies</code>; "
+            "<code>tenure pilot readout</code> excludes them and records it).</p>"
+            + _anomaly_table(found)
+        )
+        summary = (
+            f"anomalies in {', '.join(flagged)}" if flagged else "no anomalies in the experiments"
+        )
+        return [Section("Anomalies", "anomalies", body, summary)]
+    if truth is not None and "shared_code" not in truth:
+        truth = None
     p = result.params
     conf = f"{1 - float(p.get('alpha', 0.05)):.0%}"
     parts: list[str] = []
