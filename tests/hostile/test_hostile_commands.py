@@ -85,4 +85,4 @@ def test_command_on_hostile_data_ends_cleanly(
         assert result.exit_code == 2, result.output
     if result.exit_code == 2:
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-        assert lines and lines[-1].startswith("error:") or "Usage" in result.output
+        assert (lines and lines[-1].startswith("error:")) or "Usage" in result.output
