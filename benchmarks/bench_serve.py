@@ -179,6 +179,7 @@ def main() -> None:
             rows.append(run_one("PostgreSQL, group commit", data, url, keys, script, args))
         finally:
             subprocess.run(["bash", str(ROOT / "scripts" / "postgres.sh"), "stop", str(pg_dir)])
+    load = os.getloadavg()
     inproc = decision_cost(data)
     print(f"in-process decision: {inproc:.0f} µs CPU")
     peer = next(r for r in rows if "peer" in str(r["label"]))
@@ -187,7 +188,9 @@ def main() -> None:
         f"`POST /v1/decide` for members of a simulated {args.members:,}-member world, every "
         "decision committed before it is answered (SQLite `synchronous=FULL`, DuckDB WAL, "
         "PostgreSQL `synchronous_commit=on`). Load generator and server share the 2 cores "
-        "with whatever else runs; CPU µs/decision is the server's own user+system time.",
+        "with whatever else runs (1-minute load average at the end of this run: "
+        f"{load[0]:.1f} on {os.cpu_count()} cores); CPU µs/decision is the server's own "
+        "user+system time, which contention inflates less than latency.",
         "",
         "| log store | decisions/s | p50 ms | p99 ms | server CPU µs/decision | rows/commit | vs peer (decisions/s) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
