@@ -31,6 +31,7 @@ Invalid specs raise :class:`~tenure.errors.SpecError` whose message names the fi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -326,16 +327,19 @@ def parse_spec(data: Mapping[str, Any], *, source: str = "spec") -> ExperimentSp
         raise SpecError(f"{source}: {where}{msg}{more}") from None
 
 
-def load_spec(path: str | Path) -> ExperimentSpec:
+def load_spec(path: str | Path | Traversable) -> ExperimentSpec:
     """Read and validate one YAML spec file.
 
     Examples
     --------
-    >>> spec = load_spec("experiments/value_messaging.yaml")  # doctest: +SKIP
-    >>> spec.primary.name  # doctest: +SKIP
-    'retention_90'
+    The specs shipped with the package (``tenure/data/experiments``):
+
+    >>> from importlib import resources
+    >>> spec = load_spec(resources.files("tenure") / "data" / "experiments" / "value_messaging.yaml")
+    >>> spec.primary.name, spec.inference.alpha
+    ('retention_180', 0.05)
     """
-    p = Path(path)
+    p = Path(str(path))
     if not p.is_file():
         raise SpecError(f"{p}: no such spec file")
     try:
