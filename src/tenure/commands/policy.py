@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from tenure.commands._console import console, err_console, friendly_errors, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 policy_app = typer.Typer(
     help="Learn, export and evaluate benefit-messaging policies.", no_args_is_help=True
@@ -20,7 +23,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
 
 
-def _read_table(path: Path, what: str) -> object:
+def _read_table(path: Path, what: str) -> pd.DataFrame:
     import pandas as pd
 
     from tenure.errors import SpecError
@@ -63,8 +66,20 @@ def _mapping(text: str | None) -> dict[str, str]:
 
 @policy_app.command("train")
 def train(
-    log: Annotated[Path, typer.Option("--log", help="Logged decisions (.csv/.parquet).")],
     out: Annotated[Path, typer.Option("--out", help="Snapshot file to write (.json).")],
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Logged decisions with rewards (.csv/.parquet).")
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Or a dataset: rewards joined from its exposures + events."),
+    ] = None,
+    catalogue_path: Annotated[
+        Path | None, typer.Option("--catalogue", help="Catalogue the log was served with.")
+    ] = None,
+    window: Annotated[
+        int, typer.Option("--window", help="Reward window after a decision (days), with --data.")
+    ] = 7,
     factors: Annotated[
         str, typer.Option("--factors", help="Creative factor columns.")
     ] = "message,image,cta",
@@ -79,7 +94,12 @@ def train(
     ] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON.")] = False,
 ) -> None:
-    """Fit pooled Thompson sampling to a log (factor, context, propensity, reward columns)."""
+    """Fit pooled Thompson sampling to logged decisions.
+
+    From ``--log``: a table with the factor, context and ``reward`` columns. From ``--data``:
+    the dataset's exposures log, each decision's reward joined from its events (the promoted
+    benefit used within ``--window`` days; still-open windows are left out).
+    """
     import pandas as pd
 
     from tenure.errors import SpecError
@@ -87,7 +107,21 @@ def train(
     from tenure.messaging.snapshot import write_snapshot
 
     with friendly_errors():
-        frame = _read_table(log, "--log")
+        if (log is None) == (data is None):
+            raise SpecError("give exactly one of --log FILE or --data SRC")
+        if data is not None:
+            from tenure.commands._console import open_dataset
+            from tenure.messaging import Catalogue
+            from tenure.messaging.rewards import join_rewards
+
+            cat = Catalogue.load(catalogue_path) if catalogue_path else Catalogue.default()
+            joined = join_rewards(open_dataset(data), cat, window_days=window)
+            frame = joined[joined["status"] != "pending"].reset_index(drop=True)
+            source = data
+        else:
+            assert log is not None
+            frame = _read_table(log, "--log")
+            source = str(log)
         assert isinstance(frame, pd.DataFrame)
         ctx = _split(context, "--context")
         absent = [c for c in ctx if c not in frame.columns]
@@ -99,7 +133,7 @@ def train(
         if "propensity" in frame.columns:
             p = frame["propensity"].to_numpy(dtype=float)
             if ((p <= 0) | (p > 1)).any():
-                raise SpecError(f"{log}: propensity must be in (0, 1] on every row")
+                raise SpecError(f"{source}: propensity must be in (0, 1] on every row")
         pol = ThompsonPolicy(
             _split(factors, "--factors"), ctx, exploration=exploration, mc_draws=mc_draws
         ).fit(frame)
