@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from tenure.commands._console import friendly_errors, print_json
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    JSON_OPTION,
+    MAP_OPTION,
+    friendly_errors,
+    open_dataset,
+    print_json,
+)
+from tenure.commands.report import SPECS_OPTION
 
 
 def register(app: typer.Typer) -> None:
@@ -17,26 +26,21 @@ def register(app: typer.Typer) -> None:
 
 
 def memo(
-    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
-    specs: Annotated[
-        Path | None,
-        typer.Option("--specs", help="Folder of experiment specs (default: DATA/experiments/)."),
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option("--as-of", help="End of observation (UTC); default: the data's latest."),
-    ] = None,
+    data: Annotated[str, DATA_OPTION],
+    specs: Annotated[Path | None, SPECS_OPTION] = None,
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the Markdown to this file too.")
+        Path | None, typer.Option("--out", help="Also write the Markdown to FILE.", metavar="FILE")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the memo as JSON.")] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Run every analysis on your data and print the one-page memo as Markdown."""
-    from tenure.commands.report import open_data, specs_for
+    from tenure.commands.report import specs_for
     from tenure.pipeline import run_analyses
 
     with friendly_errors():
-        dataset = open_data(data, as_of)
+        dataset = open_dataset(data, as_of=as_of, mapping=mapping)
         analyses = run_analyses(dataset, specs=specs_for(data, specs), source=data)
         result = analyses.memo()
     text = result.to_markdown()

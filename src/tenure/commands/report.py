@@ -8,29 +8,30 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tenure.commands._console import console, friendly_errors, progress_bar
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    MAP_OPTION,
+    console,
+    friendly_errors,
+    open_dataset,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     from tenure.experiments.spec import ExperimentSpec
-    from tenure.store import Dataset
+
+SPECS_OPTION = typer.Option(
+    "--specs",
+    help="Folder of experiment specs (*.yaml) to read out; default: DATA/experiments/ if it "
+    "exists, else no experiments.",
+    metavar="DIR",
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add the `report` command to `app`."""
     app.command("report")(report)
-
-
-def open_data(data: str, as_of: datetime | None) -> Dataset:
-    """Open `data` the way every analysis command does (validated when the console can)."""
-    from tenure.commands import _console
-
-    opener = getattr(_console, "open_dataset", None)
-    if opener is not None:
-        dataset: Dataset = opener(data, as_of=as_of)
-        return dataset
-    from tenure.store import connect
-
-    return connect(data, as_of=as_of)
 
 
 def specs_for(data: str, specs: Path | None) -> list[ExperimentSpec]:
@@ -47,31 +48,27 @@ def specs_for(data: str, specs: Path | None) -> list[ExperimentSpec]:
 
 
 def report(
-    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
+    data: Annotated[str, DATA_OPTION],
     out: Annotated[
         Path, typer.Option("--out", help="Folder to write index.html and memo.md to.")
     ] = Path("tenure-report"),
-    specs: Annotated[
-        Path | None,
-        typer.Option("--specs", help="Folder of experiment specs (default: DATA/experiments/)."),
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option("--as-of", help="End of observation (UTC); default: the data's latest."),
-    ] = None,
+    specs: Annotated[Path | None, SPECS_OPTION] = None,
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     title: Annotated[str, typer.Option("--title", help="The report's title.")] = "Retention report",
 ) -> None:
-    """Run every analysis on your data and write an HTML report with its memo on top."""
+    """Run every analysis on your data and write an HTML report with its memo on top.
+
+    What the data cannot support (no events, no exposures, a horizon not yet observed) is
+    listed in the report and here with the reason.
+    """
     from tenure.pipeline import run_analyses, write_html
 
     with friendly_errors():
-        dataset = open_data(data, as_of)
+        dataset = open_dataset(data, as_of=as_of, mapping=mapping)
         analyses = run_analyses(dataset, specs=specs_for(data, specs), progress=progress_bar)
         files = write_html(
-            analyses,
-            out,
-            title=title,
-            subtitle=f"{data}, as of {dataset.as_of:%Y-%m-%d}.",
+            analyses, out, title=title, subtitle=f"{data}, as of {dataset.as_of:%Y-%m-%d}."
         )
     console.rule("Tenure report")
     for line in files.summary:
