@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,11 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tenure.errors import SpecError
-from tenure.hva import discover
-from tenure.hva.candidates import candidate_kind, treated_rows
+from tenure.errors import DataContractError, SpecError
+from tenure.hva import ACTIVITY, BREADTH, Candidate, HvaEstimate, discover
+from tenure.hva.aggregate import aggregate_counts
+from tenure.hva.estimate import build_arms
 from tenure.hva.features import landmark
-from tenure.hva.score import ScoreWeights, score_candidates
+from tenure.hva.score import ScoreWeights, score_estimates
 from tenure.store import connect
 
 SIGNUP = datetime(2025, 1, 1, 8, tzinfo=UTC)
@@ -70,35 +72,36 @@ def hand(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _treated(folder: Path, backend: str = "duckdb") -> dict[str, set[str]]:
+def _treated_counts(folder: Path, backend: str = "duckdb") -> dict[str, tuple[int, int]]:
+    """Treated and population members of every candidate, from the count tables alone."""
     ds = connect(folder, as_of=AS_OF, backend=backend)  # type: ignore[arg-type]
-    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30)
-    cands = treated_rows(lm.counts, lm.actions, max_distinct=3)
-    tr = cands.rows.join(lm.members, "member_id")
-    frame = tr.select("member_id", "cid").to_pyarrow().to_pandas()
+    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30, early_days=1)
+    counts = aggregate_counts(lm, max_distinct=3)
     lm.release()
-    at_level = {c: set(g["member_id"]) for c, g in frame.groupby("cid")}
-    for family in cands.cumulative:  # a level's members are those at it or above
-        for i, cid in enumerate(family):
-            at_level[cid] = set().union(*(at_level.get(c, set()) for c in family[i:]))
-    return {cands.names[c]: ids for c, ids in at_level.items() if ids}
+    arms = build_arms(counts, lm.design, lm.actions, lm.thresholds, max_distinct=3)
+    return {
+        c.name: (int(arms.treated[i, 0].sum()), int(arms.pop[i, 0].sum()))
+        for i, c in enumerate(arms.candidates)
+    }
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "polars"])
 def test_candidates_by_hand(hand: Path, backend: str) -> None:
-    got = _treated(hand, backend)
+    got = _treated_counts(hand, backend)
+    nine = 9  # m3 left before day 7: the landmark has nine members
     assert got == {
-        "video.stream": {"m0", "m1", "m2"},  # m3 left before day 7; m4's use was on day 7
-        "video.stream>=2": {"m0"},
-        "video.stream>=3": {"m0"},
-        "shipping.order": {"m0", "m2"},
-        "music.play": {"m1"},
-        "music.play>=2": {"m1"},
-        "music.play>=3": {"m1"},
-        "music.play>=5": {"m1"},
-        "shipping.order+video.stream": {"m0"},  # m2's shipping came on day 1
-        "distinct_benefits>=1": {"m0", "m1", "m2"},
-        "distinct_benefits>=2": {"m0", "m1", "m2"},
+        "video.stream": (3, nine),  # m0, m1, m2; m4's use was on day 7
+        "video.stream>=2": (1, nine),
+        "video.stream>=3": (1, nine),
+        "shipping.order": (2, nine),
+        "music.play": (1, nine),
+        "music.play>=2": (1, nine),
+        "music.play>=3": (1, nine),
+        "music.play>=5": (1, nine),
+        # Pairs first used on day 0: only m0 (m2's shipping came on day 1).
+        "shipping.order+video.stream": (1, 1 + 7),  # vs neither early: m1, m4, m5-m9
+        "shipping.order+video.stream (vs one)": (1, 1 + 1),  # vs exactly one early: m2
+        "distinct_benefits>=2": (3, nine),
     }
 
 
@@ -108,44 +111,58 @@ def test_landmark_strata_and_outcomes(hand: Path) -> None:
     frame = lm.members.to_pyarrow().to_pandas().set_index("member_id")
     lm.release()
     assert "m3" not in frame.index and len(frame) == 9
-    activity = (frame["sid"] // lm.radix["day0_activity"]) % len(lm.levels["day0_activity"])
-    assert activity["m0"] == 2 and activity["m5"] == 6  # nine opens, capped at 6
+    # Early activity counts every event in days 0-6, benefit or not.
+    assert frame.loc["m0", "d0"] == 6 and frame.loc["m5", "d0"] == 9 and frame.loc["m4", "d0"] == 0
+    assert frame.loc["m1", "d0"] == 6 and frame.loc["m1", "br"] == 2
+    codes = lm.design.codes(frame["sid"].to_numpy(), ACTIVITY)
+    assert codes[frame.index.get_loc("m5")] >= codes[frame.index.get_loc("m2")]
     assert frame.loc["m9", "retained"] == 0 and frame.loc["m9", "event"] == 1
     assert frame.loc["m9", "t"] == 20 - 7
     assert frame.loc["m0", "retained"] == 1 and frame.loc["m0", "t"] == 30 - 7
     assert (frame["obs_h"] == 1).all()
+    assert lm.design.covariates == ("channel", "fee", ACTIVITY, BREADTH)
 
 
-def test_candidate_kind() -> None:
-    assert candidate_kind("video.stream") == "action"
-    assert candidate_kind("video.stream>=3") == "threshold"
-    assert candidate_kind("a.b+c.d") == "pair"
-    assert candidate_kind("distinct_benefits>=2") == "distinct"
+def test_candidates_are_typed() -> None:
+    assert Candidate("action", ("c++.compile",)).name == "c++.compile"
+    assert Candidate("action", ("c++.compile",)).kind == "action"
+    assert Candidate("threshold", ("a.b",), 3).contrast == "a.b at least 3 times vs fewer"
+    assert "exactly one" in Candidate("pair_both_vs_one", ("a", "b")).contrast
+    assert Candidate("distinct", (), 2).name == "distinct_benefits>=2"
 
 
 def test_score_formula() -> None:
-    table = pd.DataFrame(
-        {
-            "candidate": ["x.y", "x.y>=2", "u.v", "x.y+u.v"],
-            "kind": ["action", "threshold", "action", "pair"],
-            "support": [0.2, 0.1, 0.5, 0.05],
-            "landmark": [1000.0] * 4,
-            "adjusted_diff": [0.02, 0.05, 0.01, 0.07],
-            "adjusted_low": [0.01, 0.03, -0.01, 0.05],
-            "q_value": [0.001, 0.01, 0.5, 0.001],
-            "status": ["ok"] * 4,
-        }
-    )
+    rows = [
+        _estimate(Candidate("action", ("x.y",)), 0.2, 0.02, 0.01, 0.001),
+        _estimate(Candidate("threshold", ("x.y",), 2), 0.1, 0.05, 0.03, 0.01),
+        _estimate(Candidate("action", ("u.v",)), 0.5, 0.01, -0.01, 0.5),
+        _estimate(Candidate("pair_both_vs_neither", ("u.v", "x.y")), 0.05, 0.07, 0.05, 0.001),
+    ]
     cost = {"x.y": 1.0, "u.v": 0.5}
-    out = score_candidates(table, fee=10.0, cost_per_use=cost, weights=ScoreWeights())
+    out = score_estimates(rows, fee=10.0, cost_per_use=cost, weights=ScoreWeights())
     # x.y: (0.02 * 10 * 12 - 1.0) * 1000 * 0.8 * 0.2 ** 0.5 (effect established: counted)
-    assert out["score"][0] == pytest.approx((0.02 * 120 - 1.0) * 800 * np.sqrt(0.2))
-    assert out["cost"].tolist() == [1.0, 2.0, 0.5, 1.5]
-    assert out["score"][2] < 0 and not out["is_hva"][2]  # interval covers 0: no value
-    assert out["ease_of_encouraging"].isna().all()
-    eased = score_candidates(table, fee=10.0, cost_per_use=cost, ease_of_encouraging={"x.y": 0.1})
-    assert eased["score"][0] == pytest.approx((0.02 * 120 - 1.0) * 800 * 0.1)
-    assert eased["ease_of_encouraging"][0] == 0.1
+    assert out[0].score == pytest.approx((0.02 * 120 - 1.0) * 800 * np.sqrt(0.2))
+    assert [e.cost for e in out] == [1.0, 2.0, 0.5, 1.5]
+    assert out[2].score < 0 and not out[2].is_hva  # interval covers 0: no value
+    assert all(np.isnan(e.ease_of_encouraging) for e in out)
+    eased = score_estimates(rows, fee=10.0, cost_per_use=cost, ease_of_encouraging={"x.y": 0.1})
+    assert eased[0].score == pytest.approx((0.02 * 120 - 1.0) * 800 * 0.1)
+    unbalanced = dataclasses.replace(rows[0], balanced=False)
+    assert not score_estimates([unbalanced], fee=10.0, cost_per_use=cost)[0].is_hva
+
+
+def _estimate(c: Candidate, support: float, diff: float, low: float, q: float) -> HvaEstimate:
+    nan = float("nan")
+    return HvaEstimate(
+        candidate=c, segment=None, landmark=1000, treated=int(support * 1000),
+        control=int((1 - support) * 1000), support=support, naive_treated=nan,
+        naive_control=nan, naive_diff=nan, naive_low=nan, naive_high=nan,
+        adjusted_treated=nan, adjusted_control=nan, adjusted_diff=diff, adjusted_low=low,
+        adjusted_high=diff + (diff - low), adjusted_ratio=nan, p_value=q, q_value=q,
+        e_value=nan, e_value_ci=nan, n_observable=1000, ess_treated=100.0, ess_control=800.0,
+        clipped=0.0, events_treated=50, events_control=400, balance=(), status="ok",
+        balanced=True, overlap=True, small_sample=False, warnings=(),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -160,30 +177,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_shape_and_support(world: Path) -> None:
     result = discover(connect(world), window=7, horizon=90, by="plan", min_support=0.02)
     d = result.to_dict()
-    assert d["window_days"] == 7 and d["horizon_days"] == 90
+    assert d["params"]["window_days"] == 7 and d["params"]["horizon_days"] == 90
+    assert d["params"]["alpha"] == 0.05 and d["params"]["adjust_for"][-2:] == [ACTIVITY, BREADTH]
     keys = {
-        "candidate", "kind", "segment", "support", "naive_diff", "naive_ci", "adjusted_diff",
-        "adjusted_ci", "q_value", "e_value", "score",
+        "candidate", "kind", "actions", "k", "contrast", "segment", "landmark", "treated",
+        "control", "support", "naive", "adjusted", "p_value", "q_value", "e_value", "e_value_ci",
+        "diagnostics", "status", "warnings", "cost", "ease_of_encouraging", "score", "is_hva",
     }  # fmt: skip
     assert all(set(c) == keys for c in d["candidates"])
-    assert {c["kind"] for c in d["candidates"]} == {"action", "threshold", "pair", "distinct"}
+    kinds = {c["kind"] for c in d["candidates"]}
+    assert kinds == {"action", "threshold", "pair_both_vs_neither", "pair_both_vs_one", "distinct"}
     assert min(c["support"] for c in d["candidates"]) >= 0.02
-    assert {c["segment"] for c in d["candidates"]} >= {None, "monthly", "annual"}
+    segments = {None if c["segment"] is None else c["segment"]["value"] for c in d["candidates"]}
+    assert segments >= {None, "monthly", "annual"}
+    diag = d["candidates"][0]["diagnostics"]
+    assert {b["covariate"] for b in diag["smd"]} == set(d["params"]["adjust_for"])
     json.dumps(d)
-    frame = result.to_frame()
-    ok = frame[frame["status"] == "ok"]
-    assert (
-        (ok["adjusted_low"] <= ok["adjusted_diff"]) & (ok["adjusted_diff"] <= ok["adjusted_high"])
-    ).all()
-    assert ok["q_value"].between(0, 1).all() and (ok["e_value"] >= 1).all()
+    ok = [e for e in result.estimates if e.status == "ok"]
+    assert all(e.adjusted_low <= e.adjusted_diff <= e.adjusted_high for e in ok)
+    assert all(0 <= e.q_value <= 1 and e.e_value >= 1 for e in ok)
+    # Weighting balances what it adjusts for: after weighting |SMD| is far below before.
+    top = result.overall()[0]
+    assert max(abs(b.before) for b in top.balance) > top.max_smd_after
 
 
 def test_options_are_checked(world: Path) -> None:
     ds = connect(world)
     with pytest.raises(SpecError):
         discover(ds, window=30, horizon=7)
-    with pytest.raises(ValueError, match="nope"):
+    with pytest.raises(DataContractError, match="nope"):
         discover(ds, by="nope")
+    with pytest.raises(DataContractError, match="nope"):
+        discover(ds, adjust_for=["country", "nope"])
+    with pytest.raises(SpecError, match=r"latest observable horizon is \d+ days"):
+        discover(ds, horizon=3000)
 
 
 def test_cli(world: Path) -> None:
@@ -195,6 +222,9 @@ def test_cli(world: Path) -> None:
     assert json.loads(out.stdout)["candidates"]
     table = CliRunner().invoke(app, [*args, "--by", "country", "--top", "3"])
     assert table.exit_code == 0 and "country = US" in table.stdout
+    assert "adjusted for: channel, country, plan, age_band, fee" in table.stdout
+    bad = CliRunner().invoke(app, [*args, "--adjust-for", "nope"])
+    assert bad.exit_code == 2 and "--adjust-for 'nope'" in bad.output
 
 
 def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
@@ -207,15 +237,13 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
     result = discover(ds, window=7, horizon=horizon, min_support=0.0)
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=horizon)
     members = lm.members.to_pyarrow().to_pandas()
-    cands = treated_rows(lm.counts, lm.actions, max_distinct=0, pairs=False)
-    rows = cands.rows.to_pyarrow().to_pandas()
+    uses = lm.uses.select("member_id", "a").to_pyarrow().to_pandas()
     lm.release()
     assert (members["obs_h"] == 0).mean() > 0.2  # a real share is censored before the horizon
     name = "video.stream"
-    family = next(f for f in cands.cumulative if cands.names[f[0]] == name)  # any use level
-    adopters = set(rows.loc[rows["cid"].isin(family), "member_id"])
-    row = result.table[result.table["segment"].isna()].set_index("candidate").loc[name]
-    for arm, expected in ((True, row["naive_treated"]), (False, row["naive_control"])):
+    adopters = set(uses.loc[uses["a"] == lm.actions.index(name), "member_id"])
+    row = next(e for e in result.overall() if e.candidate == Candidate("action", (name,)))
+    for arm, expected in ((True, row.naive_treated), (False, row.naive_control)):
         part = members[members["member_id"].isin(adopters) == arm]
         km = KaplanMeierFitter().fit(part["t"], part["event"])
         # Retained at the horizon = survived past day horizon - 1, i.e. t > horizon - window - 1.
@@ -225,11 +253,13 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
 def test_segment_outside_the_adjustment_set(world: Path) -> None:
     """A segment column that is not adjusted for still splits results, one block per value."""
     ds = connect(world)
-    result = discover(ds, by="channel", covariates=["country", "plan"], min_support=0.05)
-    assert result.covariates == ("country", "plan", "day0_activity")
-    frame = result.to_frame()
-    assert set(frame["segment"].dropna()) == {"organic", "paid_search", "social", "referral",
-                                              "student_offer", "free_trial"}  # fmt: skip
-    per_segment = frame.dropna(subset=["segment"]).groupby("segment")["landmark"].first()
-    overall = frame[frame["segment"].isna()]["landmark"].iloc[0]
-    assert per_segment.sum() == overall
+    result = discover(ds, by="channel", adjust_for=["country", "plan"], min_support=0.05)
+    assert result.params["adjust_for"] == ["country", "plan", ACTIVITY, BREADTH]
+    segments = {e.segment.value for e in result.estimates if e.segment is not None}
+    assert segments == {"organic", "paid_search", "social", "referral", "student_offer",
+                        "free_trial"}  # fmt: skip
+    first = {}
+    for e in result.estimates:
+        if e.segment is not None:
+            first.setdefault(e.segment.value, e.landmark)
+    assert sum(first.values()) == result.overall()[0].landmark

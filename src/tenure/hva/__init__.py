@@ -22,7 +22,7 @@ from typing import Any
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.aggregate import HvaCounts, aggregate_counts
 from tenure.hva.candidates import DEFAULT_THRESHOLDS, Candidate, CandidateKind, Segment
-from tenure.hva.design import ACTIVITY, HISTORY, Factor, LandmarkDesign
+from tenure.hva.design import ACTIVITY, BREADTH, HISTORY, Factor, LandmarkDesign
 from tenure.hva.estimate import build_arms, estimate_effects
 from tenure.hva.features import landmark
 from tenure.hva.result import Balance, Guards, HvaEstimate, HvaResult
@@ -32,6 +32,7 @@ from tenure.store import Dataset
 
 __all__ = [
     "ACTIVITY",
+    "BREADTH",
     "FORMULA",
     "HISTORY",
     "Balance",
@@ -66,7 +67,7 @@ def discover(
     adjust_for: Sequence[str] | None = None,
     covariates: Sequence[str] | None = None,
     thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
-    pair_days: int = 1,
+    pair_days: int | None = None,
     max_distinct: int = 12,
     method: EffectMethod = "aipw",
     weights: ScoreWeights | None = None,
@@ -74,6 +75,9 @@ def discover(
     alpha: float = 0.05,
     inference: Any | None = None,
     guards: Guards | None = None,
+    activity_bins: int = 12,
+    number_bins: int = 5,
+    max_strata: int = 50_000,
 ) -> HvaResult:
     """Find the early actions that keep members (landmark design, adjusted effects).
 
@@ -96,7 +100,10 @@ def discover(
         :mod:`tenure.hva.features`). Day-0 activity (without the candidate's own events) and,
         when present, pre-signup history are always added. ``covariates`` is the old name.
     thresholds, pair_days, max_distinct
-        Candidate families, see :mod:`tenure.hva.candidates`; ``pair_days=0`` drops pairs.
+        Candidate families, see :mod:`tenure.hva.candidates`. Pairs are both actions first
+        used within ``pair_days`` (default: the window; ``0`` drops pairs). With
+        ``pair_days`` shorter than the window, a pair's arms are still adjusted for activity
+        without the two actions' early use only (later uses stay in the covariate).
     method
         ``"aipw"`` (doubly robust, default) or ``"ipw"``.
     weights, ease_of_encouraging
@@ -106,9 +113,13 @@ def discover(
         :class:`tenure.settings.Inference` overrides ``alpha``.
     guards
         Diagnostic thresholds (:class:`Guards`).
+    activity_bins, number_bins, max_strata
+        Resolution of the engagement proxies and of continuous attributes, and the bound on
+        possible strata that caps the models' cost (see :func:`tenure.hva.features.landmark`).
     """
     if inference is not None:
         alpha = float(inference.alpha)
+    pair_days = window if pair_days is None else pair_days
     if not 0 < window < horizon:
         raise SpecError(f"need 0 < window < horizon, got --window {window}, --horizon {horizon}")
     if not 0.0 <= min_support < 1.0:
@@ -130,6 +141,9 @@ def discover(
         segment=by,
         early_days=max(pair_days, 1),
         thresholds=thresholds,
+        max_bins=activity_bins,
+        number_bins=number_bins,
+        max_strata=max_strata,
     )
     try:
         if not lm.actions:

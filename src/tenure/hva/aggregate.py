@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from tenure.hva.design import ACTIVITY, BREADTH
 from tenure.hva.features import Landmark, _code
 
 __all__ = ["HvaCounts", "aggregate_counts"]
@@ -57,8 +58,10 @@ def aggregate_counts(
     landmark).
     """
     base, u = lm.members, lm.uses
-    act = lm.design.factor("day0_activity")
-    r_act = lm.design.radix["day0_activity"]
+    act = lm.design.factor(ACTIVITY)
+    r_act = lm.design.radix[ACTIVITY]
+    br = lm.design.factor(BREADTH)
+    r_br = lm.design.radix[BREADTH]
     totals = base.group_by(["sid", "obs_h", "retained"]).agg(n=base.count())
     curve = base.group_by(["seg", "t", "event"]).agg(n=base.count())
     uses = u.group_by(["a", "level", "early", "sid", "sid_a", "obs_h", "retained"]).agg(n=u.count())
@@ -71,13 +74,15 @@ def aggregate_counts(
     }
     if pairs and len(lm.actions) > 1:
         e = u.filter(u.early)
-        left = e.select("member_id", "sid", "d0", "obs_h", "retained", "seg", "t", "event",
+        left = e.select("member_id", "sid", "d0", "br", "obs_h", "retained", "seg", "t", "event",
                         i=e.a, n0_i=e.n0, sid_i=e.sid_a)  # fmt: skip
         right = e.select(_m=e.member_id, j=e.a, n0_j=e.n0, sid_j=e.sid_a)
         both = left.join(right, left.member_id == right._m)
         both = both.filter(both.i < both.j)
         shift = _code(both.d0 - both.n0_i - both.n0_j, act.edges) - _code(both.d0, act.edges)
-        both = both.mutate(sid_ij=both.sid + shift * r_act).cache()
+        k_ij = (both.n0_i > 0).cast("int64") + (both.n0_j > 0).cast("int64")
+        shift_br = _code(both.br - k_ij, br.edges) - _code(both.br, br.edges)
+        both = both.mutate(sid_ij=both.sid + shift * r_act + shift_br * r_br).cache()
         try:
             keys = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained"]
             out["pairs"] = _fetch(both.group_by(keys).agg(n=both.count()))

@@ -13,7 +13,7 @@ A stratum id is a mixed-radix number, :math:`\mathrm{sid} = \sum_f \mathrm{code}
 * ``number`` — a continuous member attribute, cut at its quantiles into at most
   ``max_bins`` bins; each bin enters the models as its members' mean value, standardised,
   linearly and squared (the flexible form Hernán & Robins use for age or weight);
-* ``count`` — an activity count (day-0 activity, pre-signup history), cut at its quantiles,
+* ``count`` — an activity count (early activity, pre-signup history), cut at its quantiles,
   entering as :math:`\log(1 + \text{count})` averaged in the bin, linearly and squared,
   plus one indicator per level beyond the second (a step function on top of the curve).
 
@@ -31,13 +31,17 @@ import numpy.typing as npt
 
 from tenure._types import FloatArray, IntArray
 
-__all__ = ["ACTIVITY", "HISTORY", "Factor", "FactorKind", "LandmarkDesign"]
+__all__ = ["ACTIVITY", "BREADTH", "HISTORY", "Factor", "FactorKind", "LandmarkDesign"]
 
 FactorKind = Literal["category", "number", "count"]
 
-ACTIVITY = "day0_activity"
-"""Derived covariate: events on the signup day (days ``[0, 1)``), of every action except the
-candidate's own (see :mod:`tenure.hva.features`)."""
+ACTIVITY = "early_activity"
+"""Derived covariate: events in the first days (the window by default), of every action except
+the candidate's own (see :mod:`tenure.hva.features`)."""
+
+BREADTH = "early_breadth"
+"""Derived covariate: number of different actions used in the same days, without the
+candidate's own."""
 
 HISTORY = "presignup_events"
 """Derived covariate: events before ``signup_at`` (pre-treatment history), when any exist."""

@@ -11,15 +11,20 @@ For each such member the engine derives
 * ``t``, ``event``: days from the landmark to churn or censoring, clipped at the horizon
   (``event`` = churned before the horizon), for Kaplan–Meier from the landmark.
 
-**The engagement covariate** (``day0_activity``) is the number of events, of *any* action, in
-the member's first day (``signup_at <= ts < signup_at + 1 day``) — it needs no ``benefit``
-column and no convention about which actions are benefits. A candidate's own events are kept
-from adjusting the treatment away: for a candidate about action *a*, every member's activity
-is counted *without* their events of *a* (for a pair, without both actions; for "≥ k
-distinct benefits", without any benefit action). Each member's window uses therefore carry a
-second stratum id, ``sid_a``, with the activity level recomputed without that action. The
-levels are quantile bins of the landmark's activity distribution (at most ``max_bins``), so
-busy and quiet first sessions are both resolved.
+**The engagement covariate** (``early_activity``) is the number of events, of *any* action,
+in the member's first ``activity_days`` days (the window by default: ``signup_at <= ts <
+signup_at + window``) — it needs no ``benefit`` column and no convention about which actions
+are benefits. A candidate's own events are kept from adjusting the treatment away: for a
+candidate about action *a*, every member's activity is counted *without* their events of *a*
+(for a pair, without both actions; for "≥ k distinct benefits", without any benefit action).
+Each member's window uses therefore carry a second stratum id, ``sid_a``, with the activity
+level recomputed without that action. The levels are quantile bins of the landmark's
+activity distribution (at most ``max_bins``), so busy and quiet first sessions are both
+resolved. Its companion ``early_breadth`` counts the *different* actions used in the same
+days (again without the candidate's own): how widely a member explores is a second, partly
+independent reading of the same engagement. The assumption both rest on: one action does not cause the *volume* of the
+others within the window (otherwise part of an effect is adjusted away; pass
+``activity_days=1`` to measure engagement on the signup day only).
 
 **Pre-signup history** (``presignup_events``): events with ``ts < signup_at`` (kept by ingest
 as history) are never counted as window actions; when any exist, their count per member is
@@ -41,13 +46,13 @@ import ibis.expr.types as ir
 import numpy as np
 
 from tenure.errors import DataContractError, SpecError
-from tenure.hva.design import ACTIVITY, HISTORY, Factor, LandmarkDesign
+from tenure.hva.design import ACTIVITY, BREADTH, HISTORY, Factor, LandmarkDesign
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
 
 __all__ = ["LANDMARK_COLUMNS", "Landmark", "landmark"]
 
-LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "obs_h", "retained", "t", "event", "seg")
+LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "br", "obs_h", "retained", "t", "event", "seg")
 """Per-member columns of the landmark population besides ``member_id``."""
 
 _RESERVED = {"member_id", "signup_at", "ended_at", "tenure_days", "ended", "observed_days"}
@@ -93,10 +98,17 @@ def _count_factor(name: str, values: np.ndarray, weights: np.ndarray, max_bins: 
     """Quantile bins of a count distribution (``values`` distinct, ``weights`` members)."""
     order = np.argsort(values)
     v, w = values[order].astype(np.float64), weights[order].astype(np.float64)
-    cum = np.cumsum(w) / w.sum()
     edges: list[float] = []
-    for q in np.arange(1, max_bins) / max_bins:
-        cut = float(v[np.searchsorted(cum, q, side="right").clip(0, v.size - 1)])
+    lo_v, lo_w = v, w
+    if v.size > 1 and w[0] / w.sum() > 1.0 / max_bins:
+        # Zero-inflated (most members have no pre-signup history): the smallest value is its
+        # own level and the quantiles are taken among the others.
+        edges.append(float(v[1]))
+        lo_v, lo_w = v[1:], w[1:]
+        max_bins -= 1
+    cum = np.cumsum(lo_w) / lo_w.sum()
+    for q in np.arange(1, max(max_bins, 1)) / max(max_bins, 1):
+        cut = float(lo_v[np.searchsorted(cum, q, side="right").clip(0, lo_v.size - 1)])
         if cut > v[0] and (not edges or cut > edges[-1]):
             edges.append(cut)
     code = np.searchsorted(np.asarray(edges), v, side="right")
@@ -111,6 +123,35 @@ def _count_factor(name: str, values: np.ndarray, weights: np.ndarray, max_bins: 
         for k, lo in enumerate(bounds)
     ]
     return Factor(name, "count", tuple(labels), tuple(rep.tolist()), tuple(edges))
+
+
+def _allocate_bins(
+    n_cat: int,
+    numbers: Sequence[str],
+    history: bool,
+    *,
+    max_bins: int,
+    number_bins: int,
+    max_strata: int,
+) -> dict[str, int]:
+    """Bins per binned factor so the possible strata stay within ``max_strata``."""
+    bins = {ACTIVITY: max_bins, BREADTH: max_bins, **dict.fromkeys(numbers, number_bins)}
+    if history:
+        bins[HISTORY] = number_bins
+    order = [*numbers, *([HISTORY] if history else []), BREADTH, ACTIVITY]
+
+    def total() -> float:
+        return float(n_cat) * float(np.prod([float(b) for b in bins.values()]))
+
+    # Shrink the secondary factors first (round-robin down to 3 levels), then activity —
+    # the engagement proxy carries most of the confounding — down to 4, then all to 2.
+    for floor, names in ((3, order[:-2]), (4, order[-2:]), (2, order)):
+        while total() > max_strata:
+            shrinkable = [c for c in names if bins[c] > floor]
+            if not shrinkable:
+                break
+            bins[max(shrinkable, key=lambda c: bins[c])] -= 1
+    return bins
 
 
 def _number_factor(t: ir.Table, col: str, max_bins: int) -> Factor:
@@ -146,8 +187,7 @@ def _attribute_factors(
     adjust_for: Sequence[str] | None,
     segment: str | None,
     max_levels: int,
-    max_bins: int,
-) -> tuple[list[Factor], list[str], list[str]]:
+) -> tuple[list[Factor], list[str], list[str], list[str]]:
     """Factors for member attributes: the explicit set, or every eligible column."""
     notes: list[str] = []
     schema = lm.schema()
@@ -172,6 +212,7 @@ def _attribute_factors(
     )
     factors: list[Factor] = []
     covs: list[str] = []
+    numbers: list[str] = []
     for c in wanted:
         dtype = schema[c]
         is_seg_only = c == segment and c not in names
@@ -183,7 +224,7 @@ def _attribute_factors(
         k = int(counts[c] or 0)
         numeric = dtype.is_numeric() and not dtype.is_boolean()
         if numeric and k > _MAX_CATEGORY_NUMBERS and not is_seg_only:
-            factors.append(_number_factor(lm, c, max_bins))
+            numbers.append(c)
             covs.append(c)
             continue
         if k > max_levels and not is_seg_only:
@@ -199,7 +240,7 @@ def _attribute_factors(
         factors.append(Factor(c, "category", tuple(sorted(str(v) for v in values))))
         if not is_seg_only:
             covs.append(c)
-    return factors, covs, notes
+    return factors, covs, numbers, notes
 
 
 def landmark(
@@ -214,7 +255,10 @@ def landmark(
     early_days: int = 1,
     thresholds: Sequence[int] = (1, 2, 3, 5),
     max_levels: int = 20,
-    max_bins: int = 8,
+    max_bins: int = 12,
+    number_bins: int = 5,
+    max_strata: int = 50_000,
+    activity_days: int | None = None,
 ) -> Landmark:
     """Build the landmark population, its design and the window uses (two cached tables).
 
@@ -234,8 +278,14 @@ def landmark(
         Pairs are actions both first used in days ``[0, early_days)``.
     thresholds
         The *k* of "at least *k* uses" (1 is the action itself).
-    max_levels, max_bins
-        Largest category adjusted for; most quantile bins of a number or count.
+    max_levels
+        Largest category adjusted for.
+    max_bins, number_bins, max_strata
+        Most quantile bins of the activity count and of a continuous attribute or the
+        history count; bins are reduced (continuous attributes first, activity last) until
+        the possible strata are at most ``max_strata``, which bounds the models' cost.
+    activity_days
+        Activity is counted in days ``[0, activity_days)`` (default: the window).
 
     Raises
     ------
@@ -258,7 +308,7 @@ def landmark(
         "member_id",
         "signup_at",
         window_end=spans.signup_at + ibis.interval(days=window),
-        day1_end=spans.signup_at + ibis.interval(days=1),
+        day1_end=spans.signup_at + ibis.interval(days=activity_days or window),
         early_end=spans.signup_at + ibis.interval(days=early_days),
     )
     has_benefit = "benefit" in events.columns
@@ -280,19 +330,38 @@ def landmark(
     per_m = acts.group_by("member_id").agg(
         _d0=acts.n0.sum(),
         _d0nb=(acts.n0 * acts._b.isnull().cast("int64")).sum(),
+        _br=(acts.n0 > 0).cast("int64").sum(),
+        _brnb=((acts.n0 > 0) & acts._b.isnull()).cast("int64").sum(),
         _pre=acts.pre.sum(),
     )
-    lm = lm0.left_join(per_m, "member_id").select(lm0, per_m._d0, per_m._d0nb, per_m._pre)
-    lm = lm.mutate(_d0=lm._d0.fill_null(0), _d0nb=lm._d0nb.fill_null(0), _pre=lm._pre.fill_null(0))
-    attr, covs, notes = _attribute_factors(lm, adjust_for, segment, max_levels, max_bins)
-    hist = lm.group_by("_d0").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    act = _count_factor(ACTIVITY, np.asarray(hist["_d0"]), np.asarray(hist["_k"]), max_bins)
-    factors = [*attr, act]
-    covariates = [*covs, ACTIVITY]
+    lm = lm0.left_join(per_m, "member_id").select(
+        lm0, per_m._d0, per_m._d0nb, per_m._br, per_m._brnb, per_m._pre
+    )
+    lm = lm.mutate(**{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_br", "_brnb", "_pre")})
+    cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
     pre_hist = lm.group_by("_pre").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    if any(v > 0 for v in pre_hist["_pre"]):
+    has_history = any(v > 0 for v in pre_hist["_pre"])
+    n_cat = int(np.prod([f.n_levels for f in cats], dtype=np.float64))
+    bins = _allocate_bins(
+        n_cat,
+        numbers,
+        has_history,
+        max_bins=max_bins,
+        number_bins=number_bins,
+        max_strata=max_strata,
+    )
+    by_name = {f.name: f for f in cats}
+    by_name.update({c: _number_factor(lm, c, bins[c]) for c in numbers})
+    hist = lm.group_by("_d0").agg(_k=lm.count()).to_pyarrow().to_pydict()
+    act = _count_factor(ACTIVITY, np.asarray(hist["_d0"]), np.asarray(hist["_k"]), bins[ACTIVITY])
+    bhist = lm.group_by("_br").agg(_k=lm.count()).to_pyarrow().to_pydict()
+    brf = _count_factor(BREADTH, np.asarray(bhist["_br"]), np.asarray(bhist["_k"]), bins[BREADTH])
+    attr = [by_name[c] for c in (*covs, *(f.name for f in cats if f.name not in covs))]
+    factors = [*attr, act, brf]
+    covariates = [*covs, ACTIVITY, BREADTH]
+    if has_history:
         hf = _count_factor(
-            HISTORY, np.asarray(pre_hist["_pre"]), np.asarray(pre_hist["_k"]), max_bins
+            HISTORY, np.asarray(pre_hist["_pre"]), np.asarray(pre_hist["_k"]), bins[HISTORY]
         )
         factors.append(hf)
         covariates.append(HISTORY)
@@ -306,7 +375,7 @@ def landmark(
     sid: ir.IntegerValue = ibis.literal(0, type="int64")
     base: ir.IntegerValue = ibis.literal(0, type="int64")
     for f in design.factors:
-        if f.name == ACTIVITY:
+        if f.name in (ACTIVITY, BREADTH):
             continue
         if f.kind == "category":
             col = lm[f.name].cast("string").fill_null(MISSING)
@@ -325,11 +394,13 @@ def landmark(
         seg_expr = ibis.cases(*((col == v, i) for i, v in enumerate(sf.levels)), else_=0).cast(
             "int64"
         )
-    sid = base + _code(lm._d0, act.edges) * r_act
+    r_br = radix[BREADTH]
+    sid = base + _code(lm._d0, act.edges) * r_act + _code(lm._br, brf.edges) * r_br
     lm = lm.mutate(
         sid=sid,
-        sid_nb=base + _code(lm._d0nb, act.edges) * r_act,
+        sid_nb=base + _code(lm._d0nb, act.edges) * r_act + _code(lm._brnb, brf.edges) * r_br,
         d0=lm._d0,
+        br=lm._br,
         obs_h=(lm.observed_days >= horizon).cast("int64"),
         retained=(lm.tenure_days >= horizon).cast("int64"),
         t=ibis.least(lm.tenure_days, horizon) - window,
@@ -354,7 +425,9 @@ def landmark(
         "early",
         *LANDMARK_COLUMNS,
         level=level,
-        sid_a=u.sid + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act,
+        sid_a=u.sid
+        + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act
+        + (_code(u.br - (u.n0 > 0).cast("int64"), brf.edges) - _code(u.br, brf.edges)) * r_br,
     ).cache()
     release = getattr(acts, "release", None)
     if release is not None:
