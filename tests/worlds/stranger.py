@@ -36,7 +36,9 @@ plan, age and the signup month (January "resolution" signups are less engaged) a
 Roles (``ACTIONS``): three true HVAs with different effects; three decoys with no effect whose
 adoption rises steeply with :math:`E`; a harmful action done mostly by engaged members; a
 segment-only action; a synergy pair; an action with a real benefit done mostly by struggling
-members (``tutorial.watch``, naive lift understates it); three nulls.
+members (``tutorial.watch``, naive lift understates it); three nulls. Timing matters for one
+HVA: ``speaking.practice`` loses 12% of its effect per day its first use is delayed (engaged
+members try things sooner, so the first-use day is confounded by :math:`E` too).
 
 Identification assumption
 -------------------------
@@ -66,7 +68,9 @@ shared by both arms. ``do(perform)`` sets :math:`A_j = 1` and ``do(not)`` sets
 only renewals, which start at day 10, so the landmark population is the same in both arms).
 For the pair, ``pair_both_vs_neither`` is do(both) - do(neither) and ``pair_both_vs_one`` is
 do(both) minus do(exactly one), the one taken in proportion to the members who, in the data,
-did only ``goal.set`` or only ``reminder.enable``.
+did only ``goal.set`` or only ``reminder.enable``. A forced first use happens on the member's own
+drawn first-use day; ``first_use_day`` entries (``k`` = 0..6, ``speaking.practice``) are
+do(first use on day k) - do(not in the window).
 
 Run ``python tests/worlds/stranger.py OUT --members 30000 --seed 1`` to write a world.
 """
@@ -119,6 +123,9 @@ RENEW_BASE = (0.9, 1.6, 2.0, 2.3, 2.5)  # logit intercept at boundary k (then th
 SYNERGY = 0.45  # extra renewal log-odds for goal.set and reminder.enable together
 SEGMENT_COUNTRY = "JP"
 SEGMENT_EFFECT = 0.5  # phrasebook.open renewal log-odds, in Japan only
+TIMED_ACTION = "speaking.practice"  # its effect fades with the day of first use
+TIMING_FADE = 0.12  # share of the effect lost per day of delay (day 6 keeps 28%)
+EARLY_BIRD = 0.3  # engaged members try things sooner: first-day decay times exp(0.3 E)
 ENGAGE_RENEW = 1.0
 VOLUME_SLOPE = 1.2
 REPLICATE_DRAWS = 2_000_000  # renewal-draw budget of the re-simulation (members x replicates)
@@ -152,7 +159,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("lesson.complete", "lessons", "decoy", 1.3, 1.3, 0.0, 1.0, 0.25, True),
     ActionSpec("leaderboard.view", "community", "decoy", -0.6, 1.3, 0.0, 0.6, 0.1, True),
     ActionSpec("tutor.book", "live_tutor", "true_hva", -2.0, 0.5, 0.55, 0.1, 0.2),
-    ActionSpec("speaking.practice", "speaking", "true_hva", -0.7, 0.7, 0.35, 0.8, 0.2),
+    ActionSpec("speaking.practice", "speaking", "true_hva", -0.7, 0.7, 0.45, 0.8, 0.2),
     ActionSpec("flashcards.review", "flashcards", "true_hva", 0.0, 0.7, 0.2, 0.8, 0.1, True),
     ActionSpec("hardmode.challenge", "challenges", "harmful", -1.4, 1.5, -0.3, 0.5, 0.05),
     ActionSpec("phrasebook.open", "phrasebook", "segment_only", -1.5, 0.4, 0.0, 0.5, 0.2),
@@ -181,6 +188,7 @@ class Members:
     engagement: FloatArray
     free_days: IntArray  # 0 when the member has no free-tier history
     adopted: BoolArray  # members x actions, performed in days 0-6
+    first_day: FloatArray  # members x actions, when (days after signup) the first use would be
     refund_day: FloatArray  # days after signup of a money-back end, inf when none
     renew_u: FloatArray  # members x boundaries: the factual renewal draws
     extra_u: FloatArray  # members x horizon boundaries x replicates: more draws for the truth
@@ -217,9 +225,18 @@ def _adoption_shift(
     return shift
 
 
-def _renew_logit(m: Members, adopted: BoolArray, idx: IntArray | None = None) -> FloatArray:
-    """Renewal log-odds without the boundary intercept, for members ``idx`` (all when None)."""
+def _renew_logit(
+    m: Members,
+    adopted: BoolArray,
+    idx: IntArray | None = None,
+    first_day: FloatArray | None = None,
+) -> FloatArray:
+    """Renewal log-odds without the boundary intercept, for members ``idx`` (all when None).
+
+    ``first_day`` overrides the members' own first-use days (members x actions).
+    """
     sel: slice | IntArray = slice(None) if idx is None else idx
+    days = m.first_day[sel] if first_day is None else first_day
     country, plan, channel = m.country[sel], m.plan[sel], m.channel[sel]
     eta = (
         ENGAGE_RENEW * m.engagement[sel]
@@ -229,8 +246,10 @@ def _renew_logit(m: Members, adopted: BoolArray, idx: IntArray | None = None) ->
         + np.asarray(CHANNEL_RENEW)[channel]
         + np.asarray(COUNTRY_RENEW)[country]
     )
-    effects = np.asarray([a.effect for a in ACTIONS])
-    tau = adopted.astype(np.float64) @ effects
+    effects = np.tile(np.asarray([a.effect for a in ACTIONS]), (adopted.shape[0], 1))
+    t = NAMES.index(TIMED_ACTION)
+    effects[:, t] *= 1.0 - TIMING_FADE * np.floor(days[:, t])
+    tau = np.einsum("ij,ij->i", adopted.astype(np.float64), effects)
     g, r = NAMES.index(PAIR[0]), NAMES.index(PAIR[1])
     tau += SYNERGY * (adopted[:, g] & adopted[:, r])
     in_segment = country == _idx(COUNTRIES, SEGMENT_COUNTRY)
@@ -279,6 +298,10 @@ def _draw_members(n: int, rng: np.random.Generator) -> Members:
         + _adoption_shift(country, plan, channel, age, free)
     )
     adopted = rng.random(logits.shape) < _sigmoid(logits)
+    decay = (
+        np.asarray([a.decay for a in ACTIONS])[None, :] * np.exp(EARLY_BIRD * engagement)[:, None]
+    )
+    first_day = _day_offsets(decay.ravel(), rng, 0.0, float(WINDOW_DAYS)).reshape(adopted.shape)
     refund = rng.random(n) < _sigmoid(-3.3 - 0.7 * engagement)
     refund_day = np.where(refund, rng.uniform(1.0, WINDOW_DAYS - 0.01, n), np.inf)
     span_days = (int(AS_OF.timestamp()) * US_PER_S - signup_us) / (SECONDS_PER_DAY * US_PER_S)
@@ -296,6 +319,7 @@ def _draw_members(n: int, rng: np.random.Generator) -> Members:
         engagement,
         free_days,
         adopted,
+        first_day,
         refund_day,
         renew_u,
         extra_u,
@@ -335,7 +359,9 @@ def _horizon_boundaries() -> int:
     return int(np.sum(_boundaries(100) < HORIZON_DAYS))
 
 
-def resimulated_survival(m: Members, adopted: BoolArray, idx: IntArray) -> FloatArray:
+def resimulated_survival(
+    m: Members, adopted: BoolArray, idx: IntArray, first_day: FloatArray | None = None
+) -> FloatArray:
     """P(member at the horizon) per member of ``idx`` under ``adopted``, by re-simulation.
 
     The same uniforms (the factual ``renew_u`` and the replicate ``extra_u``) serve every
@@ -343,7 +369,7 @@ def resimulated_survival(m: Members, adopted: BoolArray, idx: IntArray) -> Float
     intervention changes a renewal decision.
     """
     k = _horizon_boundaries()
-    p = _sigmoid(_renew_base(k)[None, :] + _renew_logit(m, adopted, idx)[:, None])
+    p = _sigmoid(_renew_base(k)[None, :] + _renew_logit(m, adopted, idx, first_day)[:, None])
     draws = np.concatenate([m.renew_u[idx, :k, None], m.extra_u[idx]], axis=2)
     renewed = draws < p[:, :, None]
     return np.asarray(renewed.all(axis=1).mean(axis=1), dtype=np.float64)
@@ -399,6 +425,23 @@ def truth_effects(m: Members) -> list[dict[str, Any]]:
     add(f"{g}+{r}", "pair_both_vs_neither", float(np.mean(both - neither)), "synergy")
     one = w_g * only_g + (1.0 - w_g) * only_r
     add(f"{g}+{r}", "pair_both_vs_one", float(np.mean(both - one)), "synergy")
+    t = NAMES.index(TIMED_ACTION)
+    never = resimulated_survival(m, _set(m.adopted, lm, {TIMED_ACTION: False}), lm)
+    on = _set(m.adopted, lm, {TIMED_ACTION: True})
+    for day in range(WINDOW_DAYS):
+        first = m.first_day[lm].copy()
+        first[:, t] = day + 0.5
+        effect = float(np.mean(resimulated_survival(m, on, lm, first) - never))
+        effects.append(
+            {
+                "candidate": TIMED_ACTION,
+                "kind": "first_use_day",
+                "k": day,
+                "segment": None,
+                "effect": round(effect, 6),
+                "role": "true_hva",
+            }
+        )
     for c, country in enumerate(COUNTRIES):
         sub = lm[m.country[lm] == c]
         effect = _contrast(m, sub, {SEGMENT_ACTION: True}, {SEGMENT_ACTION: False})
@@ -407,7 +450,9 @@ def truth_effects(m: Members) -> list[dict[str, Any]]:
     return effects
 
 
-def _day_offsets(decay: FloatArray, rng: np.random.Generator, lo: float, hi: float) -> FloatArray:
+def _day_offsets(
+    decay: FloatArray, rng: np.random.Generator, lo: float | FloatArray, hi: float
+) -> FloatArray:
     """Days after signup in [lo, hi) with density proportional to exp(-decay * day)."""
     u = rng.random(decay.size)
     span = hi - lo
@@ -429,10 +474,14 @@ def _events_block(
     repeat = np.asarray([a.repeat for a in ACTIONS])
     decay = np.asarray([a.decay for a in ACTIONS])
     # Days 0-6: every adopted action at least once, more for engaged members.
+    # The first use falls on the member's drawn first day, repeats between it and day 7.
     mem, act = np.nonzero(m.adopted[idx])
-    counts = 1 + rng.poisson(repeat[act] * np.exp(VOLUME_SLOPE * eng[mem]))
-    w_mem, w_act = np.repeat(mem, counts), np.repeat(act, counts)
-    w_day = _day_offsets(decay[w_act], rng, 0.0, float(WINDOW_DAYS))
+    first = m.first_day[idx][mem, act]
+    extra = rng.poisson(repeat[act] * np.exp(VOLUME_SLOPE * eng[mem]))
+    r_mem, r_act = np.repeat(mem, extra), np.repeat(act, extra)
+    r_day = _day_offsets(decay[r_act], rng, np.repeat(first, extra), float(WINDOW_DAYS))
+    w_mem, w_act = np.concatenate([mem, r_mem]), np.concatenate([act, r_act])
+    w_day = np.concatenate([first, r_day])
     # Free-tier history before signup: the free-tier actions, spread over the free days.
     free_actions = np.flatnonzero([a.free_tier for a in ACTIONS])
     free_w = repeat[free_actions] / repeat[free_actions].sum()

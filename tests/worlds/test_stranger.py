@@ -196,6 +196,33 @@ def test_segment_only_and_synergy_effects() -> None:
     assert both > alone + 0.03
 
 
+def test_first_use_timing_effect_fades_and_the_files_show_the_first_day(
+    small: tuple[Path, dict[str, Any]],
+) -> None:
+    folder, truth = small
+    timing = [e for e in truth["effects"] if e["kind"] == "first_use_day"]
+    assert [e["k"] for e in timing] == list(range(7))
+    assert {e["candidate"] for e in timing} == {stranger.TIMED_ACTION}
+    effects = np.array([e["effect"] for e in timing])
+    assert np.all(np.diff(effects) < 0) and effects[-1] > 0
+    assert effects[0] > _singles(truth)[stranger.TIMED_ACTION] > effects[-1]
+    # The first use in the files falls on the day the re-simulation uses.
+    m = stranger.simulate(4_000, 5)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = con.execute(
+        f"SELECT member_id, floor((epoch(min(e.ts)) - epoch(any_value(m.signup_at))) / 86400) "
+        f"FROM '{folder / 'events.parquet'}' e JOIN '{folder / 'members.parquet'}' m "
+        f"USING (member_id) WHERE e.action = '{stranger.TIMED_ACTION}' AND e.ts >= m.signup_at "
+        "AND e.ts < m.signup_at + INTERVAL 7 DAY AND m.ended_at IS NULL GROUP BY member_id"
+    ).fetchall()
+    row = {member_id: i for i, member_id in enumerate(stranger._member_ids(4_000, 5))}
+    t = NAMES.index(stranger.TIMED_ACTION)
+    drawn = np.floor([m.first_day[row[i], t] for i, _ in rows])
+    assert len(rows) > 300
+    np.testing.assert_array_equal(drawn, [d for _, d in rows])
+
+
 def test_re_simulation_matches_the_closed_form_and_reproduces_the_files(
     small: tuple[Path, dict[str, Any]],
 ) -> None:
