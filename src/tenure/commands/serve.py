@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tenure.commands._console import err_console, friendly_errors
+from tenure.commands._console import (
+    AS_OF_OPTION,
+    DATA_OPTION,
+    MAP_OPTION,
+    err_console,
+    friendly_errors,
+    open_dataset,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -20,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    data: Annotated[str, typer.Option("--data", help="Folder, DuckDB file or Ibis URL.")],
+    data: Annotated[str, DATA_OPTION],
     catalogue: Annotated[
         Path | None,
         typer.Option(
@@ -45,9 +52,8 @@ def serve(
         Path | None,
         typer.Option("--api-keys", help="File of 'KEY SCOPE' lines (else $TENURE_API_KEYS)."),
     ] = None,
-    as_of: Annotated[
-        datetime | None, typer.Option("--as-of", help="End of observation for member usage.")
-    ] = None,
+    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
+    mapping: Annotated[str | None, MAP_OPTION] = None,
     clock: Annotated[
         str,
         typer.Option("--clock", help="'wall' (now), or 'data': time starts at the data's as_of."),
@@ -79,7 +85,7 @@ def serve(
         if max_body < 1:
             raise SpecError(f"--max-body must be a positive number of bytes, got {max_body}")
         app = _build(
-            data, catalogue, policy, log, api_keys, as_of, clock, max_body, seed, max_batch
+            data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body, seed, max_batch
         )
         try:
             sock = bind(host, port)
@@ -100,6 +106,7 @@ def _build(
     log: str,
     api_keys: Path | None,
     as_of: datetime | None,
+    mapping: str | None,
     clock: str,
     max_body: int,
     seed: int | None,
@@ -109,10 +116,9 @@ def _build(
     from tenure.serve.app import create_app
     from tenure.serve.auth import ApiKeys
     from tenure.serve.service import Service, data_clock, wall_clock
-    from tenure.store import connect
 
     keys = ApiKeys.load(api_keys)
-    dataset = connect(data, as_of=as_of)
+    dataset = open_dataset(data, as_of=as_of, mapping=mapping)
     if catalogue_path is None and Path(data, "catalogue.yaml").is_file():
         catalogue_path = Path(data, "catalogue.yaml")
     cat = Catalogue.load(catalogue_path) if catalogue_path is not None else Catalogue.default()
