@@ -56,7 +56,7 @@ def test_rewards_by_construction(tmp_path: Path, catalogue: Catalogue) -> None:
     assert got.loc["d1", "status"] == "joined" and got.loc["d1", "reward"] == 1.0
     assert got.loc["d2", "status"] == "default" and got.loc["d2", "reward"] == 0.0
     assert got.loc["d3", "status"] == "default"
-    assert got.loc["d4", "status"] == "pending" and pd.isna(got.loc["d4", "reward"])
+    assert got.loc["d4", "status"] == "pending" and got["reward"].isna()["d4"]
     assert got.loc["d1", "message"] == "video_new" and got.loc["d1", "cta"] == "try_now"
 
 

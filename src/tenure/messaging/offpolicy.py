@@ -192,8 +192,9 @@ def _reward_model(
 
     # per distinct (context, position) of the log: the target's average of q over actions
     rk = (lctx * n_pos + lp) if context else lp.copy()
-    ur, rinv = np.unique(np.stack([rk, lkey]), axis=1, return_inverse=True)
-    rinv = rinv.ravel()
+    span = int(lkey.max()) + 1 if lkey.size else 1
+    uniq, rinv = np.unique(rk * span + lkey, return_inverse=True)
+    ur = np.stack([uniq // span, uniq % span])
     keep = prob > 0
     t = pd.DataFrame({"tk": tkey[keep], "a": ta[keep], "prob": prob[keep]})
     m = pd.DataFrame({"g": np.arange(ur.shape[1]), "rk": ur[0], "tk": ur[1]}).merge(t, on="tk")

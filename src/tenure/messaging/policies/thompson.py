@@ -428,17 +428,20 @@ class ThompsonPolicy:
 
 def _group(log: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Sufficient statistics per cell: decisions ``n`` and reward sum ``reward``."""
-    frame = log.copy()
-    if "n" not in frame.columns:
-        frame["n"] = 1.0
     for k in keys:
-        if k not in frame.columns:
+        if k not in log.columns:
             raise SpecError(
                 f"the log has no column {k!r} (have {', '.join(map(str, log.columns))})"
             )
-        frame[k] = frame[k].astype(str)
-    out = frame.groupby(list(keys), sort=True, observed=True)[["n", "reward"]].sum()
-    return out.reset_index()
+    frame = log[[*keys, "reward", *(["n"] if "n" in log.columns else [])]]
+    if "n" not in frame.columns:
+        frame = frame.assign(n=1.0)
+    # group on the raw values (fast), then spell the few groups' keys as text and regroup
+    out = frame.groupby(list(keys), sort=False, observed=True, dropna=False)[["n", "reward"]].sum()
+    out = out.reset_index()
+    for k in keys:
+        out[k] = out[k].astype(str)
+    return out.groupby(list(keys), sort=True)[["n", "reward"]].sum().reset_index()
 
 
 def _actions(grouped: pd.DataFrame, factors: Sequence[str], context: Sequence[str]) -> pd.DataFrame:
