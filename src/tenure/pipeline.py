@@ -208,63 +208,46 @@ def run_analyses(
     )
 
 
-def _has_renderer(area: str) -> bool:
-    """Whether ``tenure.report.<area>`` exists with a ``render`` (areas land during the session)."""
-    import importlib.util
-
-    if importlib.util.find_spec(f"tenure.report.{area}") is None:
-        return False
-    module = importlib.import_module(f"tenure.report.{area}")
-    return callable(getattr(module, "render", None))
-
-
 def _extras(
     dataset: Dataset, cards: Sequence[Scorecard], demo_dir: Path | None
 ) -> list[tuple[str, Callable[[], Any]]]:
-    """The product and messaging analyses, each run only when its renderer exists."""
-    steps: list[tuple[str, Callable[[], Any]]] = []
-    if _has_renderer("opportunities"):
+    """The product, messaging and serving steps (the last two need the demo's world)."""
 
-        def opportunities() -> Any:
-            from tenure.opportunities import find_workarounds
+    def opportunities() -> Any:
+        from tenure.opportunities import find_workarounds
 
-            return find_workarounds(dataset)
+        return find_workarounds(dataset)
 
-        steps.append(("opportunities", opportunities))
-    if _has_renderer("ideas"):
+    def ideas() -> Any:
+        from tenure.ideas import load_ideas
 
-        def ideas() -> Any:
-            from tenure.ideas import load_ideas
+        folder = Path(str(resources.files("tenure") / "data" / "ideas"))
+        return load_ideas(folder, verdicts={c.spec.name: c.verdicts for c in cards})
 
-            folder = Path(str(resources.files("tenure") / "data" / "ideas"))
-            verdicts = {c.spec.name: c.verdicts for c in cards}
-            return load_ideas(folder, verdicts=verdicts)
+    def pilots() -> Any:
+        from tenure.experiments.anomalies import detect_anomalies
 
-        steps.append(("ideas", ideas))
-    if _has_renderer("pilots") and cards:
+        return tuple(detect_anomalies(dataset, c.spec.name) for c in cards)
 
-        def anomalies() -> Any:
-            from tenure.experiments.anomalies import detect_anomalies
+    def messaging() -> Any:
+        from tenure.messaging.loop import run_closed_loop
 
-            return tuple(detect_anomalies(dataset, c.spec.name) for c in cards)
+        return run_closed_loop(days=14, members_per_day=1000)
 
-        steps.append(("pilots", anomalies))
-    if demo_dir is not None and _has_renderer("messaging"):
+    def serve() -> Any:
+        from tenure.serve.replay import replay_demo
 
-        def messaging() -> Any:
-            from tenure.messaging.loop import run_closed_loop
+        assert demo_dir is not None
+        return replay_demo(dataset, demo_dir, seconds=3.0)
 
-            return run_closed_loop(days=14, members_per_day=1000)
-
-        steps.append(("messaging", messaging))
-    if demo_dir is not None and _has_renderer("serve"):
-
-        def serve() -> Any:
-            from tenure.serve.replay import replay_demo
-
-            return replay_demo(dataset, demo_dir, seconds=3.0)
-
-        steps.append(("serve", serve))
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("opportunities", opportunities),
+        ("ideas", ideas),
+    ]
+    if cards:
+        steps.append(("pilots", pilots))
+    if demo_dir is not None:
+        steps += [("messaging", messaging), ("serve", serve)]
     return steps
 
 
@@ -421,11 +404,19 @@ def _guarded(area: str, draw: Callable[[], list[Section]]) -> list[Section]:
 
 
 def _render_extra(area: str, result: Any, truth: Mapping[str, Any] | None) -> list[Section]:
-    import importlib
-
-    render = importlib.import_module(f"tenure.report.{area}").render
-    sections: list[Section] = render(result, truth=truth)
-    return sections
+    """The sections of one product, messaging or serving result (each area's pure renderer)."""
+    render: Callable[..., list[Section]]
+    if area == "opportunities":
+        from tenure.report.opportunities import render
+    elif area == "ideas":
+        from tenure.report.ideas import render
+    elif area == "pilots":
+        from tenure.report.pilots import render
+    elif area == "messaging":
+        from tenure.report.messaging import render
+    else:
+        from tenure.report.serve import render
+    return render(result, truth=truth)
 
 
 def _esc(text: str) -> str:
