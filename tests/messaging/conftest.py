@@ -79,4 +79,6 @@ def index(small_world: Path, catalogue: Catalogue) -> MemberIndex:
 @pytest.fixture(scope="session")
 def small_loop() -> LoopResult:
     """A few simulated days of the closed loop: seconds, shared by the loop and report tests."""
-    return run_closed_loop(days=6, members_per_day=150, delay_days=1, mc_draws=200, seed=7)
+    return run_closed_loop(
+        days=6, members_per_day=150, delay_days=1, mc_draws=200, seed=7, discount_members=4000
+    )

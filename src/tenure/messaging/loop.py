@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tenure._types import FloatArray
+from tenure.messaging.cancel_flow import ValueVsDiscount, value_vs_discount
 from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.messaging.eligibility import eligible
@@ -78,6 +79,7 @@ class LoopResult(Result):
     realised_own: float
     final_version: str
     params: dict[str, Any]
+    discount: ValueVsDiscount | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per arm and day: cumulative regret and that day's adoption rate."""
@@ -119,6 +121,7 @@ class LoopResult(Result):
                 "true_value_own_logs": json_safe(self.true_value_own),
                 "realised_own_logs": json_safe(self.realised_own),
             },
+            "value_vs_discount": None if self.discount is None else self.discount.to_dict(),
         }
 
 
@@ -157,6 +160,7 @@ def run_closed_loop(
     horizon_days: int = 180,
     catalogue: Catalogue | None = None,
     alpha: float = 0.05,
+    discount_members: int = 20_000,
 ) -> LoopResult:
     """Run the three arms for ``days`` days of ``members_per_day`` arrivals each.
 
@@ -176,6 +180,9 @@ def run_closed_loop(
         Defaults to the shipped catalogue.
     alpha
         Level of the OPE intervals.
+    discount_members
+        Members in the cancel-flow test of value messaging against a discount run in the
+        same world (``0`` skips it); see :func:`tenure.messaging.cancel_flow.value_vs_discount`.
     """
     cat = catalogue or Catalogue.default()
     world = CreativeWorld(cat, seed=seed, horizon_days=horizon_days)
@@ -290,6 +297,17 @@ def run_closed_loop(
         true_value_own=truth_o,
         realised_own=realised_own,
         final_version=final.version,
+        discount=(
+            value_vs_discount(
+                members=discount_members,
+                seed=seed,
+                horizon_days=horizon_days,
+                alpha=alpha,
+                catalogue=cat,
+            )
+            if discount_members
+            else None
+        ),
         params={
             "days": days,
             "members_per_day": members_per_day,

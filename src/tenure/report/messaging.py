@@ -200,8 +200,12 @@ def render(
     truth: Mapping[str, Any] | None = None,
     discount: ValueVsDiscount | None = None,
 ) -> list[Section]:
-    """Sections of the messaging part of the report (``truth`` is unused: the loop carries it)."""
+    """Sections of the messaging part of the report (``truth`` is unused: the loop carries it).
+
+    ``discount`` defaults to the cancel-flow test the loop ran in the same world, if any.
+    """
     del truth
+    discount = discount if discount is not None else result.discount
     body, headline = _loop_body(result)
     sections = [
         Section("Benefit messaging that learns", "messaging-loop", body, headline),
