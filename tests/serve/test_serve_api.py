@@ -87,6 +87,10 @@ def test_a_client_decision_id_makes_the_call_idempotent(make_client: Make) -> No
     retries = [client.post("/v1/decide", json=body, headers=WRITE) for _ in range(5)]
     assert all(r.json() == first.json() for r in retries)
     assert counts(client) == (1, 0)
+    # The same id for another member or placement is a conflict, not their decision.
+    other = client.post("/v1/decide", json={**body, "member_id": "m006"}, headers=WRITE)
+    assert other.status_code == 409 and "m005" in other.json()["detail"]
+    assert counts(client) == (1, 0)
     # The retry did not count against the member's caps: still one creative excluded.
     fresh = decide(client, member_id="m005", placement="home")
     assert fresh["eligible"] == first.json()["eligible"] - 1

@@ -6,8 +6,8 @@ response is sent only after the row is committed. Authentication and the body-si
 are ASGI middleware around the app, so they answer before a body is read.
 
 Status codes: 200 for a decision (including "nothing eligible", logged like any other),
-401/403 for keys and scopes, 404 for an unknown member or decision, 413 for a body over
-the limit, 422 for a malformed request or an unknown placement, 503 when the log cannot
+401/403 for keys and scopes, 404 for an unknown member or decision, 409 for a
+``decision_id`` reused for another member or placement, 413 for a body over the limit, 422 for a malformed request or an unknown placement, 503 when the log cannot
 commit (the client may retry with the same ``decision_id``).
 """
 
@@ -117,7 +117,7 @@ def create_app(service: Service) -> FastAPI:
     @app.post(
         "/v1/decide",
         response_model=DecideResponse,
-        responses={401: _ERR, 403: _ERR, 404: _ERR, 413: _ERR, 503: _ERR},
+        responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR, 413: _ERR, 503: _ERR},
         tags=["decisions"],
     )
     async def decide(req: DecideRequest) -> Response:
@@ -142,6 +142,12 @@ def create_app(service: Service) -> FastAPI:
             return _unavailable(exc)
         if not new and decision.shown is not None:
             decider.recent.discard(req.member_id, decision.shown)
+        if not new and (stored.member_id, stored.placement) != (req.member_id, req.placement):
+            return _error(
+                409,
+                f"decision_id {req.decision_id!r} was used for member {stored.member_id!r} at "
+                f"{stored.placement!r}; a retry must repeat the same member_id and placement",
+            )
         return respond(stored)
 
     @app.post(

@@ -75,7 +75,7 @@ class Decider:
         self.policies = policies
         self.recent = recent
         self.rng = rng
-        self.newcomers: dict[str, Mapping[str, str]] = {}
+        self.newcomers: dict[str, tuple[Mapping[str, str], datetime]] = {}
         self._creatives = {c.id: c for p in catalogue.placements for c in catalogue.creatives(p)}
         # Server ids: a random prefix per process and a counter (no system call per decision).
         self._prefix = uuid.uuid4().hex[:16]
@@ -93,7 +93,7 @@ class Decider:
         if row.variant is not None:
             self.recent.add(row.member_id, PastDecision(row.variant, row.placement, row.ts))
         if row.placement == SIGNUP and self.members.get(row.member_id) is None:
-            self.newcomers[row.member_id] = dict(row.context)
+            self.newcomers.setdefault(row.member_id, (dict(row.context), row.ts))
 
     def decide(
         self,
@@ -141,7 +141,7 @@ class Decider:
         shown = PastDecision(creative.id, placement, now)
         self.recent.add(member_id, shown)
         if placement == SIGNUP and state is None:
-            self.newcomers[member_id] = dict(full_context)
+            self.newcomers.setdefault(member_id, (dict(full_context), now))
         return Decision(row, creative, shown)
 
     def _context(
@@ -155,12 +155,16 @@ class Decider:
         if state is not None:
             return {**context, **state.context(now)}
         known = self.newcomers.get(member_id)
-        if known is None and placement != SIGNUP:
-            raise UnknownMember(
-                f"member {member_id!r} is not in the data; only placement 'signup' "
-                "decides for a new member"
-            )
-        return {**(known or {}), **context, "tenure_band": tenure_band(0.0)}
+        if known is None:
+            if placement != SIGNUP:
+                raise UnknownMember(
+                    f"member {member_id!r} is not in the data; only placement 'signup' "
+                    "decides for a new member"
+                )
+            return {**context, "tenure_band": tenure_band(0.0)}
+        signup_context, signed_up = known
+        days = max((now - signed_up).total_seconds() / 86_400, 0.0)
+        return {**signup_context, **context, "tenure_band": tenure_band(days)}
 
 
 def _summarise(excluded: Mapping[str, str]) -> str:
