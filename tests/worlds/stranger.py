@@ -604,7 +604,8 @@ def generate(out_dir: Path, *, members: int, seed: int) -> dict[str, Any]:
     Examples
     --------
     >>> import tempfile
-    >>> truth = generate(Path(tempfile.mkdtemp()), members=2000, seed=3)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     truth = generate(Path(d), members=2000, seed=3)
     >>> truth["window_days"], truth["horizon_days"], len(truth["effects"]) > 14
     (7, 90, True)
     """
