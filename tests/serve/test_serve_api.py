@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -213,3 +213,45 @@ def test_a_policy_snapshot_is_swapped_in_by_an_admin(make_client: Make, tmp_path
     bad = client.post("/v1/admin/policy", json={"path": str(tmp_path / "no.json")}, headers=ADMIN)
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "path"]
     assert decide(client, member_id="m008", placement="home")["policy_version"] == "uniform-v2"
+
+
+class BrokenStore:
+    """A log whose disk has gone: every write and ping fails."""
+
+    kind: ClassVar[str] = "broken"
+    location = "nowhere"
+
+    def write(self, decisions: Any, outcomes: Any) -> Any:
+        raise OSError("No space left on device")
+
+    def get(self, decision_id: str) -> None:
+        return None
+
+    def since(self, ts: Any) -> list[DecisionRow]:
+        return []
+
+    def ping(self) -> None:
+        raise OSError("No space left on device")
+
+    def count(self) -> tuple[int, int]:
+        return 0, 0
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_log_that_cannot_commit_is_a_503_to_retry_and_not_ready(make_client: Make) -> None:
+    client = make_client(log=BrokenStore)
+    r = client.post(
+        "/v1/decide",
+        json={"member_id": "m001", "placement": "home", "decision_id": "r-1"},
+        headers=WRITE,
+    )
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "retry with the same decision_id" in r.json()["detail"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "No space left" in ready.json()["detail"]
+    assert client.get("/healthz").status_code == 200  # up, but not ready
+    # The failed decision did not count against the member's caps.
+    service: Service = client.app.state.service  # type: ignore[attr-defined]
+    assert service.decider.recent.get("m001", service.clock()) == ()

@@ -111,6 +111,7 @@ def test_sigkill_loses_no_acknowledged_decision_and_sigterm_drains(
         restarted.stop()
     assert code == 0, "".join(restarted.stderr)
     assert "Traceback" not in "".join(restarted.stderr)
+    assert WRITE_KEY not in "".join(server.stderr + restarted.stderr)  # keys are never logged
     # A client either got its answer or could not connect: nothing was half-answered.
     assert all("HTTP" not in f for f in second.failures), second.failures[:5]
     after = logged_ids(target)
