@@ -147,3 +147,32 @@ def test_errors() -> None:
         ThompsonPolicy(("message",), ()).fit(pd.DataFrame({"message": ["a"], "reward": [3.0]}))
     with pytest.raises(SpecError, match=r"prior\.main"):
         Prior(main=0)
+
+
+def test_refit_is_idempotent_and_pickles(catalogue: Catalogue) -> None:
+    import pickle
+
+    log, _ = _log(np.random.default_rng(7), 3000)
+    pol = ThompsonPolicy(("message", "image"), ("country",))
+    first = pol.fit(log).version
+    assert pol.fit(log).version == first  # fit returns self; refitting changes nothing
+    back = pickle.loads(pickle.dumps(pol))
+    cands = [{"message": m, "image": "i0"} for m in ("m0", "m1")]
+    np.testing.assert_array_equal(
+        back.probabilities({"country": "DE"}, cands), pol.probabilities({"country": "DE"}, cands)
+    )
+
+
+def test_serving_context_without_placement_uses_the_creatives(catalogue: Catalogue) -> None:
+    """A server passes member attributes; the placement comes from the creatives themselves."""
+    rng = np.random.default_rng(9)
+    cs = catalogue.creatives("email")[:12]
+    rows = [cs[j] for j in rng.integers(len(cs), size=2000)]
+    log = pd.DataFrame(
+        {"message": [c.message for c in rows], "image": [c.image for c in rows],
+         "cta": [c.cta for c in rows], "placement": "email",
+         "reward": rng.binomial(1, 0.2, size=2000).astype(float)}
+    )  # fmt: skip
+    pol = ThompsonPolicy(context=("placement",)).fit(log)
+    with_place = pol.probabilities({"placement": "email"}, cs)
+    np.testing.assert_array_equal(pol.probabilities({"country": "US"}, cs), with_place)
