@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,6 +80,23 @@ class Decider:
         # Server ids: a random prefix per process and a counter (no system call per decision).
         self._prefix = uuid.uuid4().hex[:16]
         self._counter = itertools.count(1)
+        self._ids_by_key: dict[object, tuple[str, ...]] = {}
+
+    def _ids(self, creatives: Sequence[Creative]) -> tuple[str, ...]:
+        """The eligible ids, cached by the set's key when eligibility gives one.
+
+        A placement has hundreds of creatives and most decisions share a few eligible
+        sets; rebuilding the id tuple was a fifth of a decision's cost.
+        """
+        key = getattr(creatives, "key", None)
+        if key is None:
+            return tuple(c.id for c in creatives)
+        ids = self._ids_by_key.get(key)
+        if ids is None:
+            if len(self._ids_by_key) >= 4096:
+                self._ids_by_key.clear()
+            ids = self._ids_by_key[key] = tuple(c.id for c in creatives)
+        return ids
 
     def _next_id(self) -> str:
         return f"{self._prefix}{next(self._counter):012x}"
@@ -117,7 +134,7 @@ class Decider:
             self.catalogue, state, placement=placement, context=full_context, now=now, recent=recent
         )
         policy = self.policies.current  # read once: a hot swap cannot split this decision
-        ids = tuple(c.id for c in elig.creatives)
+        ids = self._ids(elig.creatives)
         did = decision_id or self._next_id()
         if not elig.creatives:
             reason = _summarise(elig.excluded) or f"no creative at placement {placement}"
