@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from serve_world import AS_OF
+
 from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, eligible
 from tenure.serve.decider import Decider, UnknownMember, UnknownPlacement
 from tenure.serve.policy_slot import PolicySlot
