@@ -25,6 +25,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+# One BLAS thread (for obp's run too): on a shared machine, threads only fight each other.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pandas as pd
 
@@ -60,11 +64,24 @@ def synthetic_log(cat: Catalogue, n: int, rng: np.random.Generator) -> pd.DataFr
 
 
 def per_call(fn: object, repeat: int) -> float:
+    """CPU seconds per call (process time: on a shared machine wall time measures the queue)."""
     assert callable(fn)
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(repeat):
         fn()
-    return (time.perf_counter() - start) / repeat
+    return (time.process_time() - start) / repeat
+
+
+class Clock:
+    """Wall and CPU seconds of a block."""
+
+    def __enter__(self) -> Clock:
+        self.w0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.w0
+        self.cpu = time.process_time() - self.c0
 
 
 def bench_decision(cat: Catalogue, pol: ThompsonPolicy, repeat: int) -> dict[str, float]:
@@ -88,9 +105,9 @@ def bench_decision(cat: Catalogue, pol: ThompsonPolicy, repeat: int) -> dict[str
     for country in COUNTRIES[1:]:
         for plan in PLANS:
             c = {"placement": "signup", "country": country, "plan": plan}
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             pol.choose(c, full, rng)
-            cold.append(time.perf_counter() - t0)
+            cold.append(time.process_time() - t0)
     return {"eligibility_us": elig_s * 1e6, "warm_us": warm * 1e6,
             "cold_ms": float(np.median(cold)) * 1e3, "n_creatives": len(full)}  # fmt: skip
 
@@ -100,25 +117,24 @@ def bench_ope(n: int, n_actions: int, rng: np.random.Generator) -> dict[str, flo
     reward = rng.binomial(1, 0.1, size=n).astype(float)
     pscore = np.full(n, 1.0 / n_actions)
     dist = rng.dirichlet(np.ones(n_actions), size=n)
-    t0 = time.perf_counter()
-    target = dist[np.arange(n), action]
-    q = np.full((n, n_actions), 0.1)
-    evaluate(reward, pscore, target, q_chosen=q[np.arange(n), action],
-             q_target=np.einsum("ij,ij->i", dist, q))  # fmt: skip
-    arrays = time.perf_counter() - t0
+    with Clock() as arrays:
+        target = dist[np.arange(n), action]
+        q = np.full((n, n_actions), 0.1)
+        evaluate(reward, pscore, target, q_chosen=q[np.arange(n), action],
+                 q_target=np.einsum("ij,ij->i", dist, q))  # fmt: skip
     # the table API: 1M-row log joined to a target table of 20 contexts x n_actions
     ctx = rng.integers(20, size=n)
     probs = rng.dirichlet(np.ones(n_actions), size=20)
     log = pd.DataFrame({"segment": ctx, "action": action, "reward": reward, "propensity": pscore})
     s, a = np.meshgrid(np.arange(20), np.arange(n_actions), indexing="ij")
     table = pd.DataFrame({"segment": s.ravel(), "action": a.ravel(), "prob": probs.ravel()})
-    t0 = time.perf_counter()
-    evaluate_tables(log, table)
-    tables = time.perf_counter() - t0
-    return {"arrays_s": arrays, "tables_s": tables}
+    with Clock() as tables:
+        evaluate_tables(log, table)
+    return {"arrays_s": arrays.wall, "arrays_cpu": arrays.cpu, "tables_s": tables.wall,
+            "tables_cpu": tables.cpu}  # fmt: skip
 
 
-def bench_obp(n: int, n_actions: int) -> float | None:
+def bench_obp(n: int, n_actions: int) -> dict[str, float] | None:
     if not OBP_PYTHON.exists():
         return None
     out = subprocess.run(
@@ -126,7 +142,8 @@ def bench_obp(n: int, n_actions: int) -> float | None:
          "--actions", str(n_actions)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"wall": float(doc["seconds"]), "cpu": float(doc["cpu"])}
 
 
 def main() -> None:
@@ -136,29 +153,34 @@ def main() -> None:
     rng = np.random.default_rng(7)
     cat = Catalogue.default()
     log = synthetic_log(cat, n_train, rng)
-    t0 = time.perf_counter()
-    pol = ThompsonPolicy(("message", "image", "cta"), ("placement", "country", "plan")).fit(log)
-    train_s = time.perf_counter() - t0
+    with Clock() as train:
+        pol = ThompsonPolicy(("message", "image", "cta"), ("placement", "country", "plan")).fit(log)
     dec = bench_decision(cat, pol, 2_000 if quick else 20_000)
     ope = bench_ope(n_ope, 10, rng)
-    obp_s = bench_obp(n_ope, 10)
+    obp = bench_obp(n_ope, 10)
     load = os.getloadavg()[0]
-    print(json.dumps({"train_s": train_s, **dec, **ope, "obp_s": obp_s, "load": load}))
-    ratio = f"{obp_s / ope['arrays_s']:.0f}× faster" if obp_s else "obp not installed"
+    print(json.dumps({"train_s": train.wall, "train_cpu": train.cpu, **dec, **ope, "obp": obp,
+                      "load": load}))  # fmt: skip
+    ratio = f"Tenure {obp['cpu'] / ope['arrays_cpu']:.1f}× less CPU" if obp else "obp not installed"
+    obp_cell = (
+        f"obp 0.5.7 `OffPolicyEvaluation`: {obp['cpu']:.2f} s CPU ({obp['wall']:.2f} s wall); {ratio}"
+        if obp
+        else "obp not installed"
+    )
     md = f"""## Messaging (`benchmarks/bench_messaging.py`)
 
 | what | Tenure | peer |
 | --- | --- | --- |
-| one decision, {dec["n_creatives"]} creatives, warm context (eligibility + probabilities + draw) | {dec["warm_us"]:.0f} µs (eligibility alone {dec["eligibility_us"]:.0f} µs) | — |
-| first decision in a context (Monte Carlo scores, {pol.mc_draws} draws) | {dec["cold_ms"]:.1f} ms (median of 20 contexts) | — |
-| train pooled Thompson sampling on {n_train:,} logged decisions ({pol.design_.n_features} coefficients) | {train_s:.2f} s | — |
-| IPS + SNIPS + DM + DR with intervals, {n_ope:,} rounds × 10 actions (arrays) | {ope["arrays_s"]:.3f} s | obp 0.5.7 `OffPolicyEvaluation`: {f"{obp_s:.3f} s" if obp_s else "n/a"} ({ratio}) |
-| same, from tables (log joined to a 20-context target) | {ope["tables_s"]:.3f} s | — |
+| one decision, {dec["n_creatives"]} creatives, warm context (eligibility + probabilities + draw) | {dec["warm_us"]:.0f} µs CPU (eligibility alone {dec["eligibility_us"]:.0f} µs) | — |
+| first decision in a context (Monte Carlo scores, {pol.mc_draws} draws) | {dec["cold_ms"]:.1f} ms CPU (median of 20 contexts) | — |
+| train pooled Thompson sampling on {n_train:,} logged decisions ({pol.design_.n_features} coefficients) | {train.cpu:.2f} s CPU ({train.wall:.2f} s wall) | — |
+| IPS + SNIPS + DM + DR with intervals, {n_ope:,} rounds × 10 actions (arrays) | {ope["arrays_cpu"]:.3f} s CPU ({ope["arrays_s"]:.3f} s wall) | {obp_cell} |
+| same, from tables (log joined to a 20-context target) | {ope["tables_cpu"]:.3f} s CPU ({ope["tables_s"]:.3f} s wall) | — |
 
 No peer tool offers pooled Thompson sampling over factorised creatives with stated
-propensities, so the decision and training rows have no ratio. The machine was shared
-(1-minute load average {load:.1f} on its cores while this ran), so absolute times are upper
-bounds.
+propensities, so the decision and training rows have no ratio. The machine was shared by
+eight sessions (1-minute load average {load:.1f} on its cores while this ran), so figures are
+CPU time of this process (one BLAS thread); wall times under that load are larger.
 """
     if not quick:
         record("messaging", md)
