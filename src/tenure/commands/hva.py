@@ -44,7 +44,7 @@ def _table(rows: tuple[HvaEstimate, ...], title: str, conf: str) -> Table:
     for col in ("support", "naive Δ", "adjusted Δ", f"{conf} CI", "q (BH)", "max |SMD|", "status"):
         table.add_column(col, justify="right")
     for e in rows:
-        state = "HVA" if e.is_hva else e.status if e.status != "ok" else ""
+        state: str = "HVA" if e.is_hva else e.status if e.status != "ok" else ""
         if e.status == "ok" and not e.balanced:
             state = "imbalanced"
         elif e.status == "ok" and not e.overlap:
@@ -117,7 +117,7 @@ def hva(
             "--pair-days",
             help="Pairs: both actions first used within these days "
             "(default: the window; 0 drops pairs).",
-        ),  # fmt: skip
+        ),
     ] = None,
     min_support: Annotated[
         float, typer.Option("--min-support", help="Minimum share of members doing a candidate.")

@@ -44,7 +44,8 @@ class HvaCounts:
 
 
 def _fetch(expr: ir.Table) -> pd.DataFrame:
-    return expr.to_pyarrow().to_pandas()
+    frame: pd.DataFrame = expr.to_pyarrow().to_pandas()
+    return frame
 
 
 def _empty(*cols: str) -> pd.DataFrame:
@@ -54,9 +55,7 @@ def _empty(*cols: str) -> pd.DataFrame:
 def aggregate_counts(
     lm: Landmark, *, pairs: bool = True, distinct: bool = True, max_distinct: int = 12
 ) -> HvaCounts:
-    """Run the aggregations (the only engine work of :func:`tenure.hva.discover` after the
-    landmark).
-    """
+    """Run the aggregations: all the engine work of :func:`tenure.hva.discover` after the landmark."""
     base, u = lm.members, lm.uses
     act = lm.design.factor(ACTIVITY)
     r_act = lm.design.radix[ACTIVITY]

@@ -38,8 +38,10 @@ DISTINCT = "distinct_benefits"
 
 @dataclass(frozen=True, slots=True, order=True)
 class Candidate:
-    """One candidate: ``kind``, the ``actions`` involved (sorted for pairs) and level ``k``
-    (uses for ``threshold``, benefits for ``distinct``; ``None`` otherwise).
+    """One candidate: its ``kind``, the ``actions`` involved and a level ``k``.
+
+    ``actions`` are sorted for pairs; ``k`` is the uses for ``threshold``, the benefits for
+    ``distinct`` and ``None`` otherwise.
     """
 
     kind: CandidateKind

@@ -49,8 +49,9 @@ HISTORY = "presignup_events"
 
 @dataclass(frozen=True, slots=True)
 class Factor:
-    """One stratum factor: its name, kind, level labels and (for numbers and counts) the
-    representative value of each level and the cut points that define the levels.
+    """One stratum factor: name, kind, level labels, representative values and cut points.
+
+    Numbers and counts carry the representative value of each level and the cut points.
 
     ``edges`` are the lower bounds of levels ``1..L-1``: a value ``v`` has code
     ``sum(v >= e for e in edges)``. Numbers with missing values get one extra last level
@@ -156,8 +157,9 @@ class LandmarkDesign:
         return np.column_stack(cols), tuple(owner)
 
     def balance_columns(self, sids: npt.ArrayLike) -> tuple[FloatArray, tuple[str, ...]]:
-        """Columns whose means are compared between arms: every level's indicator for a
-        category, the representative value for a number or count.
+        """Columns whose means are compared between arms (the balance diagnostics).
+
+        Every level's indicator for a category, the representative value for a number or count.
         """
         s = np.asarray(sids, dtype=np.int64)
         cols: list[FloatArray] = []

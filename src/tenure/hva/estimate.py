@@ -36,7 +36,7 @@ from tenure.hva.candidates import Candidate, Segment
 from tenure.hva.design import LandmarkDesign
 from tenure.hva.result import Balance, Guards, HvaEstimate
 from tenure.stats.evalue import e_values
-from tenure.stats.ipw import EffectMethod, aipw_grouped
+from tenure.stats.ipw import EffectMethod, Status, aipw_grouped
 from tenure.stats.multiple import benjamini_hochberg
 from tenure.stats.proportion import effective_n, newcombe
 from tenure.stats.survival import km_grid
@@ -72,7 +72,7 @@ def _strata(
     n = frame["n"].to_numpy(np.float64)
     obs = frame["obs_h"].to_numpy() == 1
     ret = frame["retained"].to_numpy() == 1
-    np.add.at(out, (groups, 0, si), n)
+    np.add.at(out, (groups, np.zeros_like(si), si), n)
     np.add.at(out, (groups[obs], 1, si[obs]), n[obs])
     both = obs & ret
     np.add.at(out, (groups[both], 2, si[both]), n[both])
@@ -148,8 +148,7 @@ def build_arms(
     for a, action in enumerate(actions):
         population = tot - at_sid[a] + at_sid_a[a]
         for i, k in enumerate(ks):
-            kind = "action" if k == 1 else "threshold"
-            c = Candidate(kind, (action,), None if k == 1 else k)
+            c = Candidate("action", (action,)) if k == 1 else Candidate("threshold", (action,), k)
             add(c, population, treated_lv[a, i], tot_c, curve_ge[a, i])
     if pairs and n_a > 1 and not counts.pairs.empty:
         early = u["early"].to_numpy().astype(bool)
@@ -206,6 +205,13 @@ def build_arms(
         np.stack(pop_c) if pop_c else emptyc,
         np.stack(trt_c) if trt_c else emptyc,
     )
+
+
+def _status(value: object) -> Status:
+    text = str(value)
+    if text == "too_few":
+        return "too_few"
+    return "few_events" if text == "few_events" else "ok"
 
 
 def _landmark_km(curve: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -334,8 +340,10 @@ def estimate_effects(
                 warns.append(
                     f"{adj.status[r]}: {int(adj.events1[r])} / {int(adj.events0[r])} events in the arms"
                 )
-            for c in sorted(constant):
-                warns.append(f"constant covariate: {c} does not vary — it adjusts nothing")
+            warns.extend(
+                f"constant covariate: {c} does not vary — it adjusts nothing"
+                for c in sorted(constant)
+            )
             out.append(
                 HvaEstimate(
                     candidate=cand,
@@ -366,7 +374,7 @@ def estimate_effects(
                     events_treated=int(adj.events1[r]),
                     events_control=int(adj.events0[r]),
                     balance=balance,
-                    status=adj.status[r],  # type: ignore[arg-type]
+                    status=_status(adj.status[r]),
                     balanced=bool(balanced),
                     overlap=overlap,
                     small_sample=small,

@@ -55,8 +55,9 @@ class Guards:
 
 @dataclass(frozen=True, slots=True)
 class Balance:
-    """Standardised mean difference of one covariate, before and after weighting (the
-    covariate's largest over its levels, signed).
+    """Standardised mean difference of one covariate, before and after weighting.
+
+    For a category, the level with the largest difference (signed).
     """
 
     covariate: str
@@ -108,8 +109,9 @@ class HvaEstimate:
 
     @property
     def established(self) -> bool:
-        """A usable, balanced, overlapping estimate whose interval lies above 0 (q < alpha is
-        checked by the score).
+        """A usable, balanced, overlapping estimate whose interval lies above 0.
+
+        ``q < alpha`` is checked by the score.
         """
         return self.status == "ok" and self.balanced and self.overlap and self.adjusted_low > 0
 
@@ -208,7 +210,7 @@ class HvaResult(Result):
 
 def _estimate_dict(e: HvaEstimate) -> dict[str, Any]:
     c = e.candidate
-    return json_safe(
+    out: dict[str, Any] = json_safe(
         {
             "candidate": c.name,
             "kind": c.kind,
@@ -248,3 +250,4 @@ def _estimate_dict(e: HvaEstimate) -> dict[str, Any]:
             "is_hva": e.is_hva,
         }
     )  # fmt: skip
+    return out

@@ -320,7 +320,7 @@ def _ease(ctx: DemoContext) -> dict[str, float]:
     try:
         from tenure.experiments.encouragement import ease_of_encouraging
         from tenure.experiments.spec import load_specs
-        from tenure.report.experiments import find_specs  # type: ignore[attr-defined]
+        from tenure.report.experiments import find_specs
     except ImportError:
         return {}
     folder = find_specs()

@@ -111,7 +111,8 @@ class GroupedLogistic:
         def objective(b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
             eta = b @ x.T
             ll = (kk * eta - nn * np.logaddexp(0.0, eta)).sum(axis=1)
-            return ll - 0.5 * (pen * b * b).sum(axis=1)
+            out: FloatArray = ll - 0.5 * (pen * b * b).sum(axis=1)
+            return out
 
         for it in range(self.max_iter):
             b, kk, nn = beta[active], k[active], n[active]
@@ -149,7 +150,8 @@ class GroupedLogistic:
             raise NotFittedError(
                 "GroupedLogistic is not fitted yet: call fit(X, successes, trials)"
             )
-        return special.expit(coef @ np.asarray(X, dtype=np.float64).T)
+        proba: FloatArray = special.expit(coef @ np.asarray(X, dtype=np.float64).T)
+        return proba
 
 
 Status = Literal["ok", "too_few", "few_events"]
@@ -204,8 +206,9 @@ class AdjustedEffect:
 
 
 def _stack_arm(x: FloatArray, s: int) -> FloatArray:
-    """Design for a model shared by both arms: ``[x, 1]`` for treated rows, ``[x, 0]`` for
-    untreated ones, so covariate effects are learnt from every member.
+    """Design for a model shared by both arms, so covariate effects are learnt from everyone.
+
+    ``[x, 1]`` for treated rows, ``[x, 0]`` for untreated ones.
     """
     return np.vstack([np.column_stack([x, np.ones(s)]), np.column_stack([x, np.zeros(s)])])
 
