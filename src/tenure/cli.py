@@ -135,3 +135,7 @@ def _root(
 for _info in sorted(pkgutil.iter_modules(tenure.commands.__path__), key=lambda m: m.name):
     if not _info.name.startswith("_"):
         importlib.import_module(f"tenure.commands.{_info.name}").register(app)
+
+
+if __name__ == "__main__":
+    app()
