@@ -22,8 +22,26 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `serve` command to `app`."""
+    """Add the `serve` and `export-decisions` commands to `app`."""
     app.command("serve")(serve)
+    app.command("export-decisions")(export_decisions)
+
+
+def export_decisions(
+    log: Annotated[
+        str, typer.Option("--log", help="The decision log: a .sqlite/.duckdb file or a URL.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for exposures/outcomes.parquet.")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing files in --out.")
+    ] = False,
+) -> None:
+    """Write the decision log as the data contract's exposures (and its outcomes) in Parquet."""
+    from tenure.serve.export import export_log
+
+    with friendly_errors():
+        exposures, outcomes = export_log(log, out, overwrite=overwrite)
+    err_console.print(f"wrote {exposures} and {outcomes}", highlight=False)
 
 
 def serve(

@@ -181,6 +181,10 @@ class DecisionLog(Protocol):
         """Decisions at or after ``ts`` (used to warm the frequency-cap cache on start)."""
         ...
 
+    def outcomes(self) -> list[OutcomeRow]:
+        """Every stored outcome, oldest first."""
+        ...
+
     def ping(self) -> None:
         """Raise when the log is not writable."""
         ...
@@ -394,6 +398,15 @@ class SQLLog:
             (self._to_db_ts(ts),),
         )
         return [DecisionRow.from_values(r) for r in cur.fetchall()]
+
+    def outcomes(self) -> list[OutcomeRow]:
+        """Every stored outcome, oldest first."""
+        cur = self._cursor()
+        cur.execute("SELECT decision_id, ts, reward, event FROM outcomes ORDER BY ts, decision_id")
+        return [
+            OutcomeRow(str(d), as_utc(ts), None if r is None else float(r), e)
+            for d, ts, r, e in cur.fetchall()
+        ]
 
     def ping(self) -> None:
         """A read that fails when the connection or the file is gone."""
