@@ -33,5 +33,7 @@ def demo(
     for line in result.summary:
         console.print(f"• {line}", highlight=False, markup=False)
     total = sum(result.seconds.values())
-    console.print(f"\nReport: [bold]{result.report.resolve()}[/]  ({total:.1f} s in all)")
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    console.print(f"\nTime: {steps}", highlight=False, markup=False)
+    console.print(f"Report: [bold]{result.report.resolve()}[/]  ({total:.1f} s in all)")
     console.print(f"Memo:   {result.memo.resolve()}", highlight=False)
