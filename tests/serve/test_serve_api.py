@@ -13,7 +13,7 @@ from conftest import ADMIN, WRITE, FirstPolicy
 from tenure.messaging import Catalogue
 from tenure.messaging.snapshot import write_snapshot
 from tenure.serve.service import Service
-from tenure.serve.stores import DecisionLog, DecisionRow
+from tenure.serve.stores import DecisionLog, DecisionRow, OutcomeRow
 
 Make = Callable[..., TestClient]
 
@@ -228,6 +228,9 @@ class BrokenStore:
         return None
 
     def since(self, ts: Any) -> list[DecisionRow]:
+        return []
+
+    def outcomes(self) -> list[OutcomeRow]:
         return []
 
     def ping(self) -> None:

@@ -55,6 +55,9 @@ class SlowStore:
     def since(self, ts: datetime) -> list[DecisionRow]:
         return []
 
+    def outcomes(self) -> list[OutcomeRow]:
+        return []
+
     def ping(self) -> None:
         pass
 
