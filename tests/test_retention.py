@@ -204,3 +204,15 @@ def test_cli_table_and_bad_column(world: Path) -> None:
     for flags in (["--unit", "years"], ["--at", "1,x"], ["--alpha", "2"]):
         refused = CliRunner().invoke(app, ["retention", "--data", str(world), *flags])
         assert refused.exit_code == 2 and flags[0] in refused.output
+
+
+def test_report_renders_the_result_it_is_given(small: Path) -> None:
+    from tenure.report.retention import render
+    from tenure.settings import Inference
+
+    result = analyse_retention(connect(small, as_of=AS_OF), inference=Inference(alpha=0.1))
+    sections = render(result)
+    assert [s.anchor for s in sections] == ["survival", "cohorts", "churn"]
+    assert "90% Greenwood" in sections[0].body_html and "95%" not in sections[0].body_html
+    # Follow-up here ends at day 87: the summary says so instead of extrapolating to day 90.
+    assert "follow-up ends before day 90" in sections[0].summary
