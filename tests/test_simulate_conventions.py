@@ -120,6 +120,7 @@ def test_presets_and_validation() -> None:
         {"activity_tail": 1.0},
         {"frailty_sd": -1.0},
         {"renewals": True, "product_bets": True},
+        {"benefit_labels": "all", "product_bets": True},
     ):
         with pytest.raises(SpecError):
             WorldConfig(**bad)
@@ -306,7 +307,7 @@ def test_the_truth_machinery_reproduces_the_factual_world(name: str) -> None:
 @pytest.mark.parametrize("name", ["large_first_sessions", "heavy_tail", "renewals", "frailty"])
 def test_adjustment_set_still_identifies_the_truth(name: str, tmp_path: Path) -> None:
     """IPW on the adjustment set (with the world's own day-0 encoding) lands on the truth."""
-    config = replace(_config(name), n_members=200_000, chunk_size=100_000, seed=21)
+    config = replace(_config(name), n_members=120_000, chunk_size=60_000, seed=21)
     simulate_world(tmp_path, config)
     truth = load_truth(tmp_path)
     actions = ("shipping.order", "video.stream", "music.play")

@@ -123,6 +123,10 @@ class WorldConfig:
             raise SpecError(f"frailty_sd must be non-negative, got {self.frailty_sd}")
         if self.renewals and self.product_bets:
             raise SpecError("renewals=True is not combined with product_bets (30-day timings)")
+        if self.benefit_labels != "mixed" and self.product_bets:
+            raise SpecError(
+                "product_bets plants events without a benefit; use benefit_labels='mixed'"
+            )
 
     @classmethod
     def variant(cls, name: str, **overrides: Any) -> WorldConfig:
