@@ -186,7 +186,7 @@ class DecisionLog(Protocol):
         ...
 
     def ping(self) -> None:
-        """Raise when the log is not writable."""
+        """Commit a small write; raise when the log is not writable."""
         ...
 
     def count(self) -> tuple[int, int]:
@@ -252,10 +252,11 @@ class SQLLog:
             cur = self._cursor()
             for statement in self.ddl:
                 cur.execute(statement)
-            cur.execute(
-                f"INSERT INTO tenure_log_meta (key, value) VALUES ({self.placeholder}, {self.placeholder})",
-                ("format", FORMAT),
-            )
+            for key, value in (("format", FORMAT), ("heartbeat", "")):
+                cur.execute(
+                    f"INSERT INTO tenure_log_meta (key, value) VALUES ({self.placeholder}, {self.placeholder})",
+                    (key, value),
+                )
             self._con.commit()
             return
         if "tenure_log_meta" not in tables:
@@ -409,10 +410,18 @@ class SQLLog:
         ]
 
     def ping(self) -> None:
-        """A read that fails when the connection or the file is gone."""
+        """A committed write (the heartbeat row): fails when the log is not writable."""
         cur = self._cursor()
-        cur.execute("SELECT count(*) FROM tenure_log_meta")
-        cur.fetchall()
+        try:
+            self._begin(cur)
+            cur.execute(
+                f"UPDATE tenure_log_meta SET value = {self.placeholder} WHERE key = 'heartbeat'",
+                (datetime.now(UTC).isoformat(),),
+            )
+            self._con.commit()
+        except BaseException:
+            self._con.rollback()
+            raise
 
     def count(self) -> tuple[int, int]:
         """Rows in (exposures, outcomes)."""
