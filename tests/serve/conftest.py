@@ -11,27 +11,22 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from serve_support import ADMIN_KEY, WRITE_KEY
 from serve_world import AS_OF, write_world
 
-from tenure.messaging import Catalogue, Choice, Creative, MemberIndex, Policy, UniformPolicy
+from tenure.messaging import Catalogue, MemberIndex, Policy, UniformPolicy
 from tenure.serve.app import create_app
 from tenure.serve.auth import ApiKeys
 from tenure.serve.service import Service, data_clock
 from tenure.store import Dataset, connect
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_KEY = "admin-key-0123456789abcdef"
-WRITE_KEY = "write-key-0123456789abcdef"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-WRITE = {"Authorization": f"Bearer {WRITE_KEY}"}
-STORES = ("sqlite", "duckdb", "postgresql")
 
 
 @pytest.fixture(scope="session")
@@ -106,18 +101,6 @@ def log_target(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str]
         return str(tmp_path / f"decisions-{uuid.uuid4().hex[:6]}.{kind}")
 
     return target
-
-
-class FirstPolicy:
-    """A deterministic test policy: always the first eligible creative, propensity 1."""
-
-    def __init__(self, version: str = "first-v1") -> None:
-        self.version = version
-
-    def choose(
-        self, context: Mapping[str, str], eligible: Sequence[Creative], rng: np.random.Generator
-    ) -> Choice:
-        return Choice(eligible[0], 1.0)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_support import ADMIN, WRITE, FirstPolicy
 
-from conftest import ADMIN, WRITE, FirstPolicy
 from tenure.messaging import Catalogue
 from tenure.messaging.snapshot import write_snapshot
 from tenure.serve.service import Service

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_support import ADMIN_KEY, WRITE, WRITE_KEY
 
-from conftest import ADMIN_KEY, WRITE, WRITE_KEY
 from tenure.errors import SpecError
 from tenure.serve.auth import ApiKeys, AuthMiddleware
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from serve_proc import Load, ServerProcess
+from serve_support import WRITE_KEY
 
-from conftest import WRITE_KEY
 from tenure.serve.stores import open_log
 
 MEMBERS = [f"m{i:03d}" for i in range(200)]
@@ -33,14 +33,11 @@ def logged_ids(target: str) -> list[str]:
 
 
 def joined_outcomes(target: str, ids: set[str]) -> int:
-    """Outcomes that join an exposure row, among ``ids`` (read back through the store)."""
+    """Outcomes among ``ids`` whose decision is in the exposures table (read back)."""
     log = open_log(target)
     try:
-        cur = log._cursor()  # type: ignore[attr-defined]
-        cur.execute(
-            "SELECT e.decision_id FROM outcomes o JOIN exposures e ON e.decision_id = o.decision_id"
-        )
-        return len({r[0] for r in cur.fetchall()} & ids)
+        decided = {r.decision_id for r in log.since(datetime(2000, 1, 1, tzinfo=UTC))}
+        return len({o.decision_id for o in log.outcomes()} & decided & ids)
     finally:
         log.close()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from serve_support import WRITE
 from serve_world import AS_OF
 from typer.testing import CliRunner
 
-from conftest import WRITE
 from tenure.cli import app
 from tenure.errors import SpecError
 from tenure.serve.export import NOTHING_SHOWN, export_log

@@ -14,8 +14,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from serve_support import ADMIN, FirstPolicy
 
-from conftest import ADMIN, FirstPolicy
 from tenure.messaging import Catalogue, MemberIndex
 from tenure.serve.app import create_app
 from tenure.serve.auth import ApiKeys

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from serve_support import WRITE, FirstPolicy
 
-from conftest import WRITE, FirstPolicy
 from tenure.messaging import Catalogue, MemberIndex
 from tenure.messaging.snapshot import write_snapshot
 from tenure.serve.auth import ApiKeys

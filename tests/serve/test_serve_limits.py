@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from fastapi.testclient import TestClient
+from serve_support import WRITE
 
-from conftest import WRITE
 from tenure.serve.limits import BodyLimitMiddleware
 
 Make = Callable[..., TestClient]

@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from serve_support import STORES
 
-from conftest import STORES
 from tenure.serve.stores import DecisionRow, LogError, OutcomeRow, OutcomeStatus, open_log
 from tenure.serve.stores.postgres_log import redact
 
