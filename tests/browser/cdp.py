@@ -80,7 +80,9 @@ class Page:
                 return ev
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            msg: dict[str, Any] = json.loads(self._ws.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+            msg: dict[str, Any] = json.loads(
+                self._ws.recv(timeout=max(deadline - time.monotonic(), 0.1))
+            )
             self._record(msg)
             if msg.get("method") == method:
                 self._events.clear()
