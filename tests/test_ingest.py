@@ -156,3 +156,49 @@ def test_unreadable_file_gives_a_clear_error(tmp_path: Path) -> None:
 def test_folder_without_members_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataContractError, match="no members table"):
         ingest(tmp_path, tmp_path / "t.duckdb")
+
+
+def test_a_folder_read_in_place_is_checked_on_every_backend(dirty: Path) -> None:
+    for backend in ("duckdb", "polars"):
+        with pytest.raises(DataContractError, match=r"members row\(s\) break the data contract"):
+            connect(dirty, backend=backend)
+
+
+def test_a_clean_folder_reads_the_same_on_every_backend(tmp_path: Path) -> None:
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    (folder / "members.csv").write_text(
+        "member_id,signup_at,fee\n 0042 ,2024-01-01T09:00:00+09:00,NaN\n7,2024-01-02,1.5\n"
+    )
+    seen = []
+    for backend in ("duckdb", "polars"):
+        ds = connect(folder, backend=backend)
+        seen.append(ds.members.order_by("member_id").to_pyarrow().to_pylist())
+    assert seen[0] == seen[1]
+    assert [m["member_id"] for m in seen[0]] == ["0042", "7"]
+    assert seen[0][0]["signup_at"] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert seen[0][0]["fee"] is None
+
+
+def test_a_duckdb_file_ingest_did_not_write_is_checked(tmp_path: Path) -> None:
+    db = tmp_path / "theirs.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "CREATE TABLE members AS SELECT * FROM (VALUES ('a', TIMESTAMP '2024-01-01'), "
+            "('a', TIMESTAMP '2024-01-02')) t(member_id, signup_at)"
+        )
+    for source in (str(db), f"duckdb://{db}"):
+        with pytest.raises(
+            DataContractError, match=r"member_id 'a' is a duplicate of members line 1"
+        ):
+            connect(source)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM members WHERE signup_at > '2024-01-01'")
+    assert connect(db).members.count().to_pyarrow().as_py() == 1
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text("member_id,signup_at\nm1,2024-01-01\n")
+    with pytest.raises(DataContractError, match="is a file but not a DuckDB database"):
+        connect(path)

@@ -76,6 +76,8 @@ def connect(
         For a folder: input column -> contract column renames (see `tenure.store.mapping`).
     """
     text = str(source)
+    if text.startswith("duckdb://") and Path(text.removeprefix("duckdb://")).is_file():
+        return connect(text.removeprefix("duckdb://"), as_of=as_of)
     if "://" in text:
         con = ibis.connect(text)
         return _from_connection(con, as_of=as_of, source=text)
@@ -85,6 +87,10 @@ def connect(
             f"{path} does not exist (expected a folder, a .duckdb file or a URL)"
         )
     if path.is_file():
+        from tenure.store.ingest import _is_tenure_db
+
+        if not _is_tenure_db(path):
+            return _from_foreign_database(path, as_of=as_of)
         con = ibis.duckdb.connect(str(path), read_only=True)
         return _from_connection(con, as_of=as_of, source=text)
     columns = mapping if isinstance(mapping, ColumnMap) else parse_mapping(mapping)
@@ -114,6 +120,34 @@ def _from_folder(
     benefits = tables.pop("benefits", None)
     frame = benefits.to_pandas() if benefits is not None else None
     return _dataset(con, tables, as_of=as_of, source=str(folder), benefits=frame)
+
+
+def _from_foreign_database(path: Path, *, as_of: datetime | None) -> Dataset:
+    """A DuckDB file ingest did not write: check its tables like a folder, or refuse it."""
+    from tenure.store.ingest import validate_database
+
+    with path.open("rb") as fh:
+        if fh.read(16)[8:12] != b"DUCK":
+            raise DataContractError(
+                f"{path} is a file but not a DuckDB database (expected a folder of CSV/Parquet "
+                "files, a .duckdb file written by tenure ingest, or a URL)"
+            )
+    raw = duckdb.connect()
+    try:
+        raw.execute(f"ATTACH {_sql_text(str(path))} AS tenure_source (READ_ONLY)")
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise DataContractError(f"{path} cannot be opened as DuckDB ({first})") from exc
+    names = validate_database(raw, "tenure_source", str(path), datetime.now(UTC))
+    duck = ibis.duckdb.from_connection(raw)
+    tables = {n: duck.table(n) for n in names}
+    benefits = tables.pop("benefits", None)
+    frame = benefits.to_pandas() if benefits is not None else None
+    return _dataset(duck, tables, as_of=as_of, source=str(path), benefits=frame)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def observe_until(dataset: Dataset, as_of: datetime) -> Dataset:

@@ -29,9 +29,9 @@ from tenure.schema import CONTRACTS, TableContract
 from tenure.store.checks import checked_sql, lit, quote, typed_sql
 from tenure.store.mapping import ColumnMap, parse_mapping
 from tenure.store.sources import Sources, find_sources
-from tenure.store.stage import StagedTable, open_file, stage_table
+from tenure.store.stage import StagedTable, open_file, stage_database_table, stage_table
 
-__all__ = ["IngestReport", "TableCounts", "ingest", "validate_in_place"]
+__all__ = ["IngestReport", "TableCounts", "ingest", "validate_database", "validate_in_place"]
 
 QUARANTINE_COLUMNS = (
     "tbl VARCHAR, file VARCHAR, line BIGINT, rule VARCHAR, reason VARCHAR, record VARCHAR"
@@ -300,32 +300,70 @@ def validate_in_place(
     how many there are when any row breaks the contract.
     """
     con.execute("SET TimeZone = 'UTC'")
+    staged = {
+        name: _stage(con, CONTRACTS[name], sources, mapping)
+        for name in CONTRACTS
+        if name in sources.tables
+    }
+    hint = f"run `tenure ingest {sources.folder} --db FILE.duckdb` to quarantine them"
+    return check_staged(con, staged, bound, str(sources.folder), hint)
+
+
+def validate_database(
+    con: duckdb.DuckDBPyConnection, catalog: str, label: str, bound: datetime
+) -> list[str]:
+    """Check the contract tables of an attached database that ingest did not write."""
+    con.execute("SET TimeZone = 'UTC'")
+    found = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?",
+            [catalog],
+        ).fetchall()
+    }
+    staged = {
+        name: stage_database_table(con, CONTRACTS[name], f"{quote(catalog)}.{name}", name)
+        for name in CONTRACTS
+        if name in found
+    }
+    if "members" not in staged:
+        raise DataContractError(f"{label} has no members table")
+    hint = "fix those rows, or export the tables and run `tenure ingest` to quarantine them"
+    return check_staged(con, staged, bound, label, hint)
+
+
+def check_staged(
+    con: duckdb.DuckDBPyConnection,
+    staged: dict[str, StagedTable],
+    bound: datetime,
+    label: str,
+    hint: str,
+) -> list[str]:
+    """Refuse when any staged row breaks the contract; else create one typed view per table."""
     created = []
-    for name in (n for n in CONTRACTS if n in sources.tables):
+    for name, table in staged.items():
         contract = CONTRACTS[name]
-        staged = _stage(con, contract, sources, mapping)
-        n = staged.names
+        n = table.names
         members = "members" if contract.references_members else None
-        sql = checked_sql(contract, staged.columns, n, staged.view, bound, members=members)
+        sql = checked_sql(contract, table.columns, n, table.view, bound, members=members)
         try:
             bad, first = con.execute(
                 f"SELECT count(*), arg_min({quote(n.file)} || ' line ' || {quote(n.line)} "
                 f"|| ': ' || {quote(n.reason)}, ({quote(n.fileno)}, {quote(n.line)})) "
                 f"FROM ({sql}) WHERE {quote(n.reason)} IS NOT NULL"
             ).fetchone() or (0, None)
-            total = int(bad) + len(staged.malformed)
+            total = int(bad) + len(table.malformed)
             if total:
-                if staged.malformed:
-                    f, line, why, *_ = staged.malformed[0]
+                if table.malformed:
+                    f, line, why, *_ = table.malformed[0]
                     first = first or f"{f} line {line}: {why}"
                 raise DataContractError(
-                    f"{sources.folder}: {total:,} of {staged.read:,} {name} row(s) break the "
-                    f"data contract (first: {first}); run `tenure ingest {sources.folder} "
-                    "--db FILE.duckdb` to quarantine them and analyse the rest"
+                    f"{label}: {total:,} of {table.read:,} {name} row(s) break the data "
+                    f"contract (first: {first}); {hint}"
                 )
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS "
-                f"{typed_sql(contract, staged.columns, n, staged.view)}"
+                f"{typed_sql(contract, table.columns, n, table.view)}"
             )
         except duckdb.Error as exc:
             raise _engine_error(contract, exc) from exc

@@ -24,7 +24,7 @@ from tenure.store.checks import Internal, internal_names, lit, quote, type_probl
 from tenure.store.csvfile import read_csv_text
 from tenure.store.sources import SourceFile
 
-__all__ = ["Opened", "StagedTable", "open_file", "stage_table"]
+__all__ = ["Opened", "StagedTable", "open_file", "stage_database_table", "stage_table"]
 
 
 @dataclass
@@ -186,3 +186,31 @@ def _file_relation(con: duckdb.DuckDBPyConnection, f: Opened, view: str, names: 
         f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {line} "
         f"FROM read_parquet({path}, file_row_number = true))"
     )
+
+
+def stage_database_table(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, relation: str, label: str
+) -> StagedTable:
+    """Stage a table of a database not written by ingest, rows numbered from 1."""
+    types = _describe(con, f"SELECT * FROM {relation}")
+    missing = [c for c in contract.required if c not in types]
+    if missing:
+        raise DataContractError(
+            f"{contract.name} is missing required column(s) {', '.join(missing)} "
+            f"(found: {', '.join(types)})",
+            file=label,
+        )
+    for name, sql_type in types.items():
+        col = contract.column(name)
+        problem = type_problem(col, sql_type) if col is not None else None
+        if problem:
+            raise DataContractError(problem, file=label, column=name)
+    names = internal_names(types)
+    (rows,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone() or (0,)
+    view = f"stage_{contract.name}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, 0 AS {quote(names.fileno)}, "
+        f"{lit(label)} AS {quote(names.file)}, row_number() OVER () AS {quote(names.line)} "
+        f"FROM {relation}"
+    )
+    return StagedTable(view, types, names, int(rows), ())
