@@ -48,7 +48,9 @@ def sequential_rho(alpha: npt.ArrayLike, tuning: npt.ArrayLike = DEFAULT_TUNING)
     0.03984
     """
     a = np.asarray(alpha, dtype=np.float64)
-    rho: FloatArray = np.sqrt((-2.0 * np.log(a) + np.log(1.0 - 2.0 * np.log(a))) / np.asarray(tuning))
+    rho: FloatArray = np.sqrt(
+        (-2.0 * np.log(a) + np.log(1.0 - 2.0 * np.log(a))) / np.asarray(tuning)
+    )
     return rho
 
 
