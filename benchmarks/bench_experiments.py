@@ -53,7 +53,7 @@ def main() -> None:
             sur = None
             if spec.surrogate is not None:
                 start = time.perf_counter()
-                sur = surrogate_index(ds, spec).table.set_index("variant")
+                sur = {a.variant: a for a in surrogate_index(ds, spec).arms}
                 t_sur = time.perf_counter() - start
             eff = truth["experiments"].get(spec.name, {}).get("true_effects", {})
             for v in card.verdicts:
@@ -61,12 +61,8 @@ def main() -> None:
                     f"retention_{spec.surrogate.horizon_days}" if spec.surrogate else "",
                     float("nan"),
                 )
-                pred = (
-                    float(sur.loc[v.variant, "predicted_effect"])
-                    if sur is not None
-                    else float("nan")
-                )
-                doubt = bool(sur.loc[v.variant, "doubtful"]) if sur is not None else None
+                pred = sur[v.variant].predicted_effect if sur is not None else float("nan")
+                doubt = sur[v.variant].doubtful if sur is not None else None
                 rows.append((spec.name, v.variant, v.decision, t_card, t_sur, pred, true, doubt))
         start = time.perf_counter()
         demo_step(DemoContext(ds, Path(tmp) / "report", truth))
@@ -80,9 +76,9 @@ def main() -> None:
         "| experiment | variant | verdict | scorecard s | surrogate s | surrogate 180-day effect | true 180-day effect | doubtful |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for name, v, d, tc, ts, pred, true, doubt in rows:
+    for name, arm, d, tc, ts, pred, true, doubt in rows:
         lines.append(
-            f"| {name} | {v} | {d.replace('_', ' ')} | {tc:.2f} | {ts:.2f} | {pred:+.4f} | {true:+.4f} | "
+            f"| {name} | {arm} | {d.replace('_', ' ')} | {tc:.2f} | {ts:.2f} | {pred:+.4f} | {true:+.4f} | "
             f"{'' if doubt is None else ('yes' if doubt else 'no')} |"
         )
     lines += [

@@ -137,9 +137,11 @@ def gbstats_subsample(frame: pd.DataFrame, idx: np.ndarray) -> list[dict[str, fl
     rows = []
     cols = {"n": "n", "sum": "sum", "ss": "sum_squares", "xsum": "covariate_sum"}
     cols |= {"xss": "covariate_sum_squares", "xy": "main_covariate_sum_product"}
+    a = {k: control[v].to_numpy(dtype=float) for k, v in cols.items()}
+    b = {k: variant[v].to_numpy(dtype=float) for k, v in cols.items()}
     for i, c in zip(idx, cell, strict=True):
-        r = {f"a_{k}": float(control.at[c, v]) for k, v in cols.items()}
-        r |= {f"b_{k}": float(variant.at[i, v]) for k, v in cols.items()}
+        r = {f"a_{k}": float(a[k][c]) for k in cols}
+        r |= {f"b_{k}": float(b[k][i]) for k in cols}
         rows.append(r)
     return rows
 
