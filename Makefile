@@ -25,9 +25,9 @@ demo: $(STAMP_RUN)
 check: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy --strict
 
-# mypy --strict on the library (config in pyproject.toml). Not yet part of `check`: it joins
-# once the whole tree passes.
+# mypy --strict on the library alone (config in pyproject.toml; also run by `check`).
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict
 
