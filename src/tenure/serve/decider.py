@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,9 +189,10 @@ def _summarise(excluded: Mapping[str, str]) -> str:
     """The most common exclusion reason, with how many creatives it excluded."""
     if not excluded:
         return ""
-    counts: dict[str, int] = {}
-    for reason in excluded.values():
+    counts: Counter[str] = Counter()
+    # Few distinct reasons exclude hundreds of creatives: group the distinct ones only.
+    for reason, n in Counter(excluded.values()).items():
         key = reason.split(":", 1)[0] if reason.startswith(("segment", "regular use")) else reason
-        counts[key] = counts.get(key, 0) + 1
-    reason, n = max(counts.items(), key=lambda kv: kv[1])
+        counts[key] += n
+    reason, n = counts.most_common(1)[0]
     return f"{reason} ({n} of {len(excluded)} creatives)"
