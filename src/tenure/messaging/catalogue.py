@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -176,9 +177,8 @@ class Catalogue:
 
     @classmethod
     def default(cls) -> Catalogue:
-        """The catalogue shipped with Tenure (the simulated product's benefits)."""
-        text = resources.files("tenure").joinpath("data/catalogue.yaml").read_text("utf-8")
-        return cls.from_yaml(text, source="tenure/data/catalogue.yaml")
+        """The catalogue shipped with Tenure (the simulated product's benefits), parsed once."""
+        return _default_catalogue()
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<string>") -> Catalogue:
@@ -307,3 +307,9 @@ def _group_creatives(
     for c in creatives:
         groups.setdefault(c.message, []).append(c)
     return tuple((cs[0].benefit, cs[0].personal, tuple(cs)) for cs in groups.values())
+
+
+@cache
+def _default_catalogue() -> Catalogue:
+    text = resources.files("tenure").joinpath("data/catalogue.yaml").read_text("utf-8")
+    return Catalogue.from_yaml(text, source="tenure/data/catalogue.yaml")
