@@ -39,7 +39,7 @@ COVARIATES = ["sex", "race", "age", "education", "smokeintensity", "smokeyrs", "
 
 
 def _write(folder: Path) -> Path:
-    from causaldata import nhefs
+    from causaldata import nhefs  # type: ignore[import-untyped]
 
     d = nhefs.load_pandas().data
     month = np.where(d["death"] == 1, (d["yrdth"] - 83) * 12 + d["modth"], np.nan)

@@ -22,7 +22,7 @@ from typing import Any
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.aggregate import HvaCounts, aggregate_counts
 from tenure.hva.candidates import DEFAULT_THRESHOLDS, Candidate, CandidateKind, Segment
-from tenure.hva.design import ACTIVITY, BREADTH, HISTORY, Factor, LandmarkDesign
+from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
 from tenure.hva.estimate import build_arms, estimate_effects
 from tenure.hva.features import landmark
 from tenure.hva.result import Balance, Guards, HvaEstimate, HvaResult
@@ -32,7 +32,7 @@ from tenure.store import Dataset
 
 __all__ = [
     "ACTIVITY",
-    "BREADTH",
+    "DAY0",
     "FORMULA",
     "HISTORY",
     "Balance",
@@ -78,6 +78,7 @@ def discover(
     activity_bins: int = 12,
     number_bins: int = 5,
     max_strata: int = 50_000,
+    activity_days: int = 1,
 ) -> HvaResult:
     """Find the early actions that keep members (landmark design, adjusted effects).
 
@@ -113,6 +114,8 @@ def discover(
         :class:`tenure.settings.Inference` overrides ``alpha``.
     guards
         Diagnostic thresholds (:class:`Guards`).
+    activity_days
+        Days of early activity read as the engagement covariate (default 1: the signup day).
     activity_bins, number_bins, max_strata
         Resolution of the engagement proxies and of continuous attributes, and the bound on
         possible strata that caps the models' cost (see :func:`tenure.hva.features.landmark`).
@@ -144,6 +147,7 @@ def discover(
         max_bins=activity_bins,
         number_bins=number_bins,
         max_strata=max_strata,
+        activity_days=activity_days,
     )
     try:
         if not lm.actions:

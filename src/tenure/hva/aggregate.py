@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from tenure.hva.design import ACTIVITY, BREADTH
+from tenure.hva.design import ACTIVITY, DAY0
 from tenure.hva.features import Landmark, _code
 
 __all__ = ["HvaCounts", "aggregate_counts"]
@@ -59,8 +59,8 @@ def aggregate_counts(
     base, u = lm.members, lm.uses
     act = lm.design.factor(ACTIVITY)
     r_act = lm.design.radix[ACTIVITY]
-    br = lm.design.factor(BREADTH)
-    r_br = lm.design.radix[BREADTH]
+    day0 = lm.design.factor(DAY0)
+    r_d1 = lm.design.radix[DAY0]
     totals = base.group_by(["sid", "obs_h", "retained"]).agg(n=base.count())
     curve = base.group_by(["seg", "t", "event"]).agg(n=base.count())
     uses = u.group_by(["a", "level", "early", "sid", "sid_a", "obs_h", "retained"]).agg(n=u.count())
@@ -73,15 +73,14 @@ def aggregate_counts(
     }
     if pairs and len(lm.actions) > 1:
         e = u.filter(u.early)
-        left = e.select("member_id", "sid", "d0", "br", "obs_h", "retained", "seg", "t", "event",
-                        i=e.a, n0_i=e.n0, sid_i=e.sid_a)  # fmt: skip
-        right = e.select(_m=e.member_id, j=e.a, n0_j=e.n0, sid_j=e.sid_a)
+        left = e.select("member_id", "sid", "d0", "d1", "obs_h", "retained", "seg", "t", "event",
+                        i=e.a, n0_i=e.n0, n1_i=e.n1, sid_i=e.sid_a)  # fmt: skip
+        right = e.select(_m=e.member_id, j=e.a, n0_j=e.n0, n1_j=e.n1, sid_j=e.sid_a)
         both = left.join(right, left.member_id == right._m)
         both = both.filter(both.i < both.j)
         shift = _code(both.d0 - both.n0_i - both.n0_j, act.edges) - _code(both.d0, act.edges)
-        k_ij = (both.n0_i > 0).cast("int64") + (both.n0_j > 0).cast("int64")
-        shift_br = _code(both.br - k_ij, br.edges) - _code(both.br, br.edges)
-        both = both.mutate(sid_ij=both.sid + shift * r_act + shift_br * r_br).cache()
+        shift_d1 = _code(both.d1 - both.n1_i - both.n1_j, day0.edges) - _code(both.d1, day0.edges)
+        both = both.mutate(sid_ij=both.sid + shift * r_act + shift_d1 * r_d1).cache()
         try:
             keys = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained"]
             out["pairs"] = _fetch(both.group_by(keys).agg(n=both.count()))

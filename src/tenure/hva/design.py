@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from tenure._types import FloatArray, IntArray
 
-__all__ = ["ACTIVITY", "BREADTH", "HISTORY", "Factor", "FactorKind", "LandmarkDesign"]
+__all__ = ["ACTIVITY", "DAY0", "HISTORY", "Factor", "FactorKind", "LandmarkDesign"]
 
 FactorKind = Literal["category", "number", "count"]
 
@@ -39,9 +39,9 @@ ACTIVITY = "early_activity"
 """Derived covariate: events in the first days (the window by default), of every action except
 the candidate's own (see :mod:`tenure.hva.features`)."""
 
-BREADTH = "early_breadth"
-"""Derived covariate: number of different actions used in the same days, without the
-candidate's own."""
+DAY0 = "day0_activity"
+"""Derived covariate: events on the signup day (the first session), without the candidate's
+own."""
 
 HISTORY = "presignup_events"
 """Derived covariate: events before ``signup_at`` (pre-treatment history), when any exist."""

@@ -12,19 +12,18 @@ For each such member the engine derives
   (``event`` = churned before the horizon), for Kaplan–Meier from the landmark.
 
 **The engagement covariate** (``early_activity``) is the number of events, of *any* action,
-in the member's first ``activity_days`` days (the window by default: ``signup_at <= ts <
-signup_at + window``) — it needs no ``benefit`` column and no convention about which actions
-are benefits. A candidate's own events are kept from adjusting the treatment away: for a
+in the member's first ``activity_days`` days (default 1: the signup day, ``signup_at <= ts <
+signup_at + 1 day``) — it needs no ``benefit`` column and no convention about which actions are
+benefits. A candidate's own events are kept from adjusting the treatment away: for a
 candidate about action *a*, every member's activity is counted *without* their events of *a*
 (for a pair, without both actions; for "≥ k distinct benefits", without any benefit action).
 Each member's window uses therefore carry a second stratum id, ``sid_a``, with the activity
-level recomputed without that action. The levels are quantile bins of the landmark's
-activity distribution (at most ``max_bins``), so busy and quiet first sessions are both
-resolved. Its companion ``early_breadth`` counts the *different* actions used in the same
-days (again without the candidate's own): how widely a member explores is a second, partly
-independent reading of the same engagement. The assumption both rest on: one action does not cause the *volume* of the
-others within the window (otherwise part of an effect is adjusted away; pass
-``activity_days=1`` to measure engagement on the signup day only).
+level recomputed without that action. The levels are quantile bins of the landmark's activity
+distribution (at most ``max_bins``), so busy and quiet first sessions are both resolved. With
+``activity_days > 1`` the count covers more of the window and the signup day's count
+(``day0_activity``) is added as a second covariate. The assumption this rests on: one action
+does not cause the *volume* of the others in those days (otherwise part of an effect is
+adjusted away) — the reason the default reads the first session only.
 
 **Pre-signup history** (``presignup_events``): events with ``ts < signup_at`` (kept by ingest
 as history) are never counted as window actions; when any exist, their count per member is
@@ -46,13 +45,13 @@ import ibis.expr.types as ir
 import numpy as np
 
 from tenure.errors import DataContractError, SpecError
-from tenure.hva.design import ACTIVITY, BREADTH, HISTORY, Factor, LandmarkDesign
+from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
 
 __all__ = ["LANDMARK_COLUMNS", "Landmark", "landmark"]
 
-LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "br", "obs_h", "retained", "t", "event", "seg")
+LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "d1", "obs_h", "retained", "t", "event", "seg")
 """Per-member columns of the landmark population besides ``member_id``."""
 
 _RESERVED = {"member_id", "signup_at", "ended_at", "tenure_days", "ended", "observed_days"}
@@ -130,15 +129,18 @@ def _allocate_bins(
     numbers: Sequence[str],
     history: bool,
     *,
+    day0: bool = False,
     max_bins: int,
     number_bins: int,
     max_strata: int,
 ) -> dict[str, int]:
     """Bins per binned factor so the possible strata stay within ``max_strata``."""
-    bins = {ACTIVITY: max_bins, BREADTH: max_bins, **dict.fromkeys(numbers, number_bins)}
+    bins = {ACTIVITY: max_bins, **dict.fromkeys(numbers, number_bins)}
+    if day0:
+        bins[DAY0] = max_bins
     if history:
         bins[HISTORY] = number_bins
-    order = [*numbers, *([HISTORY] if history else []), BREADTH, ACTIVITY]
+    order = [*numbers, *([HISTORY] if history else []), *([DAY0] if day0 else []), ACTIVITY]
 
     def total() -> float:
         return float(n_cat) * float(np.prod([float(b) for b in bins.values()]))
@@ -258,7 +260,7 @@ def landmark(
     max_bins: int = 12,
     number_bins: int = 5,
     max_strata: int = 50_000,
-    activity_days: int | None = None,
+    activity_days: int = 1,
 ) -> Landmark:
     """Build the landmark population, its design and the window uses (two cached tables).
 
@@ -285,7 +287,8 @@ def landmark(
         history count; bins are reduced (continuous attributes first, activity last) until
         the possible strata are at most ``max_strata``, which bounds the models' cost.
     activity_days
-        Activity is counted in days ``[0, activity_days)`` (default: the window).
+        Activity is counted in days ``[0, activity_days)`` (default 1: the signup day, the
+        first session); with more days, the signup day's count is a second covariate.
 
     Raises
     ------
@@ -308,7 +311,8 @@ def landmark(
         "member_id",
         "signup_at",
         window_end=spans.signup_at + ibis.interval(days=window),
-        day1_end=spans.signup_at + ibis.interval(days=activity_days or window),
+        day1_end=spans.signup_at + ibis.interval(days=activity_days),
+        d1_end=spans.signup_at + ibis.interval(days=1),
         early_end=spans.signup_at + ibis.interval(days=early_days),
     )
     has_benefit = "benefit" in events.columns
@@ -322,6 +326,7 @@ def landmark(
         .agg(
             n=ev._in.cast("int64").sum(),
             n0=(ev._in & (ev.ts < ev.day1_end)).cast("int64").sum(),
+            n1=(ev._in & (ev.ts < ev.d1_end)).cast("int64").sum(),
             early=(ev._in & (ev.ts < ev.early_end)).any(),
             pre=(~ev._in).cast("int64").sum(),
         )
@@ -330,14 +335,14 @@ def landmark(
     per_m = acts.group_by("member_id").agg(
         _d0=acts.n0.sum(),
         _d0nb=(acts.n0 * acts._b.isnull().cast("int64")).sum(),
-        _br=(acts.n0 > 0).cast("int64").sum(),
-        _brnb=((acts.n0 > 0) & acts._b.isnull()).cast("int64").sum(),
+        _d1=acts.n1.sum(),
+        _d1nb=(acts.n1 * acts._b.isnull().cast("int64")).sum(),
         _pre=acts.pre.sum(),
     )
     lm = lm0.left_join(per_m, "member_id").select(
-        lm0, per_m._d0, per_m._d0nb, per_m._br, per_m._brnb, per_m._pre
+        lm0, per_m._d0, per_m._d0nb, per_m._d1, per_m._d1nb, per_m._pre
     )
-    lm = lm.mutate(**{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_br", "_brnb", "_pre")})
+    lm = lm.mutate(**{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_d1", "_d1nb", "_pre")})
     cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
     pre_hist = lm.group_by("_pre").agg(_k=lm.count()).to_pyarrow().to_pydict()
     has_history = any(v > 0 for v in pre_hist["_pre"])
@@ -349,16 +354,20 @@ def landmark(
         max_bins=max_bins,
         number_bins=number_bins,
         max_strata=max_strata,
+        day0=activity_days > 1,
     )
     by_name = {f.name: f for f in cats}
     by_name.update({c: _number_factor(lm, c, bins[c]) for c in numbers})
     hist = lm.group_by("_d0").agg(_k=lm.count()).to_pyarrow().to_pydict()
     act = _count_factor(ACTIVITY, np.asarray(hist["_d0"]), np.asarray(hist["_k"]), bins[ACTIVITY])
-    bhist = lm.group_by("_br").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    brf = _count_factor(BREADTH, np.asarray(bhist["_br"]), np.asarray(bhist["_k"]), bins[BREADTH])
+    d1hist = lm.group_by("_d1").agg(_k=lm.count()).to_pyarrow().to_pydict()
+    if activity_days > 1:
+        d1f = _count_factor(DAY0, np.asarray(d1hist["_d1"]), np.asarray(d1hist["_k"]), bins[DAY0])
+    else:  # activity is the signup day already: no second reading of it
+        d1f = Factor(DAY0, "count", ("all",), (0.0,), ())
     attr = [by_name[c] for c in (*covs, *(f.name for f in cats if f.name not in covs))]
-    factors = [*attr, act, brf]
-    covariates = [*covs, ACTIVITY, BREADTH]
+    factors = [*attr, act, d1f]
+    covariates = [*covs, ACTIVITY, *((DAY0,) if activity_days > 1 else ())]
     if has_history:
         hf = _count_factor(
             HISTORY, np.asarray(pre_hist["_pre"]), np.asarray(pre_hist["_k"]), bins[HISTORY]
@@ -375,7 +384,7 @@ def landmark(
     sid: ir.IntegerValue = ibis.literal(0, type="int64")
     base: ir.IntegerValue = ibis.literal(0, type="int64")
     for f in design.factors:
-        if f.name in (ACTIVITY, BREADTH):
+        if f.name in (ACTIVITY, DAY0):
             continue
         if f.kind == "category":
             col = lm[f.name].cast("string").fill_null(MISSING)
@@ -394,13 +403,13 @@ def landmark(
         seg_expr = ibis.cases(*((col == v, i) for i, v in enumerate(sf.levels)), else_=0).cast(
             "int64"
         )
-    r_br = radix[BREADTH]
-    sid = base + _code(lm._d0, act.edges) * r_act + _code(lm._br, brf.edges) * r_br
+    r_d1 = radix[DAY0]
+    sid = base + _code(lm._d0, act.edges) * r_act + _code(lm._d1, d1f.edges) * r_d1
     lm = lm.mutate(
         sid=sid,
-        sid_nb=base + _code(lm._d0nb, act.edges) * r_act + _code(lm._brnb, brf.edges) * r_br,
+        sid_nb=base + _code(lm._d0nb, act.edges) * r_act + _code(lm._d1nb, d1f.edges) * r_d1,
         d0=lm._d0,
-        br=lm._br,
+        d1=lm._d1,
         obs_h=(lm.observed_days >= horizon).cast("int64"),
         retained=(lm.tenure_days >= horizon).cast("int64"),
         t=ibis.least(lm.tenure_days, horizon) - window,
@@ -422,12 +431,13 @@ def landmark(
         "a",
         "n",
         "n0",
+        "n1",
         "early",
         *LANDMARK_COLUMNS,
         level=level,
         sid_a=u.sid
         + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act
-        + (_code(u.br - (u.n0 > 0).cast("int64"), brf.edges) - _code(u.br, brf.edges)) * r_br,
+        + (_code(u.d1 - u.n1, d1f.edges) - _code(u.d1, d1f.edges)) * r_d1,
     ).cache()
     release = getattr(acts, "release", None)
     if release is not None:
