@@ -216,3 +216,11 @@ def test_report_renders_the_result_it_is_given(small: Path) -> None:
     assert "90% Greenwood" in sections[0].body_html and "95%" not in sections[0].body_html
     # Follow-up here ends at day 87: the summary says so instead of extrapolating to day 90.
     assert "follow-up ends before day 90" in sections[0].summary
+
+
+@pytest.mark.parametrize("column", ["signup_at", "ended_at", "member_id"])
+def test_split_by_a_timestamp_or_id_is_refused(small: Path, column: str) -> None:
+    from tenure.errors import SpecError
+
+    with pytest.raises(SpecError, match=f"--by {column}: split by a member attribute"):
+        analyse_retention(connect(small, as_of=AS_OF), by=column)

@@ -88,11 +88,6 @@ def test_command_on_hostile_data_ends_cleanly(
         assert (lines and lines[-1].startswith("error:")) or "Usage" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="retention/: --by a timestamp column raises IbisInputError (duplicate column "
-    "'signup_at'); owner: retention",
-)
 def test_retention_by_a_timestamp_column_is_a_clear_error(tmp_path: Path) -> None:
     folder = cases()[0].build(tmp_path / "data")
     result = runner.invoke(app, ["retention", "--data", str(folder), "--by", "signup_at"])

@@ -60,6 +60,11 @@ DEFAULT_POINTS: dict[str, tuple[int, ...]] = {
 }
 """Time points shown by default, in each unit."""
 
+_NOT_SEGMENTS = frozenset(
+    {"member_id", "signup_at", "ended_at", "tenure_days", "ended", "observed_days"}
+)
+"""Member columns a curve cannot be split by: one value per member, or the span itself."""
+
 CONVENTION = (
     "retained at day d = share still a member d whole days after signup (tenure >= d days), "
     "the Kaplan-Meier survival past d - 1 days; median = lifelines' median duration in days"
@@ -294,6 +299,11 @@ def analyse_retention(
     spans = member_spans(dataset.members, dataset.as_of)
     if by is not None and by not in spans.columns:
         raise DataContractError(f"members has no column {by!r} to split by")
+    if by is not None and (by in _NOT_SEGMENTS or spans[by].type().is_temporal()):
+        raise SpecError(
+            f"--by {by}: split by a member attribute (channel, country, plan…), not an id, "
+            "a timestamp or a derived span; use --cohort for signup cohorts"
+        )
     keys = [c for c in dict.fromkeys([by, "channel"]) if c is not None and c in spans.columns]
     # Both aggregations read the spans: compute them once in the engine.
     spans = spans.select("signup_at", "tenure_days", "ended", "observed_days", *keys).cache()
