@@ -74,6 +74,7 @@ def _forest(card: Scorecard) -> str:
     ax.set_yticks(y, [f"{c.metric} · {c.variant}" for c in rows])
     ax.xaxis.set_major_formatter(lambda x, _pos: f"{x:+.0%}")
     ax.set_xlabel(f"effect relative to control ({label} interval)")
+    ax.set_ylabel("metric · variant")
     return figure_html(fig, f"Forest plot of {card.spec.name}'s effects")
 
 

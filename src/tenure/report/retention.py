@@ -78,6 +78,7 @@ def cohort_section(result: RetentionResult) -> Section:
     image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.set_yticks(range(len(grid)), grid.index, fontsize=8)
     ax.set_xticks(range(len(grid.columns)), grid.columns, fontsize=8)
+    ax.set_ylabel("signup cohort")
     ax.set_xlabel(
         f"period since signup ({result.cohort_unit}s of {30 if result.cohort_unit == 'month' else 7} days)"
     )
@@ -117,6 +118,7 @@ def churn_section(result: RetentionResult) -> Section:
     ax.set_yticks(range(len(rate)), rate.index, fontsize=8)
     ax.set_xticks(range(len(order)), order, fontsize=8)
     ax.set_xlabel("tenure period (days)")
+    ax.set_ylabel("acquisition channel")
     finite = values[np.isfinite(values)]
     mid = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
     thin = False
