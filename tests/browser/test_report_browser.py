@@ -110,7 +110,7 @@ def test_no_console_errors(browsed: dict[str, Any]) -> None:
 
 
 def test_every_section_is_screenshotted(browsed: dict[str, Any]) -> None:
-    assert {"lifecycle", "portfolio", "data"} <= set(browsed["anchors"])
+    assert {"lifecycle", "portfolio", "survival", "experiments"} <= set(browsed["anchors"])
     assert browsed["full"].stat().st_size > 10_000
     for anchor, shot in browsed["sections"].items():
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", anchor

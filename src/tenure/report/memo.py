@@ -187,7 +187,6 @@ def _retention_lines(r: RetentionResult) -> list[str]:
 def _lifecycle_lines(lc: LifecycleResult) -> list[str]:
     out = []
     act = lc.stage_rate("activated")
-    ret = lc.stage_rate("retained")
     saved = lc.stage_rate("saved")
     conf = _conf(float(lc.params.get("alpha", 0.05)))
     window = lc.params.get("window_days")
@@ -201,11 +200,7 @@ def _lifecycle_lines(lc: LifecycleResult) -> list[str]:
             f"{pct(saved[0])} of members who open the cancel flow are still members "
             f"{lc.params.get('save_days')} days later ({conf} interval {_ci(saved[1], saved[2])})."
         )
-    if np.isfinite(ret[0]):
-        out.append(
-            f"{pct(ret[0])} of members whose day {lc.params.get('horizon_days')} is observed "
-            f"reach it ({conf} interval {_ci(ret[1], ret[2])})."
-        )
+    # Retention is stated once, from the Kaplan–Meier curve (see _retention_lines).
     return out
 
 
@@ -217,7 +212,7 @@ def _hva_lines(hva: HvaResult) -> tuple[list[str], list[str]]:
     top = hva.shortlist(3)
     if top:
         parts = [
-            f"{e.candidate.name} {_pts(e.adjusted_diff)} "
+            f"{e.candidate.name} {e.adjusted_diff * 100:+.1f} "
             f"{_ci(e.adjusted_low, e.adjusted_high, points=True)}"
             for e in top
         ]

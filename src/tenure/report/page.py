@@ -28,11 +28,9 @@ h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:2.2em}
 nav{display:flex;flex-wrap:wrap;gap:.2em 1em}
 .memo{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6em 1.2em}
 .memo h3{margin:.6em 0 .2em}
-table{border-collapse:collapse;font-size:.86em;margin:.6em 0;max-width:100%;display:block;
-overflow-x:auto}
-th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:right;vertical-align:top;
-overflow-wrap:normal}
-td{max-width:32em}
+table{border-collapse:collapse;font-size:.86em;margin:.6em 0;max-width:100%}
+th,td{border:1px solid #d0d7de;padding:.25em .55em;text-align:right;vertical-align:top}
+td{max-width:32em;overflow-wrap:anywhere}th{overflow-wrap:normal}
 th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}
 tr.small-n td{color:#8c959f;font-style:italic}
 figure{margin:1em 0;max-width:100%}figure img{max-width:100%;height:auto}
