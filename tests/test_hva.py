@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure.errors import DataContractError, SpecError
-from tenure.hva import ACTIVITY, Candidate, HvaEstimate, discover
+from tenure.hva import ACTIVITY, DAY0, Candidate, HvaEstimate, discover
 from tenure.hva.aggregate import aggregate_counts
 from tenure.hva.estimate import build_arms
 from tenure.hva.features import landmark
@@ -111,16 +111,16 @@ def test_landmark_strata_and_outcomes(hand: Path) -> None:
     frame = lm.members.to_pyarrow().to_pandas().set_index("member_id")
     lm.release()
     assert "m3" not in frame.index and len(frame) == 9
-    # Early activity counts every event of the signup day, benefit or not.
+    # Early activity counts every event in days 0-6, benefit or not; d1 the signup day's.
     assert frame.loc["m0", "d0"] == 6 and frame.loc["m5", "d0"] == 9 and frame.loc["m4", "d0"] == 0
-    assert frame.loc["m1", "d0"] == 0 and frame.loc["m2", "d0"] == 1
+    assert frame.loc["m1", "d0"] == 6 and frame.loc["m1", "d1"] == 0 and frame.loc["m2", "d1"] == 1
     codes = lm.design.codes(frame["sid"].to_numpy(), ACTIVITY)
     assert codes[frame.index.get_loc("m5")] >= codes[frame.index.get_loc("m2")]
     assert frame.loc["m9", "retained"] == 0 and frame.loc["m9", "event"] == 1
     assert frame.loc["m9", "t"] == 20 - 7
     assert frame.loc["m0", "retained"] == 1 and frame.loc["m0", "t"] == 30 - 7
     assert (frame["obs_h"] == 1).all()
-    assert lm.design.covariates == ("channel", "fee", ACTIVITY)
+    assert lm.design.covariates == ("channel", "fee", ACTIVITY, DAY0)
 
 
 def test_candidates_are_typed() -> None:
@@ -178,7 +178,7 @@ def test_json_shape_and_support(world: Path) -> None:
     result = discover(connect(world), window=7, horizon=90, by="plan", min_support=0.02)
     d = result.to_dict()
     assert d["params"]["window_days"] == 7 and d["params"]["horizon_days"] == 90
-    assert d["params"]["alpha"] == 0.05 and d["params"]["adjust_for"][-1:] == [ACTIVITY]
+    assert d["params"]["alpha"] == 0.05 and d["params"]["adjust_for"][-2:] == [ACTIVITY, DAY0]
     keys = {
         "candidate", "kind", "actions", "k", "contrast", "segment", "landmark", "treated",
         "control", "support", "naive", "adjusted", "p_value", "q_value", "e_value", "e_value_ci",
@@ -254,7 +254,7 @@ def test_segment_outside_the_adjustment_set(world: Path) -> None:
     """A segment column that is not adjusted for still splits results, one block per value."""
     ds = connect(world)
     result = discover(ds, by="channel", adjust_for=["country", "plan"], min_support=0.05)
-    assert result.params["adjust_for"] == ["country", "plan", ACTIVITY]
+    assert result.params["adjust_for"] == ["country", "plan", ACTIVITY, DAY0]
     segments = {e.segment.value for e in result.estimates if e.segment is not None}
     assert segments == {"organic", "paid_search", "social", "referral", "student_offer",
                         "free_trial"}  # fmt: skip

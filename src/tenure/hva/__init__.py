@@ -78,7 +78,7 @@ def discover(
     activity_bins: int = 12,
     number_bins: int = 5,
     max_strata: int = 50_000,
-    activity_days: int = 1,
+    activity_days: int | None = None,
 ) -> HvaResult:
     """Find the early actions that keep members (landmark design, adjusted effects).
 
@@ -115,7 +115,8 @@ def discover(
     guards
         Diagnostic thresholds (:class:`Guards`).
     activity_days
-        Days of early activity read as the engagement covariate (default 1: the signup day).
+        Days of early activity read as the engagement covariate (default: the window; the
+        signup day is always read as well). ``1`` reads the signup day only.
     activity_bins, number_bins, max_strata
         Resolution of the engagement proxies and of continuous attributes, and the bound on
         possible strata that caps the models' cost (see :func:`tenure.hva.features.landmark`).

@@ -11,19 +11,18 @@ For each such member the engine derives
 * ``t``, ``event``: days from the landmark to churn or censoring, clipped at the horizon
   (``event`` = churned before the horizon), for Kaplan–Meier from the landmark.
 
-**The engagement covariate** (``early_activity``) is the number of events, of *any* action,
-in the member's first ``activity_days`` days (default 1: the signup day, ``signup_at <= ts <
-signup_at + 1 day``) — it needs no ``benefit`` column and no convention about which actions are
-benefits. A candidate's own events are kept from adjusting the treatment away: for a
-candidate about action *a*, every member's activity is counted *without* their events of *a*
-(for a pair, without both actions; for "≥ k distinct benefits", without any benefit action).
-Each member's window uses therefore carry a second stratum id, ``sid_a``, with the activity
-level recomputed without that action. The levels are quantile bins of the landmark's activity
-distribution (at most ``max_bins``), so busy and quiet first sessions are both resolved. With
-``activity_days > 1`` the count covers more of the window and the signup day's count
-(``day0_activity``) is added as a second covariate. The assumption this rests on: one action
-does not cause the *volume* of the others in those days (otherwise part of an effect is
-adjusted away) — the reason the default reads the first session only.
+**The engagement covariates** are two readings of how active a member is early on, from *any*
+action — no ``benefit`` column and no convention about which actions are benefits is needed:
+``early_activity``, the number of events in days ``[0, activity_days)`` (the window by
+default), and ``day0_activity``, the number on the signup day (the first session). A
+candidate's own events are kept from adjusting the treatment away: for a candidate about
+action *a*, every member's activity is counted *without* their events of *a* (for a pair,
+without both actions; for "≥ k distinct benefits", without any benefit action). Each
+member's window uses therefore carry a second stratum id, ``sid_a``, with the activity levels
+recomputed without that action. The levels are quantile bins of the landmark's distribution
+(at most ``max_bins``), so busy and quiet first sessions are both resolved. The assumption
+this rests on: one action does not cause the *volume* of the others in the window
+(otherwise part of an effect is adjusted away; ``activity_days=1`` reads the signup day only).
 
 **Pre-signup history** (``presignup_events``): events with ``ts < signup_at`` (kept by ingest
 as history) are never counted as window actions; when any exist, their count per member is
@@ -260,7 +259,7 @@ def landmark(
     max_bins: int = 12,
     number_bins: int = 5,
     max_strata: int = 50_000,
-    activity_days: int = 1,
+    activity_days: int | None = None,
 ) -> Landmark:
     """Build the landmark population, its design and the window uses (two cached tables).
 
@@ -287,14 +286,15 @@ def landmark(
         history count; bins are reduced (continuous attributes first, activity last) until
         the possible strata are at most ``max_strata``, which bounds the models' cost.
     activity_days
-        Activity is counted in days ``[0, activity_days)`` (default 1: the signup day, the
-        first session); with more days, the signup day's count is a second covariate.
+        Activity is counted in days ``[0, activity_days)`` (default: the window); with more
+        than one day, the signup day's count is a second covariate.
 
     Raises
     ------
     SpecError
         When no landmark member's horizon is observable (names the latest observable one).
     """
+    activity_days = window if activity_days is None else activity_days
     spans = member_spans(members, as_of)
     lm0 = spans.filter((spans.tenure_days >= window) & (spans.observed_days >= window))
     stats = lm0.aggregate(_n=lm0.count(), _obs=lm0.observed_days.max()).to_pyarrow().to_pylist()[0]
