@@ -7,6 +7,7 @@ It returns only the bad-row mask; Tenure also writes the accepted rows and the q
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from _results import record
 from tenure.simulate import WorldConfig, simulate_world
 from tenure.store import ingest
 
-MEMBERS = 300_000
+MEMBERS = int(os.environ.get("TENURE_BENCH_MEMBERS", "300000"))
 AS_OF = datetime(2026, 3, 31, tzinfo=UTC)
 
 
@@ -60,6 +61,7 @@ def main() -> None:
         summary = simulate_world(world, WorldConfig(n_members=MEMBERS, seed=7))
         rows = summary.members + summary.events + summary.exposures
 
+        load_start = os.getloadavg()[0]
         start = time.perf_counter()
         report = ingest(world, Path(tmp) / "w.duckdb", as_of=AS_OF)
         tenure_s = time.perf_counter() - start
@@ -69,6 +71,7 @@ def main() -> None:
         bad = pandas_checks(world)
         pandas_s = time.perf_counter() - start
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        load_end = os.getloadavg()[0]
 
     quarantined = sum(c.quarantined for c in report.tables)
     print(f"tenure ingest: {tenure_s:.1f} s for {rows:,} rows ({rows / tenure_s:,.0f} rows/s)")
@@ -86,7 +89,10 @@ exposures ({rows:,} rows), Parquet.
 | pandas: the same checks only (read, parse, duplicates, merge), no load | {pandas_s:.1f} | {rows / pandas_s:,.0f} | {bad} |
 
 Ratio (pandas / Tenure): **{pandas_s / tenure_s:.1f}×**. Peak RSS after the Tenure ingest
-{tenure_rss:,.0f} MB; after the pandas checks {peak_rss:,.0f} MB (same process).""",
+{tenure_rss:,.0f} MB; after the pandas checks {peak_rss:,.0f} MB (same process). Load average
+{load_start:.1f} at the start, {load_end:.1f} at the end (a shared machine inflates both
+timings; the ratio is measured in the same run). Command:
+`TENURE_BENCH_MEMBERS={MEMBERS} .venv/bin/python benchmarks/bench_ingest.py`.""",
     )
 
 
