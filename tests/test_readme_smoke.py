@@ -37,7 +37,7 @@ def readme_commands(text: str) -> list[str]:
     for block in re.findall(r"```sh\n(.*?)```", text, re.S):
         for line in re.sub(r"\\\n\s*", " ", block).splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
-            line = re.sub(r"\s*\[[^\]]*\]", "", line)
+            line = " ".join(re.sub(r"\s*\[[^\]]*\]", "", line).split())
             if not line.startswith("tenure "):
                 continue
             line = re.sub(r"--members \d+", f"--members {MEMBERS}", line)
