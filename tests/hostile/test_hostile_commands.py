@@ -92,3 +92,11 @@ def test_retention_by_a_timestamp_column_is_a_clear_error(tmp_path: Path) -> Non
     folder = cases()[0].build(tmp_path / "data")
     result = runner.invoke(app, ["retention", "--data", str(folder), "--by", "signup_at"])
     assert result.exit_code == 2, result.output
+
+
+def test_an_analysis_on_a_folder_says_what_it_skipped(tmp_path: Path) -> None:
+    case = next(c for c in cases() if c.name == "unknown_files_are_reported")
+    folder = case.build(tmp_path / "data")
+    result = runner.invoke(app, ["retention", "--data", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "note: skipped notes.txt: not a contract table" in result.stderr

@@ -145,6 +145,8 @@ def open_dataset(
     from tenure.store.connect import observe_until
 
     dataset = connect(data, mapping=mapping)
+    for path, why in dataset.skipped:
+        err_console.print(f"note: skipped {escape(path)}: {escape(why)}", highlight=False)
     if as_of is not None:
         dataset = observe_until(dataset, parse_as_of(as_of) or dataset.as_of)
     if not int(dataset.members.count().to_pyarrow().as_py()):

@@ -36,6 +36,8 @@ class Dataset:
     as_of: datetime
     benefits: pd.DataFrame | None = None
     source: str = ""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Entries of a source folder that were not read, with why (see `find_sources`)."""
 
     @property
     def backend(self) -> str:
@@ -119,7 +121,8 @@ def _from_folder(
         tables = {n: con.create_table(n, duck.table(n).to_pyarrow()) for n in names}
     benefits = tables.pop("benefits", None)
     frame = benefits.to_pandas() if benefits is not None else None
-    return _dataset(con, tables, as_of=as_of, source=str(folder), benefits=frame)
+    dataset = _dataset(con, tables, as_of=as_of, source=str(folder), benefits=frame)
+    return replace(dataset, skipped=sources.skipped)
 
 
 def _from_foreign_database(path: Path, *, as_of: datetime | None) -> Dataset:
