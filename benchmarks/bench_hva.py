@@ -237,7 +237,8 @@ def _world(members: int) -> Path:
 def _child(part: str, world: Path) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--part", part, "--world", str(world)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
 
 
 def main() -> None:

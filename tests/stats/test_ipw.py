@@ -60,7 +60,7 @@ def test_aipw_recovers_confounded_effect() -> None:
     naive = y[a].mean() - y[~a].mean()
     assert naive > 0.1
     for method in ("aipw", "ipw"):
-        r = aipw_grouped(x, n1, y1, n0, y0, method=method)  # type: ignore[arg-type]
+        r = aipw_grouped(x, n1, y1, n0, y0, method=method)
         assert r.ci_low[0] < 0.05 < r.ci_high[0]
         assert r.estimate[0] == pytest.approx(0.05, abs=0.01)
         assert r.ratio_low[0] < r.ratio[0] < r.ratio_high[0]
