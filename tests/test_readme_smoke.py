@@ -57,6 +57,9 @@ GAPS = {
     "(show it in a bash block, or write the file first)",
     "obd.csv": "reads the Open Bandit Dataset sample, which the README does not fetch "
     "(show it in a bash block)",
+    "plan,age ": "the README adjusts for a column 'age'; the contract's column is age_band",
+    "policy-v2": "`policy train --data tenure.duckdb` refuses the demo world's exposures "
+    "(their variants are experiment arms, not catalogue creatives), so no snapshot to export",
 }
 
 
@@ -64,7 +67,9 @@ def _params() -> list[Any]:
     out = []
     for c in COMMANDS:
         marks = [
-            pytest.mark.xfail(strict=False, reason=why) for key, why in GAPS.items() if key in c
+            pytest.mark.xfail(strict=False, reason=why)
+            for key, why in GAPS.items()
+            if key in f"{c} "
         ]
         out.append(pytest.param(c, id=c[:60], marks=marks))
     return out
