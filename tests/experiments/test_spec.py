@@ -88,3 +88,51 @@ def test_spec_properties() -> None:
     assert spec.metrics[0].name == "orders_7d"
     assert spec.weights == {"control": 1.0, "treatment": 1.0}
     assert spec.metrics[-1].span_days == 30
+
+
+def _infinite_weight(spec: dict[str, Any]) -> None:
+    # An infinite weight gives every other arm a zero share and switches the SRM check off.
+    spec["variants"][1]["weight"] = float("inf")
+
+
+def _boolean_days(spec: dict[str, Any]) -> None:
+    # YAML's `true` is not a number of days (pydantic's lax mode would read it as 1).
+    spec["primary"] = {**spec["primary"], "kind": "retention", "horizon_days": True}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_infinite_weight, "variants[1].weight: Input should be a finite number"),
+        (_boolean_days, "primary.horizon_days: Input should be a valid integer"),
+    ],
+)
+def test_values_yaml_accepts_but_the_spec_forbids_are_refused(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    """Issue 10: each is an error naming the file and the field, never a silent value."""
+    import yaml
+
+    spec = copy.deepcopy(TOY_SPEC)
+    change(spec)
+    path = tmp_path / "hostile.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(SpecError, match=r"hostile\.yaml") as err:
+        load_spec(path)
+    assert expected in str(err.value)
+
+
+def test_duplicate_key_is_refused_not_last_wins(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "dup.yaml"
+    path.write_text(yaml.safe_dump(TOY_SPEC, sort_keys=False) + "name: other\n")
+    with pytest.raises(SpecError, match=r"dup\.yaml.*key 'name' is written twice"):
+        load_spec(path)
+
+
+def test_non_utf8_spec_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(SpecError, match=r"latin1\.yaml.*UTF-8"):
+        load_spec(path)

@@ -35,11 +35,19 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from tenure.errors import SpecError
+from tenure.errors import DataContractError, SpecError
 from tenure.settings import Inference
+from tenure.store.mapping import load_yaml_strict
 
 __all__ = [
     "ExperimentSpec",
@@ -60,7 +68,9 @@ MetricKind = Literal["binary", "count", "sum", "mean", "ratio", "retention"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Day counts are StrictInt (``horizon_days: true`` is not 1) and no number may be NaN or
+    # infinite (``weight: .inf`` would switch the SRM check off).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class VariantSpec(_Model):
@@ -104,8 +114,8 @@ class MetricSpec(_Model):
     name: str = Field(min_length=1)
     kind: MetricKind
     actions: tuple[str, ...] = ()
-    window_days: int = Field(default=7, ge=1, le=3650)
-    horizon_days: int | None = Field(default=None, ge=1, le=3650)
+    window_days: StrictInt = Field(default=7, ge=1, le=3650)
+    horizon_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     numerator: MetricSpec | None = None
     denominator: MetricSpec | None = None
     higher_is_better: bool = True
@@ -170,7 +180,7 @@ class MethodSpec(_Model):
     srm_alpha: float = Field(default=0.001, gt=0, lt=0.5)
     chance_to_win: float = Field(default=0.95, gt=0.5, lt=1)
     tuning: float = Field(default=5000.0, gt=0)
-    max_days: int = Field(default=90, ge=1)
+    max_days: StrictInt = Field(default=90, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -232,9 +242,9 @@ class SurrogateSpec(_Model):
     """Leading-indicator settings: which early actions, which long horizon, which check."""
 
     actions: tuple[str, ...] = ()
-    window_days: int = Field(default=7, ge=1)
-    horizon_days: int = Field(default=180, ge=1)
-    check_horizon_days: int = Field(default=35, ge=1)
+    window_days: StrictInt = Field(default=7, ge=1)
+    horizon_days: StrictInt = Field(default=180, ge=1)
+    check_horizon_days: StrictInt = Field(default=35, ge=1)
 
 
 class ExperimentSpec(_Model):
@@ -343,9 +353,10 @@ def load_spec(path: str | Path | Traversable) -> ExperimentSpec:
     if not p.is_file():
         raise SpecError(f"{p}: no such spec file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{p}: not valid YAML ({exc})") from None
+        # Duplicate keys are refused (YAML would silently keep the last value).
+        data = load_yaml_strict(p)
+    except DataContractError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(data, source=str(p))
 
 
