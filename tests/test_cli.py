@@ -37,6 +37,19 @@ def test_simulate_writes_the_contract_tables_and_truth(world: Path) -> None:
     assert truth["n_members"] == 3000
 
 
+def test_simulate_variant_and_product_bets_flags(tmp_path: Path) -> None:
+    """`--variant` picks a convention preset; `--product-bets` plants the pilot and workaround."""
+    out = tmp_path / "bets"
+    args = ["simulate", "--members", "500", "--seed", "3", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--variant", "frailty", "--product-bets"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["conventions"]["frailty_sd"] > 0
+    assert (out / "truth_abuse.json").is_file() and (out / "truth_workarounds.json").is_file()
+    bad = runner.invoke(app, [*args, "--variant", "nonsense"])
+    assert bad.exit_code == 2 and "unknown world variant 'nonsense'" in bad.output
+
+
 def test_ingest_accepts_a_clean_world_and_reports_counts(world: Path, tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     result = runner.invoke(app, ["ingest", str(world), "--db", str(db), "--json"])

@@ -50,17 +50,7 @@ def readme_commands(text: str) -> list[str]:
 COMMANDS = readme_commands(README.read_text())
 
 # Declared gaps: README commands that cannot succeed on the world the README itself makes.
-GAPS = {
-    "qr_checkout_pilot": "the pilot commands need a world with the planted pilot "
-    "(WorldConfig(product_bets=True)); `tenure simulate` has no flag for it yet",
-    "decisions.parquet": "reads a decision log the README's sh blocks never write "
-    "(show it in a bash block, or write the file first)",
-    "obd.csv": "reads the Open Bandit Dataset sample, which the README does not fetch "
-    "(show it in a bash block)",
-    "plan,age ": "the README adjusts for a column 'age'; the contract's column is age_band",
-    "policy-v2": "`policy train --data tenure.duckdb` refuses the demo world's exposures "
-    "(their variants are experiment arms, not catalogue creatives), so no snapshot to export",
-}
+GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:

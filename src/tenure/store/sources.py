@@ -33,7 +33,7 @@ _SUFFIXES: dict[str, FileKind] = {
 }
 _FORMATS = ".csv, .csv.gz, .csv.bz2, .parquet"
 # Files a tool writes beside its data; not worth a "skipped" line.
-_QUIET = {"_SUCCESS", ".DS_Store", "truth.json"}
+_QUIET = {"_SUCCESS", ".DS_Store", "truth.json", "truth_workarounds.json", "truth_abuse.json"}
 
 
 @dataclass(frozen=True, slots=True)
