@@ -21,11 +21,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _results import record
 
-from tenure.demo import DemoContext
 from tenure.experiments.analysis import analyze
-from tenure.experiments.spec import load_specs
 from tenure.experiments.surrogate import surrogate_index
-from tenure.report.experiments import demo_step, find_specs
+from tenure.pipeline import _experiments, bundled_specs
+from tenure.report.experiments import render
 from tenure.simulate import WorldConfig, simulate_world
 from tenure.store import connect, ingest
 
@@ -45,7 +44,7 @@ def main() -> None:
         truth = json.loads((world / "truth.json").read_text())
         ds = connect(db)
         rows = []
-        for spec in load_specs(find_specs()):
+        for spec in bundled_specs():
             start = time.perf_counter()
             card = analyze(ds, spec)
             t_card = time.perf_counter() - start
@@ -65,7 +64,8 @@ def main() -> None:
                 doubt = sur[v.variant].doubtful if sur is not None else None
                 rows.append((spec.name, v.variant, v.decision, t_card, t_sur, pred, true, doubt))
         start = time.perf_counter()
-        demo_step(DemoContext(ds, Path(tmp) / "report", truth))
+        cards, surrogates, ease = _experiments(ds, bundled_specs())
+        render(cards, truth=truth, surrogates=surrogates, ease=ease)
         t_demo = time.perf_counter() - start
     lines = [
         "### Experiments pipeline (`benchmarks/bench_experiments.py`)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,27 +22,9 @@ from tenure.pipeline import (
     run_analyses,
     write_html,
 )
-from tenure.report.page import Section
-from tenure.store import Dataset, connect, ingest
+from tenure.store import connect, ingest
 
-__all__ = ["DemoContext", "DemoOutput", "DemoResult", "run_demo"]
-
-
-@dataclass(frozen=True)
-class DemoContext:
-    """Kept for report modules' legacy ``demo_step(ctx)``; the pipeline does not use it."""
-
-    dataset: Dataset
-    out_dir: Path
-    truth: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class DemoOutput:
-    """What a legacy ``demo_step`` gives back: report sections and terminal lines."""
-
-    sections: list[Section]
-    summary: list[str] = field(default_factory=list)
+__all__ = ["DemoResult", "run_demo"]
 
 
 @dataclass(frozen=True)

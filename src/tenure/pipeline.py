@@ -455,24 +455,9 @@ def _render_hva(result: HvaResult, truth: Mapping[str, Any] | None) -> list[Sect
 def _render_experiments(analyses: Analyses, truth: Mapping[str, Any] | None) -> list[Section]:
     from tenure.report import experiments as mod
 
-    render: Any = getattr(mod, "render", None)
-    if render is not None:
-        sections: list[Section] = render(
-            analyses.scorecards,
-            truth=truth,
-            surrogates=analyses.surrogates,
-            ease=analyses.ease,
-        )
-        return sections
-    # TODO(shape helper): until report.experiments.render exists, compose its section parts.
-    from tenure.report.memo import experiments_index_section
-
-    t = dict(truth) if truth is not None else None
-    out = [experiments_index_section(analyses.scorecards, analyses.ease)]
-    out += [
-        mod._card_section(c, analyses.surrogates.get(c.spec.name), t) for c in analyses.scorecards
-    ]
-    return out
+    return mod.render(
+        analyses.scorecards, truth=truth, surrogates=analyses.surrogates, ease=analyses.ease
+    )
 
 
 def write_html(

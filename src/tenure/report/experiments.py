@@ -16,8 +16,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,11 +26,10 @@ from tenure.report.figures import figure_html, new_figure, table_html
 from tenure.report.page import Section
 
 if TYPE_CHECKING:
-    from tenure.demo import DemoContext, DemoOutput
     from tenure.experiments.analysis import Scorecard
     from tenure.experiments.surrogate import SurrogateResult
 
-__all__ = ["demo_step", "find_specs", "index_section", "render", "scorecard_section"]
+__all__ = ["index_section", "render", "scorecard_section"]
 
 _CLASS = {"ship": "good", "do_not_ship": "bad", "keep_running": "warn", "investigate": "bad"}
 
@@ -50,11 +47,6 @@ _COLUMNS = {
     "chance_to_win": "chance to win",
     "result": "result",
 }
-
-
-def find_specs() -> Path:
-    """The experiment specs shipped with the package (``tenure/data/experiments``)."""
-    return Path(str(resources.files("tenure") / "data" / "experiments"))
 
 
 def _forest(card: Scorecard) -> str:
@@ -266,32 +258,3 @@ def render(
     sections = [index_section(scorecards, ease)]
     sections += [scorecard_section(c, sur.get(c.spec.name), truth) for c in scorecards]
     return sections
-
-
-# The pipeline's fallback name for one scorecard section.
-_card_section = scorecard_section
-
-
-def demo_step(ctx: DemoContext) -> DemoOutput:
-    """The demo's experiments step (kept until the pipeline replaces it): run, then render."""
-    from tenure.demo import DemoOutput
-    from tenure.errors import SpecError
-    from tenure.experiments.analysis import analyze
-    from tenure.experiments.encouragement import ease_of_encouraging
-    from tenure.experiments.spec import load_specs
-    from tenure.experiments.surrogate import surrogate_index
-
-    specs = load_specs(find_specs())
-    if not specs:
-        return DemoOutput([], ["Experiments: no specs found in the package data."])
-    cards = [analyze(ctx.dataset, s) for s in specs]
-    surrogates = {}
-    for s in specs:
-        if s.surrogate is not None:
-            try:
-                surrogates[s.name] = surrogate_index(ctx.dataset, s)
-            except SpecError:  # too little history to fit: the scorecard stands without it
-                continue
-    ease = ease_of_encouraging(ctx.dataset, specs)
-    sections = render(cards, truth=ctx.truth, surrogates=surrogates, ease=ease)
-    return DemoOutput(sections, [f"Experiment {c.spec.name}: {c.outcome}" for c in cards])

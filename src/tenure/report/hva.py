@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,7 @@ from tenure.hva import HvaEstimate, HvaResult
 from tenure.report.figures import figure_html, interval_text, new_figure, pct, table_html
 from tenure.report.page import Section
 
-if TYPE_CHECKING:
-    from tenure.demo import DemoContext, DemoOutput
-
 __all__ = [
-    "demo_step",
     "diagnostics_section",
     "forest_section",
     "ranking_section",
@@ -303,27 +299,3 @@ def render(result: HvaResult, *, truth: Mapping[str, Any] | None = None) -> list
         sensitivity_section(result),
         segment_section(result),
     ]
-
-
-def demo_step(ctx: DemoContext) -> DemoOutput:
-    """The demo's HVA step (kept until the pipeline replaces it): window 7, day 90, per country."""
-    from tenure.demo import DemoOutput
-    from tenure.hva import discover
-
-    by = "country" if "country" in ctx.dataset.members.columns else None
-    result = discover(ctx.dataset, window=7, horizon=90, by=by, ease_of_encouraging=_ease(ctx))
-    sections = render(result, truth=ctx.truth)
-    return DemoOutput(sections, [s.summary for s in sections if s.summary])
-
-
-def _ease(ctx: DemoContext) -> dict[str, float]:
-    try:
-        from tenure.experiments.encouragement import ease_of_encouraging
-        from tenure.experiments.spec import load_specs
-        from tenure.report.experiments import find_specs
-    except ImportError:
-        return {}
-    folder = find_specs()
-    if ctx.dataset.exposures is None or not folder.is_dir():
-        return {}
-    return dict(ease_of_encouraging(ctx.dataset, load_specs(folder)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +17,7 @@ from tenure.report.figures import figure_html, new_figure, table_html
 from tenure.report.page import Section
 from tenure.retention import RetentionResult, retained_at
 
-if TYPE_CHECKING:
-    from tenure.demo import DemoContext, DemoOutput
-
-__all__ = ["churn_section", "cohort_section", "demo_step", "render", "survival_section"]
+__all__ = ["churn_section", "cohort_section", "render", "survival_section"]
 
 MIN_AT_RISK = 30
 """Churn cells with fewer members at risk at the period's start are marked as thin."""
@@ -154,13 +151,3 @@ def churn_section(result: RetentionResult) -> Section:
 def render(result: RetentionResult, *, truth: Mapping[str, Any] | None = None) -> list[Section]:
     """Survival, cohort and churn sections of `result` (renders only; ``truth`` unused)."""
     return [survival_section(result), cohort_section(result), churn_section(result)]
-
-
-def demo_step(ctx: DemoContext) -> DemoOutput:
-    """The legacy demo step (the pipeline replaced it): run retention, then render."""
-    from tenure.demo import DemoOutput
-    from tenure.retention import analyse_retention
-
-    by = "channel" if "channel" in ctx.dataset.members.columns else None
-    sections = render(analyse_retention(ctx.dataset, by=by))
-    return DemoOutput(sections, [s.summary for s in sections if s.summary])
