@@ -62,6 +62,26 @@ def test_first_bad_line_is_reported_and_blank_lines_keep_numbering(tmp_path: Pat
     assert info.value.line == 5
 
 
+@pytest.mark.parametrize(
+    ("body", "line", "reason"),
+    [
+        # A quoted newline inside a field: the row is reported where it starts (line 3).
+        ('e1,m,all,control,10,5,3\n"e1",m,all,d,10,"1\n2",3\n', 3, "is not a number"),
+        ("", 1, "header but no rows"),
+        ('e1,m,all,control,10,"5,3\n', 2, "expected 7 fields, found 6"),
+    ],
+)
+def test_stats_file_line_numbers_are_physical(
+    tmp_path: Path, body: str, line: int, reason: str
+) -> None:
+    """Issue 10: the physical start line, a header-only file and an unterminated quote."""
+    path = tmp_path / "stats.csv"
+    path.write_text("experiment,metric,segment,variant,n,sum,sum_squares\n" + body)
+    with pytest.raises(DataContractError, match=reason) as info:
+        read_sufficient_stats(path)
+    assert info.value.line == line and info.value.file == str(path)
+
+
 def test_missing_column_and_partial_covariates(tmp_path: Path) -> None:
     with pytest.raises(DataContractError, match="missing required column"):
         read_sufficient_stats(_write(tmp_path, "experiment,metric,variant,n,sum\ne,m,a,1,1\n"))

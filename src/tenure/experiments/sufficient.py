@@ -33,6 +33,7 @@ from tenure.stats.moments import CrossMoments, Moments
 from tenure.stats.multiple import benjamini_hochberg, holm
 from tenure.stats.result import ComparisonResult
 from tenure.stats.srm import srm_test
+from tenure.store.csvfile import read_csv_text
 
 __all__ = [
     "BASELINE_NAME",
@@ -135,18 +136,20 @@ def read_sufficient_stats(path: str | Path) -> pd.DataFrame:
         ratio columns, a duplicate key, or a group without a baseline to compare against.
     """
     name = str(path)
-    try:
-        raw = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True
-        )
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataContractError(f"cannot read CSV: {exc}", file=name) from exc
-    raw.columns = [c.strip() for c in raw.columns]
+    # The store's CSV reader: UTF-8 checked, unterminated quotes and wrong field counts
+    # refused, and each row numbered by the physical line where it starts (a quoted
+    # newline or a blank line never shifts later line numbers).
+    read = read_csv_text(Path(path), name)
+    if read.malformed:
+        line, reason, _ = read.malformed[0]
+        raise _fail(name, line, reason)
+    raw: pd.DataFrame = read.table.to_pandas().fillna("").apply(lambda c: c.str.strip())
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise _fail(name, 1, f"missing required column(s) {', '.join(missing)}")
-    raw["line"] = np.arange(len(raw)) + 2  # header is line 1
-    raw = raw[(raw.drop(columns="line") != "").any(axis=1)]  # blank lines keep numbering
+    if raw.empty:
+        raise _fail(name, 1, "has a header but no rows; nothing to analyse")
+    raw["line"] = read.lines
     if "segment" not in raw.columns:
         raw["segment"] = "all"
     for c in ("experiment", "metric", "variant"):
