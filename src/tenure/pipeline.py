@@ -426,30 +426,15 @@ def _esc(text: str) -> str:
 
 
 def _render_retention(result: RetentionResult, truth: Mapping[str, Any] | None) -> list[Section]:
-    from tenure.report import retention as mod
+    from tenure.report import retention
 
-    render: Any = getattr(mod, "render", None)
-    if render is not None:
-        sections: list[Section] = render(result, truth=truth)
-        return sections
-    # TODO(shape helper): drop once report.retention.render lands.
-    return [mod.survival_section(result), mod.cohort_section(result), mod.churn_section(result)]
+    return retention.render(result, truth=truth)
 
 
 def _render_hva(result: HvaResult, truth: Mapping[str, Any] | None) -> list[Section]:
-    from tenure.report import hva as mod
+    from tenure.report import hva
 
-    render: Any = getattr(mod, "render", None)
-    if render is not None:
-        sections: list[Section] = render(result, truth=truth)
-        return sections
-    # TODO(HVA helper): drop once report.hva.render lands.
-    return [
-        mod.ranking_section(result),
-        mod.forest_section(result, dict(truth) if truth is not None else None),
-        mod.sensitivity_section(result),
-        mod.segment_section(result),
-    ]
+    return hva.render(result, truth=truth)
 
 
 def _render_experiments(analyses: Analyses, truth: Mapping[str, Any] | None) -> list[Section]:
