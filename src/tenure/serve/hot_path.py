@@ -1,0 +1,179 @@
+"""``POST /v1/decide`` without the framework's per-request machinery, same contract.
+
+The decision costs tens of microseconds and the commit is shared by a batch, so on a
+2-core machine FastAPI's routing, dependency solving and response classes were the
+largest cost of a decision left. :class:`DecideFastPath` is an ASGI middleware, inside
+the key check and the body limit, that answers a well-formed decide request itself: it
+reads the body, validates it with the same pydantic model (``model_validate_json``, no
+intermediate ``dict``), and sends the bytes :func:`answer` returns.
+
+Anything else — a body that does not validate, a non-JSON content type — is handed to the
+FastAPI route with the body replayed, so every error response (422 naming the field, in
+FastAPI's shape) is the framework's own and the contract has one implementation. The
+route itself calls :func:`answer`, so both paths decide, commit and answer identically.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tenure.serve.commit import CommitterClosed
+from tenure.serve.decider import UnknownMember, UnknownPlacement
+from tenure.serve.models import CreativeOut, DecideRequest, DecideResponse
+from tenure.serve.stores import DecisionRow
+
+if TYPE_CHECKING:
+    from tenure.serve.service import Service
+
+__all__ = ["RETRY", "DecideFastPath", "answer", "error_body", "unavailable"]
+
+PATH = "/v1/decide"
+RETRY = {"retry-after": "1"}
+"""Sent with a 503: the log could not commit, the same request may be retried shortly."""
+_JSON = (b"content-type", b"application/json")
+
+
+def error_body(detail: object) -> bytes:
+    """``{"detail": …}`` as JSON bytes (the shape of every error this service writes)."""
+    import json
+
+    return json.dumps({"detail": detail}).encode()
+
+
+def field_error(field: str, message: str) -> bytes:
+    """A 422 body in FastAPI's validation shape, so clients parse one error format."""
+    return error_body([{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+def unavailable(exc: BaseException) -> bytes:
+    """The 503 body when the log cannot take the write (the client retries, same id)."""
+    reason = "closing" if isinstance(exc, CommitterClosed) else "cannot commit"
+    return error_body(f"decision log {reason}; retry with the same decision_id")
+
+
+async def answer(service: Service, req: DecideRequest) -> tuple[int, bytes]:
+    """Decide, await the group commit, and return the status and JSON body to send.
+
+    The answer is built only after the row is committed (or found already stored under a
+    client ``decision_id``, in which case the stored decision is the answer).
+    """
+    decider = service.decider
+    try:
+        decision = decider.decide(
+            req.member_id,
+            req.placement,
+            req.context,
+            now=service.clock(),
+            decision_id=req.decision_id,
+        )
+    except UnknownPlacement as exc:
+        return 422, field_error("placement", str(exc))
+    except UnknownMember as exc:
+        return 404, error_body(str(exc))
+    try:
+        stored, new = await service.committer.decide(decision.row)
+    except Exception as exc:
+        if decision.shown is not None:
+            decider.recent.discard(req.member_id, decision.shown)
+        return 503, unavailable(exc)
+    if not new and decision.shown is not None:
+        decider.recent.discard(req.member_id, decision.shown)
+    if not new and (stored.member_id, stored.placement) != (req.member_id, req.placement):
+        return 409, error_body(
+            f"decision_id {req.decision_id!r} was used for member {stored.member_id!r} at "
+            f"{stored.placement!r}; a retry must repeat the same member_id and placement"
+        )
+    return 200, response_body(service, stored)
+
+
+def response_body(service: Service, row: DecisionRow) -> bytes:
+    """The 200 body for a stored row (built without re-validating what the server made)."""
+    creative = service.decider.creative(row.variant)
+    out = DecideResponse.model_construct(
+        decision_id=row.decision_id,
+        member_id=row.member_id,
+        placement=row.placement,
+        creative=None
+        if creative is None
+        else CreativeOut.model_construct(
+            id=creative.id,
+            message=creative.message,
+            image=creative.image,
+            cta=creative.cta,
+            cta_text=creative.cta_text,
+            placement=creative.placement,
+        ),
+        text=row.text,
+        benefit=row.benefit,
+        propensity=row.propensity,
+        policy_version=row.experiment,
+        eligible=len(row.eligible),
+        reason=row.reason,
+        ts=row.ts,
+    )
+    return out.__pydantic_serializer__.to_json(out)
+
+
+class DecideFastPath:
+    """Answer valid ``POST /v1/decide`` requests directly; pass everything else on."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the decide route, or hand the request (body replayed) to ``app``."""
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        req = _parse(scope, body)
+        if req is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        status, payload = await answer(self.service, req)
+        headers = [_JSON, (b"content-length", str(len(payload)).encode())]
+        if status == 503:
+            headers += [(k.encode(), v.encode()) for k, v in RETRY.items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _parse(scope: Scope, body: bytes) -> DecideRequest | None:
+    """The request, or None when FastAPI should answer (and explain) it instead."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            if not value.startswith(b"application/json"):
+                return None
+            break
+    else:
+        return None
+    try:
+        return DecideRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields ``body`` once, then defers to the server's (disconnects)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
