@@ -227,7 +227,7 @@ def _extras(
     def pilots() -> Any:
         from tenure.experiments.anomalies import detect_anomalies
 
-        return tuple(detect_anomalies(dataset, c.spec.name) for c in cards)
+        return tuple(detect_anomalies(dataset, name) for name in _experiment_names(dataset, cards))
 
     def messaging() -> Any:
         from tenure.messaging.loop import run_closed_loop
@@ -244,11 +244,24 @@ def _extras(
         ("opportunities", opportunities),
         ("ideas", ideas),
     ]
-    if cards:
+    if dataset.exposures is not None:
         steps.append(("pilots", pilots))
     if demo_dir is not None:
         steps += [("messaging", messaging), ("serve", serve)]
     return steps
+
+
+def _experiment_names(dataset: Dataset, cards: Sequence[Scorecard]) -> list[str]:
+    """The experiments read out (in spec order), then every other one in the exposures.
+
+    A pilot or a test without a spec still has data whose edge cases are worth a look.
+    """
+    names = [c.spec.name for c in cards]
+    if dataset.exposures is not None:
+        found = dataset.exposures.select("experiment").distinct().to_pyarrow()
+        extra = {str(n) for n in found["experiment"].to_pylist() if n is not None}
+        names += sorted(extra - set(names))
+    return names
 
 
 def _retention(dataset: Dataset) -> RetentionResult:
@@ -412,6 +425,11 @@ def _render_extra(area: str, result: Any, truth: Mapping[str, Any] | None) -> li
         from tenure.report.ideas import render
     elif area == "pilots":
         from tenure.report.pilots import render
+    elif area == "pilot readout":
+        from tenure.report.pilots import render
+
+        readout, anomalies = result
+        return render(readout, truth=truth, anomalies=anomalies)
     elif area == "messaging":
         from tenure.report.messaging import render
     else:

@@ -79,7 +79,7 @@ def find_workarounds(
     closed_ratio: float = 0.9,
     top: int = 20,
     heavy_quantile: float = 0.9,
-    window: int = 7,
+    window: int = 28,
     horizon: int = 90,
     covariates: Sequence[str] | None = None,
     associate: bool = True,
@@ -118,7 +118,9 @@ def find_workarounds(
         Heavy users are members above this quantile of events per member.
     window, horizon, covariates, associate
         The retention association of workarounds (see
-        :mod:`~tenure.opportunities.association`); ``associate=False`` skips it.
+        :mod:`~tenure.opportunities.association`); ``associate=False`` skips it. The landmark
+        is day 28 by default, not the HVA's day 7: a workaround is a habit members form over
+        their first weeks, rarely something done in the first session.
     alpha
         One minus the coverage of the intervals.
     random_state

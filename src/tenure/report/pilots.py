@@ -54,8 +54,8 @@ def render(
     """One section: plan lines, anomaly counts with examples, both readings and the decision.
 
     Given anomaly results only (one per experiment), the section lists their checks.
-    `truth` is the simulator's ``truth_abuse.json`` when the world planted abuse; any other
-    truth document is ignored.
+    `truth` is the simulator's ``truth_abuse.json`` when the world planted abuse (or a
+    document holding it under ``"abuse"``); any other truth document is ignored.
     """
     if not isinstance(result, PilotReadout):
         found = (result,) if isinstance(result, AnomalyResult) else tuple(result)
@@ -71,8 +71,9 @@ def render(
             f"anomalies in {', '.join(flagged)}" if flagged else "no anomalies in the experiments"
         )
         return [Section("Anomalies", "anomalies", body, summary)]
-    if truth is not None and "shared_code" not in truth:
-        truth = None
+    if truth is not None:  # truth_abuse.json itself, or a document holding it under "abuse"
+        inner = truth.get("abuse", truth)
+        truth = inner if isinstance(inner, Mapping) and "shared_code" in inner else None
     p = result.params
     conf = f"{1 - float(p.get('alpha', 0.05)):.0%}"
     parts: list[str] = []

@@ -16,7 +16,8 @@ Planted on top, each with the ids written to ``truth_abuse.json``:
 (Those are the counts of a world with enough pilot members, ~100k members; smaller worlds get
 proportionally less, and the truth file records what was planted.)
 
-Opt-in through ``WorldConfig(product_bets=True)``; the default world is untouched.
+Opt-in through ``WorldConfig(product_bets=True)`` (the demo's world); without it the world
+is untouched.
 """
 
 from __future__ import annotations
@@ -56,9 +57,17 @@ def _events(member: IntArray, ts: IntArray) -> dict[str, Any]:
 
 
 def abuse_tables(
-    signup_us: IntArray, stop_us: IntArray, as_of_us: int, rng: np.random.Generator
+    signup_us: IntArray,
+    stop_us: IntArray,
+    as_of_us: int,
+    rng: np.random.Generator,
+    *,
+    window_days: int = 7,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Draw the pilot's exposures and payments with the planted abuse.
+
+    Only members more than `window_days` into their membership when the pilot starts are
+    enrolled, so every planted event lies after their early-adoption window.
 
     Returns ``(exposures, events, truth)``: exposures as arrays ``member``, ``ts``,
     ``site`` (index into :data:`SITES`), ``code`` (str, object array); events as ``member``,
@@ -76,7 +85,11 @@ def abuse_tables(
     start = as_of_us - (PILOT_END_BEFORE_AS_OF + PILOT_DAYS) * _US_PER_DAY
     end = start + PILOT_DAYS * _US_PER_DAY
     n = signup_us.shape[0]
-    eligible = np.flatnonzero((signup_us < start) & (stop_us > start + _US_PER_DAY))
+    # Members past their early-adoption window when the pilot starts: the pilot's events never
+    # fall in the window the high-value-action analysis reads.
+    eligible = np.flatnonzero(
+        (signup_us < start - window_days * _US_PER_DAY) & (stop_us > start + _US_PER_DAY)
+    )
     enrolled = eligible[rng.random(eligible.shape[0]) < ENROL_SHARE]
     site: IntArray = np.asarray(
         rng.choice(len(SITES), size=enrolled.shape[0], p=[0.3, 0.175, 0.175, 0.175, 0.175]),
@@ -160,19 +173,19 @@ def _iso(us: int) -> str:
     return str(np.datetime64(int(us), "us").astype("datetime64[s]")) + "Z"
 
 
-def plant_abuse(out_dir: Path, config: WorldConfig) -> tuple[int, int]:
-    """Add the pilot to ``exposures.parquet`` and its payments to ``events.parquet``.
+def plant_abuse(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """Add the pilot to ``exposures.parquet``; return its payments as events rows (`schema`).
 
     Exposures gain the context columns ``site`` and ``code`` (null on the other experiments'
-    rows). Returns ``(events added, exposures added)``; the truth, with member ids resolved,
-    goes to ``truth_abuse.json``.
+    rows). Returns ``(payment events, exposures added)``; the caller adds the events to
+    ``events.parquet``. The truth, with member ids resolved, goes to ``truth_abuse.json``.
     """
     members = pq.read_table(
         out_dir / "members.parquet", columns=["member_id", "signup_at", "ended_at", "country"]
     )
     signup, stop = observed_spans(members, config)
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 2)))
-    x, e, truth = abuse_tables(signup, stop, config.as_of_us, rng)
+    x, e, truth = abuse_tables(signup, stop, config.as_of_us, rng, window_days=config.window_days)
     ids = members["member_id"]
     truth["bursts"]["members"] = [ids[i].as_py() for i in truth["bursts"]["members"]]
 
@@ -198,19 +211,16 @@ def plant_abuse(out_dir: Path, config: WorldConfig) -> tuple[int, int]:
     )
     rewrite_sorted(path, pa.concat_tables([base, new]))
 
-    path = out_dir / "events.parquet"
-    events = pq.read_table(path)
     n_ev = e["member"].shape[0]
     pays = pa.table(
         {
             "member_id": ids.take(pa.array(e["member"])),
-            "ts": pa.array(e["ts"], type=pa.int64()).cast(events.schema.field("ts").type),
+            "ts": pa.array(e["ts"], type=pa.int64()).cast(schema.field("ts").type),
             "action": pa.array([OUTCOME] * n_ev, type=pa.string()),
             "benefit": pa.nulls(n_ev, pa.string()),
             "value": pa.nulls(n_ev, pa.float64()),
         },
-        schema=events.schema,
+        schema=schema,
     )
-    rewrite_sorted(path, pa.concat_tables([events, pays]))
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2) + "\n")
-    return n_ev, n_new
+    return pays, n_new

@@ -14,11 +14,16 @@ stay inside the app (``feed.browse`` → ``video.play`` [→ ``video.like``],
 
 Who does what is drawn independently of everything else in the world, so the true effect of
 the workaround on retention is zero: an adjusted association should find nothing.
+
+Every planted event falls on or after day ``window_days`` (7) of membership: the early-adoption
+window the high-value-action analysis reads is byte for byte that of the same world without
+the planted flows, so planting changes neither ``truth.json`` nor any HVA estimate.
 The truth — members, occurrences, seconds per occurrence, variant counts — is what was
 written (after observation ends), so recovery can be checked exactly. It goes to
 ``truth_workarounds.json`` beside ``truth.json``.
 
-Opt-in through ``WorldConfig(product_bets=True)``; the default world is untouched.
+Opt-in through ``WorldConfig(product_bets=True)`` (the demo's world); without it the world
+is untouched.
 """
 
 from __future__ import annotations
@@ -113,7 +118,11 @@ def _seconds(rng: np.random.Generator, lo: float, hi: float, n: int) -> IntArray
 
 
 def workaround_events(
-    signup_us: IntArray, stop_us: IntArray, rng: np.random.Generator
+    signup_us: IntArray,
+    stop_us: IntArray,
+    rng: np.random.Generator,
+    *,
+    after_days: int = 7,
 ) -> PlantedEvents:
     """Draw the planted workaround and the decoy flows for members observed on ``[signup, stop)``.
 
@@ -122,6 +131,9 @@ def workaround_events(
     signup_us, stop_us : numpy.ndarray of int64
         Each member's signup and end of observation (``min(ended_at, as_of)``), microseconds.
     rng : numpy.random.Generator
+    after_days : int
+        Flows start this many days after signup (the world's early-adoption window), so the
+        window's events are those of the base world.
 
     Returns
     -------
@@ -138,8 +150,8 @@ def workaround_events(
     """
     n = signup_us.shape[0]
     everyone = np.arange(n)
-    # Flows are drawn from the second day on, so the day-0 activity of the base world is kept.
-    start = signup_us + _US_PER_DAY
+    # Flows start after the early-adoption window: the window's events stay the base world's.
+    start = signup_us + after_days * _US_PER_DAY
     b = _Builder()
 
     # The workaround.
@@ -235,22 +247,18 @@ def observed_spans(members: pa.Table, config: WorldConfig) -> tuple[IntArray, In
     return signup, stop
 
 
-def plant_workarounds(out_dir: Path, config: WorldConfig) -> int:
-    """Add the planted events to ``out_dir/events.parquet`` and write their truth.
+def plant_workarounds(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> pa.Table:
+    """The planted events as rows of the events table (`schema`); writes their truth.
 
-    Returns the number of events added. The events file is rewritten sorted by member and
-    time, with the writer options of :mod:`tenure.simulate.writer`, so the planted world is
-    as deterministic as the base world.
+    The caller adds them to ``events.parquet`` with :func:`rewrite_sorted` (once, with the
+    pilot's events), so the planted world is as deterministic as the base world.
     """
     members = pq.read_table(
         out_dir / "members.parquet", columns=["member_id", "signup_at", "ended_at"]
     )
     signup, stop = observed_spans(members, config)
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 1)))
-    planted = workaround_events(signup, stop, rng)
-    path = out_dir / "events.parquet"
-    base = pq.read_table(path)
-    schema = base.schema
+    planted = workaround_events(signup, stop, rng, after_days=config.window_days)
     ts_type = schema.field("ts").type
     extra = pa.table(
         {
@@ -262,9 +270,8 @@ def plant_workarounds(out_dir: Path, config: WorldConfig) -> int:
         },
         schema=schema,
     )
-    rewrite_sorted(path, pa.concat_tables([base, extra]))
     (out_dir / TRUTH_FILE).write_text(json.dumps(planted.truth, indent=2) + "\n")
-    return int(extra.num_rows)
+    return extra
 
 
 def rewrite_sorted(path: Path, table: pa.Table) -> None:

@@ -103,12 +103,19 @@ def simulate_world(
             if progress is not None:
                 progress("simulate", (k + 1) / config.n_chunks)
     if config.product_bets:  # opt-in planted workaround and pilot abuse (issue 14)
-        from tenure.simulate.abuse import plant_abuse
-        from tenure.simulate.workarounds import plant_workarounds
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        n_events += plant_workarounds(out_dir, config)
-        more_events, more_exposures = plant_abuse(out_dir, config)
-        n_events, n_exposures = n_events + more_events, n_exposures + more_exposures
+        from tenure.simulate.abuse import plant_abuse
+        from tenure.simulate.workarounds import plant_workarounds, rewrite_sorted
+
+        path = out_dir / FILES["events"]
+        base = pq.read_table(path)
+        flows = plant_workarounds(out_dir, config, base.schema)
+        pays, more_exposures = plant_abuse(out_dir, config, base.schema)
+        rewrite_sorted(path, pa.concat_tables([base, flows, pays]))  # one rewrite for both
+        n_events += flows.num_rows + pays.num_rows
+        n_exposures += more_exposures
     write_benefits(out_dir / FILES["benefits"], config.benefit_labels)
     write_truth(out_dir / FILES["truth"], truth_document(config, truth))
     if progress is not None:
