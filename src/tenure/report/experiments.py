@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from tenure.experiments.comparison import GUARDRAIL_LABELS
-from tenure.report.figures import figure_html, new_figure, table_html
+from tenure.report.figures import (
+    cell_text,
+    figure_html,
+    interval_text,
+    new_figure,
+    pct,
+    table_html,
+)
 from tenure.report.page import Section
 
 if TYPE_CHECKING:
@@ -33,20 +40,32 @@ __all__ = ["index_section", "render", "scorecard_section"]
 
 _CLASS = {"ship": "good", "do_not_ship": "bad", "keep_running": "warn", "investigate": "bad"}
 
-_COLUMNS = {
-    "metric": "metric",
-    "role": "role",
-    "variant": "variant",
-    "n_variant": "members (variant)",
-    "baseline_mean": "control",
-    "variant_mean": "variant",
-    "effect_abs": "effect",
-    "interval": "interval",
-    "effect_rel": "relative effect",
-    "p_text": "p",
-    "chance_to_win": "chance to win",
-    "result": "result",
-}
+_SHARES = ("binary", "retention")
+"""Metric kinds whose means are shares of members: shown in % and effects in points."""
+
+
+def _kinds(card: Scorecard) -> dict[str, str]:
+    return {m.name: str(m.kind) for m in card.spec.metrics}
+
+
+def _mean_text(value: float, share: bool) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return pct(value) if share else cell_text(float(value))
+
+
+def _effect_text(value: float, share: bool) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{100 * value:+.1f} pts" if share else f"{value:+.3g}"
+
+
+def _interval(low: float, high: float, share: bool) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    if share:
+        return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"[{low:+.3g}, {high:+.3g}]"
 
 
 def _forest(card: Scorecard) -> str:
@@ -71,20 +90,45 @@ def _forest(card: Scorecard) -> str:
 
 
 def _surrogate_html(res: SurrogateResult, truth: Mapping[str, Any] | None) -> str:
-    t = res.to_frame()
+    eff: Mapping[str, Any] = {}
     if truth is not None:
         eff = truth.get("experiments", {}).get(res.experiment, {}).get("true_effects", {})
-        key = f"retention_{res.horizon_days}"
-        t["true_effect"] = [eff.get(v, {}).get(key, np.nan) for v in t["variant"]]
+    key = f"retention_{res.horizon_days}"
     level = f"{100 * (1 - float(res.params.get('alpha', 0.05))):.4g}%"
+    rows = []
+    for a in res.arms:
+        true = eff.get(a.variant, {}).get(key) if eff else None
+        rows.append(
+            {
+                "variant": a.variant,
+                "predicted": f"{_effect_text(a.predicted_effect, True)} "
+                f"{_interval(a.ci_low, a.ci_high, True)}",
+                "observed": _effect_text(a.observed_effect, True)
+                if math.isfinite(a.observed_effect)
+                else "not yet observable",
+                "check": f"{_effect_text(a.check_predicted, True)} predicted vs "
+                f"{_effect_text(a.check_observed, True)} observed",
+                "holds": "doubtful" if a.doubtful else "holds",
+                "true": _effect_text(float(true), True) if isinstance(true, float) else "",
+            }
+        )
+    names = {
+        "variant": "Variant",
+        "predicted": f"Predicted effect at day {res.horizon_days} ({level} interval)",
+        "observed": f"Observed at day {res.horizon_days}",
+        "check": f"Check at day {res.check_horizon_days}",
+        "holds": "Assumption",
+    }
+    if eff:
+        names["true"] = "Simulator truth"
     body = (
         f"<h3>Leading indicator: retention at {res.horizon_days} days, predicted after a week</h3>"
         f"<p class='note'>Surrogate index fitted on {res.n_historical:,} historical members "
         "(never exposed) from first-week benefit use, app opens, first-week cancellation, "
-        f"country and plan; {level} intervals. Checked against the observed "
-        f"{res.check_horizon_days}-day effect.</p>"
+        f"country and plan; {level} intervals; effects in percentage points. Checked against "
+        f"the observed {res.check_horizon_days}-day effect.</p>"
     )
-    body += table_html(t.drop(columns=["reason"]), digits=3)
+    body += table_html(pd.DataFrame(rows), columns=names)
     for a in res.arms:
         cls = "bad" if a.doubtful else "good"
         label = "assumption doubtful" if a.doubtful else "assumption holds"
@@ -98,56 +142,115 @@ def _p_text(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
 
 
-def _comparison_table(card: Scorecard) -> str:
-    """The whole-population comparisons, worded for people; missing numbers say why."""
-    inf = card.inference
-    rows = []
-    for c in card.overall():
-        if c.role == "primary":
-            result = (
-                "threshold clear"
-                if c.threshold_clear
-                else "threshold met (point estimate only)"
-                if c.threshold_met
-                else "threshold not met"
-            )
-        elif c.role == "guardrail":
-            result = f"{GUARDRAIL_LABELS[c.guardrail]} (margin {c.margin:g})"
-        else:
-            result = "significant" if c.significant_good or c.significant_bad else ""
-        interval = (
-            f"[{c.ci_abs_low:+.3g}, {c.ci_abs_high:+.3g}]"
-            if math.isfinite(c.ci_abs_low) and math.isfinite(c.ci_abs_high)
-            else f"n/a: {c.why_missing}"
+def _result_text(c: Any, share: bool) -> str:
+    if c.role == "primary":
+        return (
+            "threshold clear"
+            if c.threshold_clear
+            else "threshold met (point estimate only)"
+            if c.threshold_met
+            else "threshold not met"
         )
-        rows.append(
+    if c.role == "guardrail":
+        if c.margin_relative:
+            margin = pct(c.margin)
+        else:
+            margin = f"{100 * c.margin:.1f} pts" if share else f"{c.margin:g}"
+        return f"{GUARDRAIL_LABELS[c.guardrail]} (margin {margin})"
+    return "significant" if c.significant_good or c.significant_bad else "no clear difference"
+
+
+def _comparison_table(card: Scorecard) -> str:
+    """The whole-population comparisons for a product team; the full detail folded below.
+
+    Five columns fit a narrow page: the metric and its role, the variant, the two means,
+    the effect with its interval (points for shares of members) and the result. Members,
+    relative effects, p-values and chance to win are one click away, in a second table.
+    """
+    inf = card.inference
+    kinds = _kinds(card)
+    main, detail = [], []
+    for c in card.overall():
+        share = kinds.get(c.metric) in _SHARES
+        interval = _interval(c.ci_abs_low, c.ci_abs_high, share)
+        if not interval:
+            interval = f"(no interval: {c.why_missing})"
+        main.append(
             {
-                "metric": c.metric,
-                "role": c.role,
+                "metric": f"{c.metric} ({c.role})",
                 "variant": c.variant,
-                "n_variant": int(c.n_variant),
-                "baseline_mean": c.baseline_mean,
-                "variant_mean": c.variant_mean,
-                "effect_abs": c.effect_abs,
-                "interval": interval,
-                "effect_rel": c.effect_rel,
-                "p_text": _p_text(c.p_value_decision),
-                "chance_to_win": c.chance_to_win,
-                "result": result,
+                "means": f"{_mean_text(c.baseline_mean, share)} → "
+                f"{_mean_text(c.variant_mean, share)}",
+                "effect": f"{_effect_text(c.effect_abs, share)} {interval}",
+                "result": _result_text(c, share),
             }
         )
-    names = dict(_COLUMNS)
-    names["interval"] = f"{inf.confidence_label} interval"
-    names["p_text"] = f"p ({inf.correction}-adjusted)" if inf.adjusts else "p"
-    return table_html(
-        pd.DataFrame(rows, columns=list(_COLUMNS)),
-        columns=names,
-        percent=("effect_rel", "chance_to_win"),
-    ) + (
-        "<p class='note'>The primary metric's p-values are adjusted across the variants "
-        f"({inf.correction}); guardrails are read unadjusted, as non-inferiority against "
-        "their margins: a guardrail passes only when its interval excludes a loss beyond "
-        "the margin.</p>"
+        rel = (
+            f"{pct(c.effect_rel, signed=True)} {interval_text(c.ci_rel_low, c.ci_rel_high)}"
+            if math.isfinite(c.effect_rel)
+            else "n/a"
+        )
+        detail.append(
+            {
+                "what": f"{c.metric} · {c.variant}",
+                "n": f"{int(c.n_baseline):,} / {int(c.n_variant):,}",
+                "rel": rel,
+                "p": _p_text(c.p_value_decision),
+                "win": pct(c.chance_to_win),
+            }
+        )
+    level = inf.confidence_label
+    table = table_html(
+        pd.DataFrame(main),
+        columns={
+            "metric": "Metric (role)",
+            "variant": "Variant",
+            "means": "Control → variant",
+            "effect": f"Effect ({level} interval)",
+            "result": "Result",
+        },
+    )
+    p_name = f"p ({inf.correction}-adjusted)" if inf.adjusts else "p"
+    more = table_html(
+        pd.DataFrame(detail),
+        columns={
+            "what": "Metric · variant",
+            "n": "Members (control / variant)",
+            "rel": f"Relative effect ({level})",
+            "p": p_name,
+            "win": "Chance to win",
+        },
+    )
+    return (
+        f"{table}<details><summary>Members, relative effects, p-values and chance to win"
+        f"</summary>{more}</details>"
+        "<p class='note'>Shares of members (adoption, retention) are shown in %, their "
+        "effects in percentage points (pts). The primary metric's p-values are adjusted "
+        f"across the variants ({inf.correction}); guardrails are read unadjusted, as "
+        "non-inferiority against their margins: a guardrail passes only when its interval "
+        "excludes a loss beyond the margin.</p>"
+    )
+
+
+def _truth_table(name: str, control: str, truth: Mapping[str, Any]) -> str:
+    """The simulator's true effects on retention per variant, in percentage points."""
+    eff = truth.get("experiments", {}).get(name, {}).get("true_effects", {})
+    rows = [
+        {"variant": v, **{k: x for k, x in e.items() if isinstance(x, float)}}
+        for v, e in eff.items()
+        if v != control
+    ]
+    if not rows:
+        return ""
+    frame = pd.DataFrame(rows)
+    columns = {"variant": "Variant"}
+    for col in frame.columns[1:]:
+        days = str(col).removeprefix("retention_")
+        columns[col] = f"Retention at day {days}" if days.isdigit() else str(col)
+        frame[col] = [_effect_text(float(x), True) for x in frame[col]]
+    return (
+        "<h3>Simulator truth</h3><p class='note'>True effects on retention (percentage points), "
+        "by counterfactual re-simulation.</p>" + table_html(frame, columns=columns)
     )
 
 
@@ -182,23 +285,17 @@ def scorecard_section(
         f"<ul>{verdicts}</ul>{_forest(card)}{_comparison_table(card)}"
     )
     if truth is not None:
-        eff = truth.get("experiments", {}).get(s.name, {}).get("true_effects", {})
-        rows = [
-            {"variant": v, **{k: x for k, x in e.items() if isinstance(x, float)}}
-            for v, e in eff.items()
-            if v != s.control
-        ]
-        if rows:
-            body += "<h3>Simulator truth</h3>" + table_html(pd.DataFrame(rows), digits=3)
+        body += _truth_table(s.name, s.control, truth)
     prim = [p for p in card.pooled if p.metric == s.primary.name]
+    prim_share = str(s.primary.kind) in _SHARES
     if prim:
         frame = pd.DataFrame(
             [
                 {
                     "variant": p.variant,
                     "markets": f"{p.segment_column} ({p.k})",
-                    "pooled": p.pooled,
-                    "interval": f"[{p.ci_low:+.3g}, {p.ci_high:+.3g}]",
+                    "pooled": _effect_text(p.pooled, prim_share),
+                    "interval": _interval(p.ci_low, p.ci_high, prim_share),
                     "p": _p_text(p.p_value),
                     "i2": p.i2,
                 }

@@ -180,6 +180,7 @@ def forest_section(result: HvaResult, truth: Mapping[str, Any] | None = None) ->
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [e.candidate.name for e in acts], fontsize=8)
     ax.set_xlabel(f"difference in retention at day {horizon} (share of members)")
+    ax.set_ylabel("candidate")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     body = figure_html(
@@ -234,7 +235,12 @@ def segment_section(result: HvaResult) -> Section:
                         color="white" if dark else "black")  # fmt: skip
     ax.set_yticks(range(len(grid)), grid.index, fontsize=8)
     ax.set_xticks(range(grid.shape[1]), grid.columns, fontsize=8)
-    fig.colorbar(image, ax=ax, label=f"adjusted Δ retention at day {result.params['horizon_days']}")
+    ax.set_xlabel(str(by))
+    ax.set_ylabel("action")
+    bar = fig.colorbar(
+        image, ax=ax, label=f"adjusted Δ retention at day {result.params['horizon_days']} (%)"
+    )
+    bar.ax.yaxis.set_major_formatter(lambda x, _pos: f"{x:+.0%}")
     body = figure_html(
         fig,
         alt=f"Adjusted effects by {by}",
@@ -271,6 +277,7 @@ def sensitivity_section(result: HvaResult, top: int = 15) -> Section:
     ax.set_yticks(y, [e.candidate.name for e in hv], fontsize=8)
     ax.axvline(1, color="black", lw=0.8)
     ax.set_xlabel("risk ratio an unmeasured confounder would need with action and retention")
+    ax.set_ylabel("high-value action")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     body = figure_html(

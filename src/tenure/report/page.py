@@ -37,6 +37,7 @@ figure{margin:1em 0;max-width:100%}figure img{max-width:100%;height:auto}
 figcaption{color:#57606a;font-size:.9em}
 .note{color:#57606a;font-size:.92em}.good{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}
 code{background:#f6f8fa;padding:.1em .3em;border-radius:4px}
+details{margin:.4em 0 .8em}summary{cursor:pointer;color:#0969da}
 """
 
 
