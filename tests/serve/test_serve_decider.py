@@ -29,6 +29,7 @@ def test_every_logged_eligible_set_is_what_eligibility_says(
 ) -> None:
     decider = make(catalogue, members)
     placements = ("home", "in_context", "email", "cancel_flow")
+    based = 0
     for i in range(400):
         member, placement = f"m{i % 25:03d}", placements[i % 4]
         now = AS_OF + timedelta(minutes=i)
@@ -43,11 +44,22 @@ def test_every_logged_eligible_set_is_what_eligibility_says(
         )
         row = decider.decide(member, placement, {}, now=now).row
         assert row.eligible == expected.ids
+        if row.eligible_base is not None:  # what the log stores: the cap-free set, minus
+            free = eligible(
+                catalogue,
+                members.get(member),
+                placement=placement,
+                context=members.get(member).context(now),  # type: ignore[union-attr]
+                now=now,
+            )
+            assert row.eligible_base == free.ids != row.eligible
+            based += 1
         if expected.ids:
             assert row.variant in expected.ids
             assert row.propensity == pytest.approx(1 / len(expected.ids))
         else:
             assert row.variant is None and row.propensity == 1.0 and row.reason
+    assert based > 50  # the same-creative cap shrank the cached sets often enough to test it
 
 
 def test_uniform_draws_cover_the_eligible_set_evenly(

@@ -110,6 +110,45 @@ def test_reopening_keeps_every_row_and_since_reads_in_time_order(
     log.close()
 
 
+@pytest.mark.parametrize("kind", STORES)
+def test_an_eligible_set_is_stored_once_and_read_back_with_each_decision(
+    kind: str, log_target: Callable[[str], str]
+) -> None:
+    target = log_target(kind)
+    log = open_log(target)
+    # Three decisions share a set, one has its own, a null decision has the empty set.
+    shared = [row(i) for i in range(3)]
+    own = _replace(row(3), eligible=("home:a:b:c", 'home:"quoted"'))
+    log.write([*shared, own, row(4, variant=None)], [])
+    log.close()
+    # A second writer (another worker, or a restart) storing a known set adds no copy; a
+    # set the same-creative cap shrank is stored as the shared set minus what it removed.
+    log = open_log(target)
+    capped = _replace(row(6), eligible=("home:a:b:d",), eligible_base=row(6).eligible)
+    log.write([row(5), capped], [])
+    got = [log.get(f"d{i}") for i in range(7)]
+    assert got == [*shared, own, row(4, variant=None), row(5), capped]
+    assert _sets_stored(log) == 3
+    log.close()
+
+
+def _sets_stored(log: Any) -> int:
+    cur = log._cursor()
+    cur.execute("SELECT count(*) FROM eligible_sets")
+    return int(cur.fetchone()[0])
+
+
+def test_a_log_of_another_format_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    open_log(path).close()
+    sq = sqlite3.connect(path)
+    sq.execute("UPDATE tenure_log_meta SET value = 'tenure-decision-log/1' WHERE key = 'format'")
+    sq.commit()
+    sq.close()
+    with pytest.raises(LogError, match="format tenure-decision-log/1, not tenure-decision-log/2"):
+        open_log(path)
+
+
 def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     for suffix in ("sqlite", "duckdb"):
         path = tmp_path / f"notes.{suffix}"

@@ -32,6 +32,7 @@ from tenure.messaging import (
     tenure_band,
     value_recap,
 )
+from tenure.messaging.eligibility import CreativeSet, _regular_benefits
 from tenure.serve.policy_slot import PolicySlot
 from tenure.serve.recent import RecentDecisions
 from tenure.serve.stores import DecisionRow
@@ -48,6 +49,36 @@ class UnknownMember(SpecError):
 
 class UnknownPlacement(SpecError):
     """The placement is not in the catalogue: a 422 naming the field and the valid ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Eligible:
+    """One eligibility result as the decider uses it: the set, its ids, and the reason."""
+
+    creatives: tuple[Creative, ...]
+    ids: tuple[str, ...]
+    position: Mapping[str, int]
+    reason: str
+
+    def without(self, shown: Sequence[str]) -> tuple[list[Creative], tuple[str, ...]]:
+        """The creatives and ids left when ``shown`` (members of this set) are removed.
+
+        Cut out by position, so the cost is a few slices, not a loop over the set.
+        """
+        creatives: list[Creative] = []
+        ids: list[str] = []
+        start = 0
+        for cut in sorted(self.position[i] for i in shown):
+            creatives += self.creatives[start:cut]
+            ids += self.ids[start:cut]
+            start = cut + 1
+        creatives += self.creatives[start:]
+        ids += self.ids[start:]
+        return creatives, tuple(ids)
+
+
+CACHE_SIZE = 65_536
+"""Eligibility results kept (cleared when full); each holds a tuple of creative references."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,23 +112,86 @@ class Decider:
         # Server ids: a random prefix per process and a counter (no system call per decision).
         self._prefix = uuid.uuid4().hex[:16]
         self._counter = itertools.count(1)
-        self._ids_by_key: dict[object, tuple[str, ...]] = {}
+        self._cache: dict[object, _Eligible] = {}
+        # The only attributes eligibility reads: the columns of the benefits' segment rules.
+        self._segment_columns = tuple(
+            sorted({column for b in catalogue.benefits for column, _ in b.segments})
+        )
 
-    def _ids(self, creatives: Sequence[Creative]) -> tuple[str, ...]:
-        """The eligible ids, cached by the set's key when eligibility gives one.
+    def _eligible(
+        self,
+        state: MemberState | None,
+        placement: str,
+        context: dict[str, str],
+        now: datetime,
+        recent: tuple[PastDecision, ...],
+    ) -> tuple[_Eligible, tuple[str, ...] | None]:
+        """:func:`~tenure.messaging.eligible` for this request, and the set before caps.
 
-        A placement has hundreds of creatives and most decisions share a few eligible
-        sets; rebuilding the id tuple was a fifth of a decision's cost.
+        Eligibility was the largest part of a decision, yet its inputs repeat. Without caps
+        it reads only the placement, the context's values of the segment rules' columns,
+        which benefits the member uses regularly (and how often: its reasons quote it) and
+        whether they used or saved anything; its result is cached under exactly those, so
+        it is what ``eligible`` returns, computed once per distinct input. The caps then act
+        on that set as ``eligible`` applies them: a capped placement, or every creative
+        left shown lately, is computed by ``eligible`` itself (it words the reason); a few
+        creatives shown lately are removed from the cached set, order kept.
+
+        The second value is the cap-free set when the same-creative cap removed something
+        from it (else None): the log stores that shared set and the few removed ids.
         """
-        key = getattr(creatives, "key", None)
-        if key is None:
-            return tuple(c.id for c in creatives)
-        ids = self._ids_by_key.get(key)
-        if ids is None:
-            if len(self._ids_by_key) >= 4096:
-                self._ids_by_key.clear()
-            ids = self._ids_by_key[key] = tuple(c.id for c in creatives)
-        return ids
+        member: tuple[object, ...] = ()
+        if state is not None:
+            regular = _regular_benefits(self.catalogue, state)
+            member = (
+                tuple(sorted(regular.items())),
+                state.saved_30d > 0 or bool(state.uses_30d),
+            )
+        segment = tuple(context.get(c) for c in self._segment_columns)
+        key = (placement, segment, member)
+        base = self._cache.get(key)
+        if base is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            base = self._cache[key] = self._compute(state, placement, context, now, ())
+        if not recent:
+            return base, None
+        caps = self.catalogue.caps
+        capped = caps.placement_reason(placement, now, recent)
+        if capped is not None:  # every creative there is excluded, for this one reason
+            found = self._cache.get((key, capped))
+            if found is None:
+                found = self._cache[key, capped] = self._compute(
+                    state, placement, context, now, recent
+                )
+            return found, None
+        shown = sorted(caps.recent_creatives(now, recent) & base.position.keys())
+        if not shown:
+            return base, None
+        if len(shown) == len(base.ids):
+            return self._compute(state, placement, context, now, recent), None
+        keep, ids = base.without(shown)
+        # A key naming this set uniquely, for policies that cache per eligible set.
+        set_key = (getattr(base.creatives, "key", base.ids), tuple(shown))
+        return _Eligible(CreativeSet(keep, set_key), ids, {}, ""), base.ids
+
+    def _compute(
+        self,
+        state: MemberState | None,
+        placement: str,
+        context: dict[str, str],
+        now: datetime,
+        recent: tuple[PastDecision, ...],
+    ) -> _Eligible:
+        elig = eligible(
+            self.catalogue, state, placement=placement, context=context, now=now, recent=recent
+        )
+        ids = tuple([c.id for c in elig.creatives])
+        reason = "" if ids else _summarise(elig.excluded)
+        position = {i: k for k, i in enumerate(ids)}
+        return _Eligible(
+            elig.creatives, ids, position, reason or f"no creative at placement {placement}"
+        )
 
     def _next_id(self) -> str:
         return f"{self._prefix}{next(self._counter):012x}"
@@ -131,17 +225,14 @@ class Decider:
         state = self.members.get(member_id)
         full_context = self._context(member_id, placement, state, context, now)
         recent = self.recent.get(member_id, now)
-        elig = eligible(
-            self.catalogue, state, placement=placement, context=full_context, now=now, recent=recent
-        )
+        elig, base = self._eligible(state, placement, full_context, now, recent)
         policy = self.policies.current  # read once: a hot swap cannot split this decision
-        ids = self._ids(elig.creatives)
+        ids = elig.ids
         did = decision_id or self._next_id()
         if not elig.creatives:
-            reason = _summarise(elig.excluded) or f"no creative at placement {placement}"
             row = DecisionRow(
                 did, member_id, now, policy.version, None, placement, 1.0, ids,
-                reason=reason, context=full_context,
+                reason=elig.reason, context=full_context,
             )  # fmt: skip
             return Decision(row, None, None)
         choice = policy.choose(full_context, elig.creatives, self.rng)
@@ -154,7 +245,7 @@ class Decider:
         row = DecisionRow(
             did, member_id, now, policy.version, creative.id, placement,
             float(choice.propensity), ids, benefit=creative.benefit,
-            text=render_text(creative, recap), context=full_context,
+            text=render_text(creative, recap), context=full_context, eligible_base=base,
         )  # fmt: skip
         shown = PastDecision(creative.id, placement, now)
         self.recent.add(member_id, shown)

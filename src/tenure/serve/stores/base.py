@@ -1,8 +1,10 @@
 """The decision log's rows, its one protocol, and the SQL every backend shares.
 
 The log *is* the data contract's ``exposures`` table (one row per decision, the policy
-version as ``experiment``, the creative as ``variant``, null when nothing was eligible) plus
-an ``outcomes`` table keyed by ``(decision_id, outcome)``. Both keys make retries harmless:
+version as ``experiment``, the creative as ``variant``, null when nothing was eligible, the
+eligible set by reference into ``eligible_sets``) plus an ``outcomes`` table keyed by
+``(decision_id, outcome)`` — declared once in :mod:`~tenure.serve.stores.schema`. Both keys
+make retries harmless:
 a client ``decision_id`` is stored once, and an outcome once per decision.
 
 Every method of a store is called from one thread only (the group committer's), so a
@@ -14,15 +16,29 @@ retry answer with the decision stored the first time.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from tenure.errors import SpecError
+from tenure.serve.stores.schema import (
+    CONTEXT_COLUMNS,
+    ELIGIBLE_SETS,
+    EXPOSURE_COLUMNS,
+    EXPOSURES,
+    OUTCOME_COLUMNS,
+    OUTCOMES,
+    TABLES,
+    Dialect,
+    Table,
+    render,
+)
 
 __all__ = [
     "CONTEXT_COLUMNS",
@@ -36,30 +52,12 @@ __all__ = [
     "OutcomeStatus",
     "SQLLog",
     "WriteResult",
+    "check_header",
+    "eligible_set",
 ]
 
-FORMAT = "tenure-decision-log/1"
+FORMAT = "tenure-decision-log/2"
 """Written to the store's ``tenure_log_meta`` table; a store holding anything else is refused."""
-
-CONTEXT_COLUMNS = ("country", "plan", "channel")
-"""Context keys promoted to columns of their own, so segments need no JSON parsing."""
-
-EXPOSURE_COLUMNS = (
-    "decision_id",
-    "member_id",
-    "ts",
-    "experiment",
-    "variant",
-    "placement",
-    "propensity",
-    "eligible",
-    "benefit",
-    "text",
-    "reason",
-    *CONTEXT_COLUMNS,
-    "context",
-)
-OUTCOME_COLUMNS = ("decision_id", "outcome", "ts", "reward", "event")
 
 
 class LogError(SpecError):
@@ -82,10 +80,21 @@ class DecisionRow:
     text: str | None = None
     reason: str | None = None
     context: Mapping[str, str] = field(default_factory=dict)
+    eligible_base: tuple[str, ...] | None = None
+    """The set before the same-creative cap removed some of it (None: it removed nothing).
+
+    ``eligible`` is this set minus the removed creatives, in the same order; the log
+    stores the shared base set once and the few removed ids on the row.
+    """
 
     def values(self) -> tuple[Any, ...]:
         """The row in :data:`EXPOSURE_COLUMNS` order, as stored (JSON for lists and maps)."""
         promoted = tuple(self.context.get(c) for c in CONTEXT_COLUMNS)
+        base = self.eligible_base
+        drop = None
+        if base is not None:
+            kept = set(self.eligible)
+            drop = json.dumps([i for i in base if i not in kept], separators=(",", ":"))
         return (
             self.decision_id,
             self.member_id,
@@ -94,7 +103,8 @@ class DecisionRow:
             self.variant,
             self.placement,
             self.propensity,
-            eligible_json(self.eligible),
+            eligible_set(self.eligible if base is None else base)[0],
+            drop,
             self.benefit,
             self.text,
             self.reason,
@@ -104,8 +114,16 @@ class DecisionRow:
 
     @classmethod
     def from_values(cls, values: Sequence[Any]) -> DecisionRow:
-        """Rebuild a row read back in :data:`EXPOSURE_COLUMNS` order."""
+        """Rebuild a row read back in :data:`EXPOSURE_COLUMNS` order.
+
+        The readers join ``eligible_sets``, so the ``eligible_set`` position holds the ids.
+        """
         row = dict(zip(EXPOSURE_COLUMNS, values, strict=True))
+        base = tuple(json.loads(row["eligible_set"]))
+        eligible = base
+        if row["eligible_drop"] is not None:
+            drop = set(json.loads(row["eligible_drop"]))
+            eligible = tuple(i for i in base if i not in drop)
         return cls(
             decision_id=str(row["decision_id"]),
             member_id=str(row["member_id"]),
@@ -114,11 +132,12 @@ class DecisionRow:
             variant=row["variant"],
             placement=str(row["placement"]),
             propensity=float(row["propensity"]),
-            eligible=tuple(json.loads(row["eligible"])),
+            eligible=eligible,
             benefit=row["benefit"],
             text=row["text"],
             reason=row["reason"],
             context=json.loads(row["context"]),
+            eligible_base=None if eligible is base else base,
         )
 
 
@@ -202,15 +221,44 @@ _PLAIN = re.compile(r"[A-Za-z0-9_:.\-]*")
 
 
 @functools.lru_cache(maxsize=4096)
-def eligible_json(ids: tuple[str, ...]) -> str:
-    """The eligible set as the JSON list the log stores, cached.
+def eligible_set(ids: tuple[str, ...]) -> tuple[str, str]:
+    """The set's id (a content hash) and the JSON list ``eligible_sets`` stores, cached.
 
-    A placement has hundreds of creatives and most decisions there share one of a few
-    eligible sets, so encoding each set once takes most of the cost off a log row.
+    Most decisions at a placement share one of a few eligible sets, so each set is encoded
+    and hashed once. The id is a digest of the JSON, so separate writers agree on it.
+
+    >>> eligible_set(("home:a", "home:b"))[1]
+    '["home:a","home:b"]'
     """
     if _PLAIN.fullmatch("".join(ids)):  # catalogue ids: nothing JSON would escape
-        return '["' + '","'.join(ids) + '"]' if ids else "[]"
-    return json.dumps(list(ids))
+        text = '["' + '","'.join(ids) + '"]' if ids else "[]"
+    else:
+        text = json.dumps(list(ids), separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest(), text
+
+
+def check_header(path: Path, magic: bytes, offset: int, engine: str) -> None:
+    """Refuse an existing, non-empty file that is not a database of ``engine``.
+
+    ``magic`` is the engine's file signature at byte ``offset``; the file is only read.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        header = fh.read(offset + len(magic))
+    if header[offset:] != magic:
+        raise LogError(
+            f"--log {path} exists and is not a {engine} database; refusing to overwrite it "
+            "(choose a new path)"
+        )
+
+
+_SELECT_DECISIONS = (
+    "SELECT "
+    + ", ".join("s.ids" if c == "eligible_set" else f"e.{c}" for c in EXPOSURE_COLUMNS)
+    + " FROM exposures e JOIN eligible_sets s ON s.set_id = e.eligible_set"
+)
+"""Decisions in :data:`EXPOSURE_COLUMNS` order, with each eligible set's ids joined in."""
 
 
 def as_utc(value: Any) -> datetime:
@@ -223,17 +271,18 @@ def as_utc(value: Any) -> datetime:
 
 
 class SQLLog:
-    """The write algorithm, once, over a DB-API connection; backends give DDL and dialect.
+    """The write algorithm, once, over a DB-API connection; backends give the dialect.
 
-    Subclasses set ``kind``, ``placeholder`` and ``ddl`` and open ``self._con``; they may
-    override :meth:`_to_db_ts` for how a timestamp is bound.
+    Subclasses set ``kind``, ``placeholder`` and ``dialect`` and open ``self._con``; they
+    may override :meth:`_to_db_ts` (how a timestamp is bound) and :meth:`_insert_rows`.
     """
 
     kind: ClassVar[str] = "sql"
     placeholder: ClassVar[str] = "?"
-    ddl: ClassVar[tuple[str, ...]] = ()
+    dialect: ClassVar[Dialect]
     location: str
     _con: Any
+    _sets: set[str]
 
     # -- schema ---------------------------------------------------------------------------
     def _init_schema(self, tables: set[str]) -> None:
@@ -243,6 +292,9 @@ class SQLLog:
         """
         try:
             self._check_schema(tables)
+            cur = self._cursor()
+            cur.execute("SELECT set_id FROM eligible_sets")
+            self._sets = {str(r[0]) for r in cur.fetchall()}
         except BaseException:
             self._con.close()
             raise
@@ -250,7 +302,7 @@ class SQLLog:
     def _check_schema(self, tables: set[str]) -> None:
         if not tables:
             cur = self._cursor()
-            for statement in self.ddl:
+            for statement in render(self.dialect):
                 cur.execute(statement)
             for key, value in (("format", FORMAT), ("heartbeat", "")):
                 cur.execute(
@@ -275,12 +327,12 @@ class SQLLog:
                 f"--log {self.location} is a decision log of format {found[0] if found else '?'}, "
                 f"not {FORMAT}; refusing to write into it (choose a new file)"
             )
-        for table, expected in (("exposures", EXPOSURE_COLUMNS), ("outcomes", OUTCOME_COLUMNS)):
-            columns = self._columns(table)
-            if tuple(columns) != expected:
+        for table in TABLES:
+            columns = self._columns(table.name) if table.name in tables else []
+            if tuple(columns) != table.names:
                 raise LogError(
-                    f"--log {self.location}: table {table} has columns {columns}, expected "
-                    f"{list(expected)}; refusing to write into it (choose a new file)"
+                    f"--log {self.location}: table {table.name} has columns {columns}, "
+                    f"expected {list(table.names)}; refusing to write into it (choose a new file)"
                 )
 
     def _columns(self, table: str) -> list[str]:
@@ -342,23 +394,40 @@ class SQLLog:
         return WriteResult(tuple(stored), tuple(statuses))
 
     def _insert(self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]) -> None:
+        sets: dict[str, str] = {}
+        for d in decisions:
+            set_id, ids = eligible_set(d.eligible if d.eligible_base is None else d.eligible_base)
+            if set_id not in self._sets:
+                sets[set_id] = ids
         cur = self._cursor()
         try:
             self._begin(cur)
+            if sets:
+                # Another writer (a second worker) may have stored the same set meanwhile.
+                self._insert_rows(cur, ELIGIBLE_SETS, list(sets.items()), ignore_existing=True)
             if decisions:
-                cur.executemany(
-                    f"INSERT INTO exposures VALUES ({self._marks(len(EXPOSURE_COLUMNS))})",
-                    [self._bind_decision(d) for d in decisions],
-                )
+                self._insert_rows(cur, EXPOSURES, [self._bind_decision(d) for d in decisions])
             if outcomes:
-                cur.executemany(
-                    f"INSERT INTO outcomes VALUES ({self._marks(len(OUTCOME_COLUMNS))})",
-                    [self._bind_outcome(o) for o in outcomes],
-                )
+                self._insert_rows(cur, OUTCOMES, [self._bind_outcome(o) for o in outcomes])
             self._con.commit()
         except BaseException:
             self._con.rollback()
             raise
+        self._sets.update(sets)
+
+    def _insert_rows(
+        self,
+        cur: Any,
+        table: Table,
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        ignore_existing: bool = False,
+    ) -> None:
+        """Insert ``rows`` (in the table's column order) in the open transaction."""
+        conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
+        cur.executemany(
+            f"INSERT INTO {table.name} VALUES ({self._marks(len(table.columns))}){conflict}", rows
+        )
 
     def _begin(self, cur: Any) -> None:
         """Open a transaction where the driver does not (DuckDB and SQLite autocommit)."""
@@ -370,9 +439,7 @@ class SQLLog:
             return {}
         cur = self._cursor()
         cur.execute(
-            f"SELECT {', '.join(EXPOSURE_COLUMNS)} FROM exposures "
-            f"WHERE decision_id IN ({self._marks(len(wanted))})",
-            wanted,
+            f"{_SELECT_DECISIONS} WHERE e.decision_id IN ({self._marks(len(wanted))})", wanted
         )
         return {r[0]: DecisionRow.from_values(r) for r in cur.fetchall()}
 
@@ -394,8 +461,7 @@ class SQLLog:
         """Decisions at or after ``ts``, oldest first."""
         cur = self._cursor()
         cur.execute(
-            f"SELECT {', '.join(EXPOSURE_COLUMNS)} FROM exposures WHERE ts >= {self.placeholder} "
-            "ORDER BY ts",
+            f"{_SELECT_DECISIONS} WHERE e.ts >= {self.placeholder} ORDER BY e.ts",
             (self._to_db_ts(ts),),
         )
         return [DecisionRow.from_values(r) for r in cur.fetchall()]

@@ -12,49 +12,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tenure.serve.stores.base import (
-    EXPOSURE_COLUMNS,
-    OUTCOME_COLUMNS,
-    DecisionRow,
-    LogError,
-    OutcomeRow,
-    SQLLog,
-)
-
-DDL = (
-    "CREATE TABLE tenure_log_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    """CREATE TABLE exposures (
-        decision_id VARCHAR PRIMARY KEY, member_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL,
-        experiment VARCHAR NOT NULL, variant VARCHAR, placement VARCHAR NOT NULL,
-        propensity DOUBLE NOT NULL, eligible VARCHAR NOT NULL, benefit VARCHAR, text VARCHAR,
-        reason VARCHAR, country VARCHAR, plan VARCHAR, channel VARCHAR, context VARCHAR NOT NULL)""",
-    """CREATE TABLE outcomes (
-        decision_id VARCHAR NOT NULL, outcome VARCHAR NOT NULL, ts TIMESTAMP NOT NULL,
-        reward DOUBLE, event VARCHAR, PRIMARY KEY (decision_id, outcome))""",
-)
+from tenure.serve.stores.base import LogError, SQLLog, check_header
+from tenure.serve.stores.schema import DUCKDB, Dialect, Table
 
 MAGIC = b"DUCK"
+"""DuckDB's signature, at byte 8 of the file."""
 
 
 class DuckDBLog(SQLLog):
     """Decisions and outcomes in a local ``.duckdb`` file (created when missing)."""
 
     kind: ClassVar[str] = "duckdb"
-    ddl: ClassVar[tuple[str, ...]] = DDL
+    dialect: ClassVar[Dialect] = DUCKDB
 
     def __init__(self, path: str | Path) -> None:
         import duckdb
 
         self.path = Path(path)
         self.location = str(self.path)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with self.path.open("rb") as fh:
-                header = fh.read(16)
-            if header[8:12] != MAGIC:
-                raise LogError(
-                    f"--log {self.path} exists and is not a DuckDB database; refusing to "
-                    "overwrite it (choose a new path)"
-                )
+        check_header(self.path, MAGIC, 8, "DuckDB")
         try:
             self._con = duckdb.connect(str(self.path))
         except duckdb.Error as exc:
@@ -67,37 +43,27 @@ class DuckDBLog(SQLLog):
     def _cursor(self) -> Any:
         return self._con
 
-    def _insert(self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]) -> None:
+    def _insert_rows(
+        self,
+        cur: Any,
+        table: Table,
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        ignore_existing: bool = False,
+    ) -> None:
         """Insert through Arrow: DuckDB's ``executemany`` costs milliseconds per row."""
         import pyarrow as pa
 
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
+        types = {"ts": pa.timestamp("us"), "float": pa.float64(), "text": pa.string()}
+        # Typed columns, so an all-null column of a batch still has the table's type.
+        schema = pa.schema([(c.name, types[c.kind]) for c in table.columns])
+        batch = pa.table(list(zip(*rows, strict=True)), schema=schema)
+        cur.register("_tenure_batch", batch)
         try:
-            if decisions:
-                rows = [self._bind_decision(d) for d in decisions]
-                batch = pa.table(list(zip(*rows, strict=True)), schema=_schema(EXPOSURE_COLUMNS))
-                con.register("_tenure_batch", batch)
-                con.execute("INSERT INTO exposures SELECT * FROM _tenure_batch")
-                con.unregister("_tenure_batch")
-            if outcomes:
-                rows = [self._bind_outcome(o) for o in outcomes]
-                batch = pa.table(list(zip(*rows, strict=True)), schema=_schema(OUTCOME_COLUMNS))
-                con.register("_tenure_batch", batch)
-                con.execute("INSERT INTO outcomes SELECT * FROM _tenure_batch")
-                con.unregister("_tenure_batch")
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+            conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
+            cur.execute(f"INSERT INTO {table.name} SELECT * FROM _tenure_batch{conflict}")
+        finally:
+            cur.unregister("_tenure_batch")
 
     def _to_db_ts(self, ts: datetime) -> Any:
         return ts.astimezone(UTC).replace(tzinfo=None)
-
-
-def _schema(columns: Sequence[str]) -> Any:
-    """Arrow types of a batch, so an all-null column still has the table's type."""
-    import pyarrow as pa
-
-    special = {"ts": pa.timestamp("us"), "propensity": pa.float64(), "reward": pa.float64()}
-    return pa.schema([(c, special.get(c, pa.string())) for c in columns])

@@ -12,19 +12,7 @@ from typing import Any, ClassVar
 
 from tenure.errors import BackendError
 from tenure.serve.stores.base import LogError, SQLLog
-
-DDL = (
-    "CREATE TABLE tenure_log_meta (key TEXT PRIMARY KEY, value TEXT)",
-    """CREATE TABLE exposures (
-        decision_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, ts TIMESTAMPTZ NOT NULL,
-        experiment TEXT NOT NULL, variant TEXT, placement TEXT NOT NULL,
-        propensity DOUBLE PRECISION NOT NULL, eligible TEXT NOT NULL, benefit TEXT, text TEXT,
-        reason TEXT, country TEXT, plan TEXT, channel TEXT, context TEXT NOT NULL)""",
-    "CREATE INDEX exposures_ts ON exposures (ts)",
-    """CREATE TABLE outcomes (
-        decision_id TEXT NOT NULL, outcome TEXT NOT NULL, ts TIMESTAMPTZ NOT NULL,
-        reward DOUBLE PRECISION, event TEXT, PRIMARY KEY (decision_id, outcome))""",
-)
+from tenure.serve.stores.schema import POSTGRES, Dialect
 
 
 def redact(url: str) -> str:
@@ -37,7 +25,7 @@ class PostgresLog(SQLLog):
 
     kind: ClassVar[str] = "postgresql"
     placeholder: ClassVar[str] = "%s"
-    ddl: ClassVar[tuple[str, ...]] = DDL
+    dialect: ClassVar[Dialect] = POSTGRES
 
     def __init__(self, url: str) -> None:
         try:

@@ -12,20 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tenure.serve.stores.base import LogError, SQLLog
-
-DDL = (
-    "CREATE TABLE tenure_log_meta (key TEXT PRIMARY KEY, value TEXT)",
-    """CREATE TABLE exposures (
-        decision_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, ts TEXT NOT NULL,
-        experiment TEXT NOT NULL, variant TEXT, placement TEXT NOT NULL,
-        propensity REAL NOT NULL, eligible TEXT NOT NULL, benefit TEXT, text TEXT,
-        reason TEXT, country TEXT, plan TEXT, channel TEXT, context TEXT NOT NULL)""",
-    "CREATE INDEX exposures_ts ON exposures (ts)",
-    """CREATE TABLE outcomes (
-        decision_id TEXT NOT NULL, outcome TEXT NOT NULL, ts TEXT NOT NULL,
-        reward REAL, event TEXT, PRIMARY KEY (decision_id, outcome))""",
-)
+from tenure.serve.stores.base import SQLLog, check_header
+from tenure.serve.stores.schema import SQLITE, Dialect
 
 MAGIC = b"SQLite format 3\x00"
 
@@ -34,19 +22,12 @@ class SQLiteLog(SQLLog):
     """Decisions and outcomes in a local ``.sqlite`` file (created when missing)."""
 
     kind: ClassVar[str] = "sqlite"
-    ddl: ClassVar[tuple[str, ...]] = DDL
+    dialect: ClassVar[Dialect] = SQLITE
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.location = str(self.path)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with self.path.open("rb") as fh:
-                header = fh.read(16)
-            if header != MAGIC:
-                raise LogError(
-                    f"--log {self.path} exists and is not a SQLite database; refusing to "
-                    "overwrite it (choose a new path)"
-                )
+        check_header(self.path, MAGIC, 0, "SQLite")
         # The committer thread opens the store and is the only one to use it afterwards;
         # check_same_thread=False only lets tests open it in one thread and close in another.
         self._con = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
