@@ -246,11 +246,12 @@ def _truth_table(name: str, control: str, truth: Mapping[str, Any]) -> str:
     columns = {"variant": "Variant"}
     for col in frame.columns[1:]:
         days = str(col).removeprefix("retention_")
-        columns[col] = f"Retention at day {days}" if days.isdigit() else str(col)
-        frame[col] = [_effect_text(float(x), True) for x in frame[col]]
+        retention = str(col).startswith("retention_") and days.isdigit()
+        columns[col] = f"Retention at day {days}" if retention else str(col).replace("_", " ")
+        frame[col] = [_effect_text(float(x), retention) for x in frame[col]]
     return (
-        "<h3>Simulator truth</h3><p class='note'>True effects on retention (percentage points), "
-        "by counterfactual re-simulation.</p>" + table_html(frame, columns=columns)
+        "<h3>Simulator truth</h3><p class='note'>True effects by counterfactual "
+        "re-simulation (retention in percentage points).</p>" + table_html(frame, columns=columns)
     )
 
 
@@ -303,12 +304,12 @@ def scorecard_section(
             ]
         )
         names = {
-            "variant": "variant",
-            "markets": "pooled over",
-            "pooled": "pooled effect",
+            "variant": "Variant",
+            "markets": "Pooled over",
+            "pooled": "Pooled effect",
             "interval": f"{inf.confidence_label} interval",
             "p": "p (unadjusted)",
-            "i2": "heterogeneity I²",
+            "i2": "Heterogeneity I²",
         }
         body += "<h3>Across markets (random effects)</h3>" + table_html(
             frame, columns=names, percent=("i2",)

@@ -252,7 +252,9 @@ def segment_section(result: HvaResult) -> Section:
     values_seen = sorted({e.segment.value for e in result.estimates if e.segment is not None})
     for value in values_seen:
         names = [e.candidate.name for e in result.shortlist(3, segment=value)]
-        tops.append({str(by): value, "Top high-value actions": ", ".join(names) or "none"})
+        tops.append(
+            {str(by).capitalize(): value, "Top high-value actions": ", ".join(names) or "none"}
+        )
     body += table_html(pd.DataFrame(tops))
     overall = {e.candidate.name for e in result.hvas()}
     only = [c for c in sig.index if int(sig.loc[c].sum()) == 1 and c not in overall]

@@ -130,7 +130,7 @@ def render(result: LifecycleResult, *, truth: Mapping[str, Any] | None = None) -
         grid = _grid(frame, dim)
         if grid.empty:
             continue
-        cols = {"group": str(names[dim] or dim), "members": "Members"}
+        cols = {"group": str(names[dim] or dim).capitalize(), "members": "Members"}
         cols.update({s: s.capitalize() for s in STAGES[1:] if s in grid.columns})
         body += f"<h3>{titles[dim]}{html.escape(notes[dim])}</h3>"
         body += table_html(grid, columns=cols, flag="_small")

@@ -55,7 +55,9 @@ def survival_section(result: RetentionResult) -> Section:
         caption=f"Kaplan–Meier: share still a member d days after signup, by {by}; shaded: "
         f"{_level(result)} Greenwood (log-log) intervals. Curves stop at the end of follow-up.",
     )
-    body += "<h3>Median tenure (days)</h3>" + table_html(medians.rename(columns={"segment": by}))
+    body += "<h3>Median tenure (days)</h3>" + table_html(
+        medians, columns={"segment": by.capitalize(), "median": "Median tenure (days)"}
+    )
     overall = result.curves[None]
     text = "not reached" if np.isinf(overall.median) else f"{overall.median:.0f} days"
     r90 = retained_at(overall, [90])[0][0]
@@ -139,7 +141,9 @@ def churn_section(result: RetentionResult) -> Section:
         + (f" * fewer than {MIN_AT_RISK} members at risk: read with care." if thin else ""),
     )
     body += "<h3>Members at risk at the start of each period</h3>"
-    body += table_html(risk.reset_index().rename(columns={"segment": "channel"}), digits=0)
+    risk_frame = risk.reset_index()
+    risk_names = {"segment": "Channel", **{c: f"Days {c}" for c in order}}
+    body += table_html(risk_frame, columns=risk_names, digits=0)
     first = churn[churn["start"] == 0].set_index("segment")["churn"]
     summary = (
         f"First-week churn is highest for {html.escape(str(first.idxmax()))} ({first.max():.1%}) "
