@@ -31,8 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tenure._types import IntArray
+from tenure.simulate import tables
 from tenure.simulate.config import WorldConfig
-from tenure.simulate.workarounds import observed_spans, rewrite_sorted
+from tenure.simulate.workarounds import observed_spans, rewrite_sorted, sort_events
 
 __all__ = ["PILOT", "abuse_tables", "plant_abuse"]
 
@@ -50,6 +51,10 @@ SPIKE_DAY, SPIKE_EVENTS, SPIKE_MEMBERS = 20, 1_200, 400
 _US_PER_S = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_S
 _SEED_KEY = 1 << 40
+EXPOSURES_WITH_SITE = tables.EXPOSURES_SCHEMA.append(pa.field("site", pa.string())).append(
+    pa.field("code", pa.string())
+)
+"""The exposures schema of a world with the pilot: two context columns more."""
 
 
 def _events(member: IntArray, ts: IntArray) -> dict[str, Any]:
@@ -173,33 +178,26 @@ def _iso(us: int) -> str:
     return str(np.datetime64(int(us), "us").astype("datetime64[s]")) + "Z"
 
 
-def plant_abuse(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> tuple[pa.Table, int]:
-    """Add the pilot to ``exposures.parquet``; return its payments as events rows (`schema`).
+def plant_abuse(
+    out_dir: Path, config: WorldConfig, schema: pa.Schema, members: pa.Table
+) -> tuple[pa.Table, pa.Table]:
+    """The pilot's payments as events rows (`schema`) and its exposures rows.
 
-    Exposures gain the context columns ``site`` and ``code`` (null on the other experiments'
-    rows). Returns ``(payment events, exposures added)``; the caller adds the events to
-    ``events.parquet``. The truth, with member ids resolved, goes to ``truth_abuse.json``.
+    `members` is the world's members table. Returns ``(payment events sorted by member and
+    time, pilot exposures)``: the caller appends the events to ``events.parquet`` and adds the
+    exposures with :func:`add_pilot_exposures` once the file is closed. The truth, with member
+    ids resolved, goes to ``truth_abuse.json``.
     """
-    members = pq.read_table(
-        out_dir / "members.parquet", columns=["member_id", "signup_at", "ended_at", "country"]
-    )
     signup, stop = observed_spans(members, config)
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 2)))
     x, e, truth = abuse_tables(signup, stop, config.as_of_us, rng, window_days=config.window_days)
     ids = members["member_id"]
     truth["bursts"]["members"] = [ids[i].as_py() for i in truth["bursts"]["members"]]
-
-    path = out_dir / "exposures.parquet"
-    base = pq.read_table(path)
-    ts_type = base.schema.field("ts").type
-    n_base, n_new = base.num_rows, x["member"].shape[0]
-    base = base.append_column("site", pa.nulls(n_base, pa.string())).append_column(
-        "code", pa.nulls(n_base, pa.string())
-    )
+    n_new = x["member"].shape[0]
     new = pa.table(
         {
             "member_id": ids.take(pa.array(x["member"])),
-            "ts": pa.array(x["ts"], type=pa.int64()).cast(ts_type),
+            "ts": pa.array(x["ts"], type=pa.int64()).cast(EXPOSURES_WITH_SITE.field("ts").type),
             "experiment": pa.array([PILOT] * n_new, type=pa.string()),
             "variant": pa.array(np.where(x["site"] == 0, "pilot", "comparison"), type=pa.string()),
             "placement": pa.array(["checkout"] * n_new, type=pa.string()),
@@ -207,10 +205,8 @@ def plant_abuse(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> tuple[
             "site": pa.array(np.array(SITES, dtype=object)[x["site"]], type=pa.string()),
             "code": pa.array(x["code"], type=pa.string()),
         },
-        schema=base.schema,
+        schema=EXPOSURES_WITH_SITE,
     )
-    rewrite_sorted(path, pa.concat_tables([base, new]))
-
     n_ev = e["member"].shape[0]
     pays = pa.table(
         {
@@ -223,4 +219,18 @@ def plant_abuse(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> tuple[
         schema=schema,
     )
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2) + "\n")
-    return pays, n_new
+    return sort_events(pays), new
+
+
+def add_pilot_exposures(out_dir: Path, pilot: pa.Table) -> None:
+    """Add the pilot's exposures to ``exposures.parquet`` (small: rewritten whole).
+
+    The other experiments' rows get null ``site`` and ``code`` context columns.
+    """
+    path = out_dir / "exposures.parquet"
+    base = pq.read_table(path)
+    n_base = base.num_rows
+    base = base.append_column("site", pa.nulls(n_base, pa.string())).append_column(
+        "code", pa.nulls(n_base, pa.string())
+    )
+    rewrite_sorted(path, pa.concat_tables([base, pilot]))

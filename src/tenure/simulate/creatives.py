@@ -17,6 +17,11 @@ from ``seed``. Adoption then feeds the simulator's causal effect of that benefit
 renewal log-odds (``effect_matrix``), so retention at the horizon follows from the same
 churn model the HVA truth comes from (a member at median engagement, :math:`z = 0`).
 
+A member who adopts uses the benefit first on day :math:`k` of the 7-day window with a
+constant daily hazard (``ADOPTION_DAY_HAZARD`` = 0.4, truncated to the window: 41% on day 1,
+87% by day 4), the same for every creative — so a success is visible before the window
+closes, as it is in a real events table.
+
 The cancel flow answers a different question — value messaging or a discount? A discount
 saves more members today (+0.9 on the log-odds of staying) but the members it saves are
 price-sensitive and churn faster afterwards (+0.9 on every later renewal log-odds, the
@@ -37,7 +42,7 @@ from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.simulate import catalogue as model
 
-__all__ = ["CreativeWorld", "SimMembers"]
+__all__ = ["CreativeWorld", "SimMembers", "adoption_day"]
 
 PLACEMENT_FEATURES = ("signup", "in_context", "home", "email", "cancel_flow")
 DISCOUNT_STAY = 0.9
@@ -46,6 +51,15 @@ DISCOUNT_MONTHS = 3
 VALUE_STAY = 0.5
 VALUE_SAVED_STAY = 0.3
 CANCEL_STAY_INTERCEPT = -1.2
+ADOPTION_DAY_HAZARD = 0.4
+
+
+def adoption_day(u: FloatArray, window_days: int = 7) -> IntArray:
+    """Day (``1..window_days``) of first use for adopters, from uniforms ``u`` (inverse CDF)."""
+    k = np.arange(1, window_days + 1)
+    h = ADOPTION_DAY_HAZARD
+    cdf = (1 - (1 - h) ** k) / (1 - (1 - h) ** window_days)
+    return np.asarray(1 + np.searchsorted(cdf, np.asarray(u), side="left"), dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,15 +247,16 @@ def observed_spans(members: pa.Table, config: WorldConfig) -> tuple[IntArray, In
     return signup, stop
 
 
-def plant_workarounds(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> pa.Table:
-    """The planted events as rows of the events table (`schema`); writes their truth.
+def plant_workarounds(
+    out_dir: Path, config: WorldConfig, schema: pa.Schema, members: pa.Table
+) -> pa.Table:
+    """The planted events as rows of the events table (`schema`), sorted by member and time.
 
-    The caller adds them to ``events.parquet`` with :func:`rewrite_sorted` (once, with the
-    pilot's events), so the planted world is as deterministic as the base world.
+    `members` is the world's members table (``member_id``, ``signup_at``, ``ended_at``). The
+    caller appends the rows to ``events.parquet`` as a row group of their own (no rewrite of
+    the base events), so the planted world is as deterministic as the base world. The truth
+    goes to ``truth_workarounds.json``.
     """
-    members = pq.read_table(
-        out_dir / "members.parquet", columns=["member_id", "signup_at", "ended_at"]
-    )
     signup, stop = observed_spans(members, config)
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 1)))
     planted = workaround_events(signup, stop, rng, after_days=config.window_days)
@@ -271,7 +272,13 @@ def plant_workarounds(out_dir: Path, config: WorldConfig, schema: pa.Schema) -> 
         schema=schema,
     )
     (out_dir / TRUTH_FILE).write_text(json.dumps(planted.truth, indent=2) + "\n")
-    return extra
+    return sort_events(extra)
+
+
+def sort_events(table: pa.Table) -> pa.Table:
+    """`table` sorted by member and time (stable, so ties keep their drawing order)."""
+    order = pc.sort_indices(table, sort_keys=[("member_id", "ascending"), ("ts", "ascending")])
+    return table.take(order)
 
 
 def rewrite_sorted(path: Path, table: pa.Table) -> None:

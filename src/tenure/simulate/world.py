@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from tenure.simulate import tables
 from tenure.simulate.cohort import STREAM_EVENTS, simulate_cohort, stream
 from tenure.simulate.config import WorldConfig
@@ -87,11 +89,16 @@ def simulate_world(
     truth = TruthTallies(config.horizons_days)
     width = tables.id_width(config.n_members)
     n_events = n_exposures = 0
-    with WorldWriter(out_dir, tables.events_schema(config.benefit_labels)) as w:
+    schema = tables.events_schema(config.benefit_labels)
+    members_parts: list[pa.Table] = []
+    with WorldWriter(out_dir, schema) as w:
         for k in range(config.n_chunks):
             cohort = simulate_cohort(config, k)
             ids = tables.member_ids(cohort.offset, len(cohort), width)
-            w.write("members", tables.members_table(cohort, ids, config.as_of_us))
+            members = tables.members_table(cohort, ids, config.as_of_us)
+            w.write("members", members)
+            if config.product_bets:
+                members_parts.append(members)
             exposures = tables.exposures_table(cohort, ids, config.as_of_us)
             w.write("exposures", exposures)
             n_exposures += exposures.num_rows
@@ -102,20 +109,22 @@ def simulate_world(
             add_cohort(config, cohort, truth)
             if progress is not None:
                 progress("simulate", (k + 1) / config.n_chunks)
-    if config.product_bets:  # opt-in planted workaround and pilot abuse (issue 14)
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        if config.product_bets:  # the planted workaround and pilot (issue 14)
+            from tenure.simulate.abuse import plant_abuse
+            from tenure.simulate.workarounds import plant_workarounds
 
-        from tenure.simulate.abuse import plant_abuse
-        from tenure.simulate.workarounds import plant_workarounds, rewrite_sorted
+            everyone = pa.concat_tables(members_parts)
+            flows = plant_workarounds(out_dir, config, schema, everyone)
+            # Appended as row groups of their own: the base events are never read back.
+            w.write("events", flows)
+            pays, pilot = plant_abuse(out_dir, config, schema, everyone)
+            w.write("events", pays)
+            n_events += flows.num_rows + pays.num_rows
+            n_exposures += pilot.num_rows
+    if config.product_bets:
+        from tenure.simulate.abuse import add_pilot_exposures
 
-        path = out_dir / FILES["events"]
-        base = pq.read_table(path)
-        flows = plant_workarounds(out_dir, config, base.schema)
-        pays, more_exposures = plant_abuse(out_dir, config, base.schema)
-        rewrite_sorted(path, pa.concat_tables([base, flows, pays]))  # one rewrite for both
-        n_events += flows.num_rows + pays.num_rows
-        n_exposures += more_exposures
+        add_pilot_exposures(out_dir, pilot)
     write_benefits(out_dir / FILES["benefits"], config.benefit_labels)
     write_truth(out_dir / FILES["truth"], truth_document(config, truth))
     if progress is not None:
