@@ -26,6 +26,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from pydantic_core import to_json
+
 from tenure.errors import SpecError
 from tenure.serve.stores.schema import (
     CONTEXT_COLUMNS,
@@ -94,7 +96,7 @@ class DecisionRow:
         drop = None
         if base is not None:
             kept = set(self.eligible)
-            drop = json.dumps([i for i in base if i not in kept], separators=(",", ":"))
+            drop = to_json([i for i in base if i not in kept]).decode()
         return (
             self.decision_id,
             self.member_id,
@@ -109,7 +111,7 @@ class DecisionRow:
             self.text,
             self.reason,
             *promoted,
-            json.dumps(dict(self.context), sort_keys=True),
+            to_json(dict(sorted(self.context.items()))).decode(),
         )
 
     @classmethod
