@@ -21,7 +21,8 @@ from tenure.schema import CONTRACTS
 from tenure.store.mapping import ColumnMap, parse_mapping
 from tenure.store.sources import find_sources
 
-Backend = Literal["duckdb", "polars"]
+Backend = Literal["duckdb", "polars", "pyspark"]
+BACKENDS: tuple[Backend, ...] = ("duckdb", "polars", "pyspark")
 TABLE_NAMES = tuple(n for n in CONTRACTS if n != "benefits")
 
 
@@ -67,19 +68,24 @@ def connect(
         A folder of `members`/`events`/`exposures` Parquet or CSV files, read in place and
         checked with the very rules `tenure ingest` applies (a folder with any bad row is
         refused, naming the first one: ingest it to quarantine those rows), a `.duckdb`
-        file written by `ingest`, or an Ibis connection URL such as ``duckdb://path.duckdb``.
+        file written by `ingest`, an Ibis connection URL such as ``duckdb://path.duckdb``,
+        or ``spark:///absolute/path/to/folder``: Spark reads the folder's Parquet in place
+        and checks it with the contract's rules run in Spark (see `tenure.store.spark`).
     as_of
         When observation ends. Defaults to the value `ingest` recorded, else the latest
         timestamp in the data.
     backend
-        For a folder: the Ibis backend that reads it. DuckDB is the default; Polars is
-        supported as a second, independent engine.
+        For a folder: the Ibis backend that runs the analyses. DuckDB is the default;
+        Polars and PySpark (``pip install 'tenure[spark]'``, Java 17) are tested on the same
+        pipelines. The folder is checked by DuckDB first whatever the backend.
     mapping
         For a folder: input column -> contract column renames (see `tenure.store.mapping`).
     """
     text = str(source)
     if text.startswith("duckdb://") and Path(text.removeprefix("duckdb://")).is_file():
         return connect(text.removeprefix("duckdb://"), as_of=as_of)
+    if text.startswith("spark://"):
+        return _from_spark_folder(text, as_of=as_of)
     if "://" in text:
         con = ibis.connect(text)
         return _from_connection(con, as_of=as_of, source=text)
@@ -116,6 +122,11 @@ def _from_folder(
     if backend == "duckdb":
         con: Any = duck
         tables = {n: duck.table(n) for n in names}
+    elif backend == "pyspark":
+        from tenure.store.spark import register_arrow
+
+        con = _backend(backend)
+        tables = {n: register_arrow(con, n, duck.table(n).to_pyarrow()) for n in names}
     else:
         con = _backend(backend)
         tables = {n: con.create_table(n, duck.table(n).to_pyarrow()) for n in names}
@@ -123,6 +134,17 @@ def _from_folder(
     frame = benefits.to_pandas() if benefits is not None else None
     dataset = _dataset(con, tables, as_of=as_of, source=str(folder), benefits=frame)
     return replace(dataset, skipped=sources.skipped)
+
+
+def _from_spark_folder(url: str, *, as_of: datetime | None) -> Dataset:
+    """``spark:///path``: Spark reads the Parquet in place; the contract's rules run in Spark."""
+    from tenure.store.lake import refuse_broken
+    from tenure.store.spark import read_folder
+
+    folder = Path(url.removeprefix("spark://"))
+    con, tables = read_folder(folder)
+    refuse_broken(tables, label=url, as_of=as_of or datetime.now(UTC))
+    return _dataset(con, tables, as_of=as_of, source=url, benefits=None)
 
 
 def _from_foreign_database(path: Path, *, as_of: datetime | None) -> Dataset:
@@ -189,10 +211,16 @@ def _backend(name: Backend) -> Any:
         try:
             return ibis.polars.connect()
         except (ImportError, ModuleNotFoundError) as exc:
-            raise BackendError(
+            from tenure.store.spark import BackendNotInstalledError
+
+            raise BackendNotInstalledError(
                 "the polars backend is not installed: pip install 'ibis-framework[polars]'"
             ) from exc
-    raise BackendError(f"unknown backend {name!r} (expected 'duckdb' or 'polars')")
+    if name == "pyspark":
+        from tenure.store.spark import spark_backend
+
+        return spark_backend()
+    raise BackendError(f"unknown backend {name!r} (expected one of {', '.join(BACKENDS)})")
 
 
 def _from_connection(con: Any, *, as_of: datetime | None, source: str) -> Dataset:
