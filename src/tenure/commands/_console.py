@@ -1,15 +1,15 @@
 """Shared pieces of every command: opening a dataset, the common options, output, errors.
 
 Every analysis command opens its data with :func:`open_dataset` and declares the common
-options with the ``*_OPTION`` values, so ``--data``, ``--as-of``, ``--map``, ``--json`` and
+options with the ``*Arg`` annotations (the ``*_OPTION`` values inside them), so ``--data``, ``--as-of``, ``--map``, ``--json`` and
 ``--out`` mean the same thing everywhere::
 
     def retention(
-        data: Annotated[str, DATA_OPTION],
-        as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
-        mapping: Annotated[str | None, MAP_OPTION] = None,
-        as_json: Annotated[bool, JSON_OPTION] = False,
-        out: Annotated[Path | None, OUT_OPTION] = None,
+        data: DataArg,
+        as_of: AsOfArg = None,
+        mapping: MapArg = None,
+        as_json: JsonArg = False,
+        out: OutArg = None,
     ) -> None:
         with friendly_errors():
             ds = open_dataset(data, as_of=as_of, mapping=mapping)
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,6 +46,12 @@ __all__ = [
     "JSON_OPTION",
     "MAP_OPTION",
     "OUT_OPTION",
+    "AlphaArg",
+    "AsOfArg",
+    "DataArg",
+    "JsonArg",
+    "MapArg",
+    "OutArg",
     "console",
     "err_console",
     "escape",
@@ -123,6 +129,14 @@ JSON_OPTION = typer.Option("--json", help="Print the result as JSON.")
 OUT_OPTION = typer.Option(
     "--out", help="Also write the result table to FILE (.csv or .parquet).", metavar="FILE"
 )
+
+# The common options as parameter annotations: one line per option in every command.
+DataArg = Annotated[str, DATA_OPTION]
+AsOfArg = Annotated[datetime | None, AS_OF_OPTION]
+MapArg = Annotated[str | None, MAP_OPTION]
+JsonArg = Annotated[bool, JSON_OPTION]
+OutArg = Annotated[Path | None, OUT_OPTION]
+AlphaArg = Annotated[float, typer.Option("--alpha", help="1 - interval coverage (0.05: 95%).")]
 
 
 def open_dataset(

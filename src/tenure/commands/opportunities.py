@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +10,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from tenure.commands._console import (
-    AS_OF_OPTION,
-    DATA_OPTION,
-    JSON_OPTION,
-    MAP_OPTION,
-    OUT_OPTION,
+    AsOfArg,
+    DataArg,
+    JsonArg,
+    MapArg,
+    OutArg,
     console,
     friendly_errors,
     open_dataset,
@@ -30,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def opportunities(
-    data: Annotated[str, DATA_OPTION],
+    data: DataArg,
     roles: Annotated[
         Path | None,
         typer.Option(
@@ -63,10 +62,10 @@ def opportunities(
         typer.Option("--one-step", help="Seconds the flow would take as one native step."),
     ] = 30.0,
     top: Annotated[int, typer.Option("--top", help="Patterns to report.")] = 20,
-    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
-    mapping: Annotated[str | None, MAP_OPTION] = None,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-    out: Annotated[Path | None, OUT_OPTION] = None,
+    as_of: AsOfArg = None,
+    mapping: MapArg = None,
+    as_json: JsonArg = False,
+    out: OutArg = None,
 ) -> None:
     """Mine multi-step patterns (PrefixSpan with time limits), merge variants, size and rank.
 

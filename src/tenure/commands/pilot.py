@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,11 +9,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from tenure.commands._console import (
-    AS_OF_OPTION,
-    DATA_OPTION,
-    JSON_OPTION,
-    MAP_OPTION,
-    OUT_OPTION,
+    AlphaArg,
+    AsOfArg,
+    DataArg,
+    JsonArg,
+    MapArg,
+    OutArg,
     console,
     friendly_errors,
     open_dataset,
@@ -65,9 +64,9 @@ def plan(
     ] = 1,
     icc: Annotated[float, typer.Option("--icc", help="Intra-site correlation.")] = 0.0,
     metric: Annotated[str, typer.Option("--metric", help="Name of the metric.")] = "conversion",
-    alpha: Annotated[float, typer.Option("--alpha")] = 0.05,
+    alpha: AlphaArg = 0.05,
     power: Annotated[float, typer.Option("--power")] = 0.8,
-    as_json: Annotated[bool, JSON_OPTION] = False,
+    as_json: JsonArg = False,
 ) -> None:
     """Design a pilot: effect to detect, units and days, thresholds from traffic, read-out."""
     from tenure.experiments.pilot import plan_pilot
@@ -99,7 +98,7 @@ def plan(
 
 
 def anomalies(
-    data: Annotated[str, DATA_OPTION],
+    data: DataArg,
     experiment: Annotated[str, EXPERIMENT_OPTION],
     outcome: Annotated[list[str] | None, OUTCOME_OPTION] = None,
     max_members: Annotated[
@@ -108,10 +107,10 @@ def anomalies(
     burst_seconds: Annotated[float, typer.Option("--burst-seconds")] = 1.0,
     burst_events: Annotated[int, typer.Option("--burst-events")] = 20,
     spike_z: Annotated[float, typer.Option("--spike-z")] = 6.0,
-    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
-    mapping: Annotated[str | None, MAP_OPTION] = None,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-    out: Annotated[Path | None, OUT_OPTION] = None,
+    as_of: AsOfArg = None,
+    mapping: MapArg = None,
+    as_json: JsonArg = False,
+    out: OutArg = None,
 ) -> None:
     """Find shared codes, bursts faster than a human, duplicate exposures and outcome spikes."""
     from tenure.experiments.anomalies import detect_anomalies
@@ -140,7 +139,7 @@ def anomalies(
 
 
 def readout(
-    data: Annotated[str, DATA_OPTION],
+    data: DataArg,
     experiment: Annotated[str, EXPERIMENT_OPTION],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome action.")],
     threshold: Annotated[
@@ -158,10 +157,10 @@ def readout(
             help="Decide on the reading without flagged members and spike days (recorded).",
         ),
     ] = True,
-    as_of: Annotated[datetime | None, AS_OF_OPTION] = None,
-    mapping: Annotated[str | None, MAP_OPTION] = None,
-    as_json: Annotated[bool, JSON_OPTION] = False,
-    out: Annotated[Path | None, OUT_OPTION] = None,
+    as_of: AsOfArg = None,
+    mapping: MapArg = None,
+    as_json: JsonArg = False,
+    out: OutArg = None,
 ) -> None:
     """Read a pilot out against its threshold, with and without the anomalies."""
     from tenure.experiments.anomalies import detect_anomalies
