@@ -1,0 +1,460 @@
+"""How cost grows with members: time and peak memory per stage, DuckDB out of core, Spark at 1M.
+
+Run: ``nice .venv/bin/python benchmarks/bench_scale.py [--sizes 0.1,0.3,1,3,10] [--spark-at 1]``
+(sizes in millions of members). Each (size, stage) runs in its own process, so each peak RSS
+is that stage's own (for Spark: the Python driver plus its JVM, sampled from /proc). Stages:
+
+* **simulate** / **prepare** — the 0.1M world is simulated (``simulate_world``, seed 7,
+  truth on 20,000 members); the others are cut from or replicated out of the 1M seed-7 world
+  (``prepare_world``), since simulating ran at under 1k members/s on the loaded machine;
+* **checks** — the contract's rules on the typed Parquet (`tenure.store.lake.rule_counts`):
+  what ``connect("spark:///…")`` runs before an analysis;
+* **ingest** — ``tenure.store.ingest`` (text-safe validation, quarantine, load into a DuckDB
+  file), only up to ``--ingest-max`` millions: it runs as one DuckDB query per table (it has
+  no chunking of its own), at about 13k rows/s per core on this machine;
+* **retention**, **hva**, **experiments** — ``analyse_retention(by="channel")``,
+  ``discover(window=7, horizon=90)`` and ``compute_metrics`` of the ``value_messaging`` spec,
+  on the Parquet read in place (DuckDB ``read_parquet`` views, no copy).
+
+DuckDB runs with ``memory_limit`` (default 4GB) and a ``temp_directory`` to spill to; the
+limit is applied to every DuckDB connection the stage opens (ingest's included) by wrapping
+``duckdb.connect`` in the stage process. Results go to ``<work>/scale-results.json`` as they
+finish; ``--report`` rewrites the "scale" section of RESULTS.md (table, fitted exponent of
+time vs members per stage, PNG plot) from whatever has finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+WORK = Path(__file__).parent / "_work" / "scale"
+RESULTS_JSON = WORK / "scale-results.json"
+PLOT = Path(__file__).parent / "scale.png"
+SPEC = Path(__file__).resolve().parents[1] / "src/tenure/data/experiments/value_messaging.yaml"
+STAGES = ("simulate", "prepare", "checks", "ingest", "retention", "hva", "experiments")
+SPARK_STAGES = ("checks", "retention", "hva", "experiments")
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+class _TreeRss:
+    """Peak RSS of this process and all its descendants (a Spark driver's JVM), sampled."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._every = every
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree_kb(self) -> int:
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                status = (d / "status").read_text()
+            except OSError:
+                continue
+            pid, ppid = int(d.name), int(stat[1])
+            children.setdefault(ppid, []).append(pid)
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    rss[pid] = int(line.split()[1])
+        total, todo = 0, [os.getpid()]
+        while todo:
+            p = todo.pop()
+            total += rss.get(p, 0)
+            todo += children.get(p, [])
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._tree_kb())
+            self._stop.wait(self._every)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._tree_kb())
+        return self.peak / 1024
+
+
+def _limit_duckdb(limit: str, spill: Path) -> None:
+    """Every DuckDB connection this process opens gets `limit` and a spill folder."""
+    import duckdb
+
+    spill.mkdir(parents=True, exist_ok=True)
+    original = duckdb.connect
+
+    def limited(
+        database: Any = ":memory:", read_only: bool = False, config: Any = None, **kw: Any
+    ) -> Any:
+        cfg: dict[str, Any] = {
+            "memory_limit": limit,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": "false",
+        }
+        cfg.update(config or {})
+        return original(database, read_only=read_only, config=cfg, **kw)
+
+    duckdb.connect = limited
+
+
+def world_dir(millions: float) -> Path:
+    return WORK / f"world-{int(millions * 1_000_000)}"
+
+
+BASE = Path(__file__).parent / "_work" / "world-1m"
+"""The 1M-member seed-7 world (``bench_hva``/``bench_simulate``'s), the source of every size."""
+
+
+def prepare_world(millions: float) -> dict[str, Any]:
+    """Write the world of `millions` members from the 1M base world, with DuckDB.
+
+    Below 1M: the first members by id and their rows. Ids follow signup time, so these are
+    the earliest signups, observed longer, with more events per member than the whole world
+    (the table shows each size's events). Above 1M:
+    ``k`` copies of the 1M world, member ids prefixed ``r<i>-`` (same rows renamed, so the
+    answers' proportions are the base world's; the cost is that of ``k`` times the rows).
+    """
+    import duckdb
+
+    n = int(millions * 1_000_000)
+    out = world_dir(millions)
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    copies = max(1, round(n / 1_000_000))
+    for name in ("members", "events", "exposures"):
+        src = f"read_parquet('{BASE / (name + '.parquet')}')"
+        if n <= 1_000_000:
+            ids = f"(SELECT member_id FROM read_parquet('{BASE / 'members.parquet'}') ORDER BY member_id LIMIT {n})"
+            sql = f"SELECT * FROM {src} WHERE member_id IN {ids}"
+        else:
+            sql = " UNION ALL ".join(
+                f"SELECT * REPLACE ('r{i}-' || member_id AS member_id) FROM {src}"
+                for i in range(copies)
+            )
+        con.execute(
+            f"COPY ({sql}) TO '{out / (name + '.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        )
+    (out / "truth.json").write_text((BASE / "truth.json").read_text())
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out / 'events.parquet'}')").fetchone()
+    return {"events": int(rows[0]) if rows else 0}
+
+
+def _dataset(engine: str, folder: Path) -> Any:
+    """The world's Parquet read in place: DuckDB views, or Spark (``spark://``, unchecked)."""
+    from tenure.store.connect import _dataset as make
+
+    if engine == "pyspark":
+        from tenure.store.spark import read_folder
+
+        con, tables = read_folder(folder)
+    else:
+        import ibis
+
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET TimeZone = 'UTC'")
+        tables = {
+            n: con.read_parquet(folder / f"{n}.parquet", table_name=n)
+            for n in ("members", "events", "exposures")
+        }
+    as_of = datetime(2026, 3, 31, tzinfo=UTC)
+    return make(con, tables, as_of=as_of, source=str(folder), benefits=None)
+
+
+def run_stage(stage: str, millions: float, engine: str) -> dict[str, Any]:
+    """One stage in this process; returns seconds and figures (peak RSS added by the caller)."""
+    folder = world_dir(millions)
+    n = int(millions * 1_000_000)
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {}
+    if stage == "prepare":
+        out.update(prepare_world(millions))
+    elif stage == "simulate":
+        from tenure.simulate import WorldConfig, simulate_world
+
+        s = simulate_world(folder, WorldConfig(n_members=n, seed=7, truth_members=20_000))
+        out["events"] = s.events
+    elif stage == "ingest":
+        from tenure.store import ingest
+
+        db = WORK / f"ingest-{n}.duckdb"
+        report = ingest(folder, db, as_of=datetime(2026, 4, 1, tzinfo=UTC))
+        out["rows"] = sum(t.read for t in report.tables)
+        out["quarantined"] = sum(t.quarantined for t in report.tables)
+        db.unlink(missing_ok=True)
+    else:
+        ds = _dataset(engine, folder)
+        if stage == "checks":
+            from tenure.store.lake import rule_counts
+
+            tables = {"members": ds.members, "events": ds.events, "exposures": ds.exposures}
+            broken = rule_counts(tables, as_of=datetime(2026, 4, 1, tzinfo=UTC))
+            out["broken_rows"] = sum(b.rows for b in broken)
+        elif stage == "retention":
+            from tenure.retention import analyse_retention
+
+            r = analyse_retention(ds, by="channel")
+            out["retained_90"] = next(
+                p.retained for p in r.points if p.segment is None and p.day == 90
+            )
+        elif stage == "hva":
+            from tenure.hva import discover
+
+            h = discover(ds, window=7, horizon=90)
+            out["candidates"] = len(h.to_frame())
+        elif stage == "experiments":
+            from tenure.experiments.metrics import compute_metrics
+            from tenure.experiments.spec import load_spec
+
+            mf = compute_metrics(ds, load_spec(SPEC))
+            out["stat_rows"] = len(mf.stats)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _child(args: argparse.Namespace) -> None:
+    tracker = _TreeRss()
+    if args.engine == "duckdb":
+        _limit_duckdb(args.memory_limit, WORK / "spill")
+    stages = args.stage.split(",")
+    results = []
+    if args.engine == "pyspark":
+        t0 = time.perf_counter()
+        from tenure.store.spark import spark_session
+
+        spark_session()
+        results.append({"stage": "spark start", "seconds": time.perf_counter() - t0})
+    for stage in stages:
+        load0 = _load()
+        got = run_stage(stage, args.millions, args.engine)
+        got.update(stage=stage, load_start=load0, load_end=_load())
+        results.append(got)
+        self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Peak so far of the process (Spark: driver + JVM, over every stage run so far).
+        got["peak_rss_mb"] = max(tracker.peak / 1024, self_peak)
+        print("RESULT " + json.dumps(got), flush=True)
+    tracker.stop()
+
+
+def _saved() -> list[dict[str, Any]]:
+    return json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
+
+
+def _save(rows: list[dict[str, Any]]) -> None:
+    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_JSON.write_text(json.dumps(rows, indent=1))
+
+
+def _spawn(
+    stages: str, millions: float, engine: str, memory_limit: str, timeout: float
+) -> list[dict[str, Any]]:
+    cmd = [sys.executable, __file__, "--child", "--stage", stages, "--millions", str(millions),
+           "--engine", engine, "--memory-limit", memory_limit]  # fmt: skip
+    env = dict(os.environ)
+    if engine == "pyspark":
+        env.setdefault("TENURE_SPARK_DRIVER_MEMORY", "4g")
+        env.setdefault("TENURE_SPARK_PARTITIONS", "8")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    why = ""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        why = f"timed out after {timeout:.0f} s"
+    rows = [
+        json.loads(ln.removeprefix("RESULT "))
+        for ln in out.splitlines()
+        if ln.startswith("RESULT ")
+    ]
+    if not why and proc.returncode != 0:
+        why = (err.strip().splitlines() or ["?"])[-1][:200]
+    done = {r["stage"] for r in rows}
+    rows += [{"stage": s, "error": why or "no result"} for s in stages.split(",") if s not in done]
+    return rows
+
+
+def run(args: argparse.Namespace) -> None:
+    sizes = [float(s) for s in args.sizes.split(",")]
+    deadline = time.time() + args.budget_minutes * 60
+    for millions in sizes:
+        plan: list[tuple[str, str]] = []
+        if not (world_dir(millions) / "truth.json").exists():
+            plan.append(("prepare", "duckdb"))
+        plan += [(s, "duckdb") for s in ("checks", "retention", "hva", "experiments")]
+        if millions <= args.ingest_max:
+            plan.append(("ingest", "duckdb"))
+        done = {(r["members"], r["engine"], r["stage"]) for r in _saved() if "seconds" in r}
+        n = int(millions * 1_000_000)
+        plan = [(s, e) for s, e in plan if (n, e, s) not in done]
+        for stage, engine in plan:
+            if time.time() > deadline:
+                print(f"budget spent; stopping before {stage} at {millions}M", flush=True)
+                return
+            rows = _spawn(stage, millions, engine, args.memory_limit, deadline - time.time())
+            _record_rows(rows, millions, engine, args.memory_limit)
+        if (
+            args.spark_at
+            and abs(millions - args.spark_at) < 1e-9
+            and (n, "pyspark", "hva") not in done
+        ):
+            left = min(deadline - time.time(), args.spark_minutes * 60)
+            rows = _spawn(",".join(SPARK_STAGES), millions, "pyspark", "-", left)
+            _record_rows(rows, millions, "pyspark", "driver 4g")
+
+
+def _record_rows(rows: list[dict[str, Any]], millions: float, engine: str, limit: str) -> None:
+    saved = _saved()
+    for r in rows:
+        r.update(members=int(millions * 1_000_000), engine=engine, memory_limit=limit)
+        saved = [
+            s
+            for s in saved
+            if (s["members"], s["engine"], s["stage"]) != (r["members"], engine, r["stage"])
+        ]
+        saved.append(r)
+        print(json.dumps(r), flush=True)
+    _save(saved)
+
+
+def _exponent(points: list[tuple[int, float]]) -> float | None:
+    pts = [(n, s) for n, s in points if s > 0]
+    if len(pts) < 3:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def report() -> None:
+    from _results import record
+
+    rows = [r for r in _saved() if "seconds" in r or "error" in r]
+    duck = [r for r in rows if r["engine"] == "duckdb"]
+    sizes = sorted({r["members"] for r in duck})
+    lines = [
+        "### Scaling (`benchmarks/bench_scale.py`)",
+        "",
+        "Seconds and peak RSS per stage, each stage in its own process. DuckDB with "
+        f"`memory_limit={duck[0]['memory_limit'] if duck else '4GB'}` and a spill folder, reading the world's "
+        "Parquet in place (ingest writes its own DuckDB file). Seed 7 worlds from "
+        "`tenure.simulate` (about 63 events per member). Load = 1-minute load average at the "
+        "stage's start; above 3 the figure is *under load* (five engineers share two cores).",
+        "",
+        "| members | stage | engine | seconds | peak RSS MB | load | note |",
+        "| ---: | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    events = {r["members"]: r["events"] for r in rows if "events" in r}
+    lines[-3:-3] = [
+        "Events per size: "
+        + ", ".join(f"{n:,} members → {e:,} events" for n, e in sorted(events.items()))
+        + ".",
+        "",
+    ]
+    order = {s: i for i, s in enumerate(("spark start", *STAGES))}
+    for r in sorted(
+        rows, key=lambda r: (r["members"], r["engine"] != "duckdb", order.get(r["stage"], 99))
+    ):
+        load = r.get("load_start")
+        note = r.get("error", "")
+        if load is not None and load > 3:
+            note = (note + " under load").strip()
+        secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
+        rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "–"
+        lines.append(
+            f"| {r['members']:,} | {r['stage']} | {r['engine']} | {secs} | {rss} | "
+            f"{'' if load is None else f'{load:.1f}'} | {note} |"
+        )
+    lines += ["", "Fitted exponent *b* of seconds ∝ members^b (least squares on logs, DuckDB):", ""]
+    lines += ["| stage | b | sizes fitted |", "| --- | ---: | --- |"]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for stage in STAGES:
+        pts = sorted(
+            (r["members"], r["seconds"]) for r in duck if r["stage"] == stage and "seconds" in r
+        )
+        if not pts:
+            continue
+        b = _exponent(pts)
+        lines.append(
+            f"| {stage} | {'–' if b is None else f'{b:.2f}'} | {', '.join(f'{n / 1e6:g}M' for n, _ in pts)} |"
+        )
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=stage)
+    spark = [
+        r
+        for r in rows
+        if r["engine"] == "pyspark" and "seconds" in r and r["stage"] != "spark start"
+    ]
+    for r in spark:
+        ax.scatter([r["members"]], [r["seconds"]], marker="x", color="black")
+    if spark:
+        ax.scatter([], [], marker="x", color="black", label="Spark local[2] (per stage)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("members")
+    ax.set_ylabel("seconds")
+    ax.set_title("Tenure stages on DuckDB (memory_limit, spill) vs members")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+    lines += ["", f"![time per stage vs members]({PLOT.name})", ""]
+    if sizes:
+        lines.append(f"Sizes finished: {', '.join(f'{s:,}' for s in sizes)}.")
+    lines.append(
+        "Command: `nice .venv/bin/python benchmarks/bench_scale.py --sizes 0.1,0.3,1,3,10 "
+        "--spark-at 1` then `--report`."
+    )
+    record("scale", "\n".join(lines))
+    print("\n".join(lines))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="0.1,0.3,1,3,10")
+    p.add_argument("--spark-at", type=float, default=1.0)
+    p.add_argument("--ingest-max", type=float, default=1.0)
+    p.add_argument("--memory-limit", default="4GB")
+    p.add_argument("--budget-minutes", type=float, default=90)
+    p.add_argument("--spark-minutes", type=float, default=20)
+    p.add_argument("--report", action="store_true")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--stage", default="")
+    p.add_argument("--millions", type=float, default=0.1)
+    p.add_argument("--engine", default="duckdb")
+    args = p.parse_args()
+    if args.child:
+        _child(args)
+    elif args.report:
+        report()
+    else:
+        run(args)
+        report()
+
+
+if __name__ == "__main__":
+    main()
