@@ -80,16 +80,13 @@ def aggregate_counts(
         both = both.filter(both.i < both.j)
         shift = _code(both.d0 - both.n0_i - both.n0_j, act.edges) - _code(both.d0, act.edges)
         shift_d1 = _code(both.d1 - both.n1_i - both.n1_j, day0.edges) - _code(both.d1, day0.edges)
-        both = both.mutate(sid_ij=both.sid + shift * r_act + shift_d1 * r_d1).cache()
-        try:
-            keys = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained"]
-            out["pairs"] = _fetch(both.group_by(keys).agg(n=both.count()))
-            pc = both.group_by(["i", "j", "seg", "t", "event"]).agg(n=both.count())
-            out["pairs_curve"] = _fetch(pc)
-        finally:
-            release = getattr(both, "release", None)
-            if release is not None:
-                release()
+        # Not cached: the self-join has a row per member and pair (tens of millions at 1M
+        # members); streaming it into each aggregation twice is cheaper than materialising it.
+        both = both.mutate(sid_ij=both.sid + shift * r_act + shift_d1 * r_d1)
+        keys = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained"]
+        out["pairs"] = _fetch(both.group_by(keys).agg(n=both.count()))
+        pc = both.group_by(["i", "j", "seg", "t", "event"]).agg(n=both.count())
+        out["pairs_curve"] = _fetch(pc)
     else:
         out["pairs"] = _empty("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n")
         out["pairs_curve"] = _empty("i", "j", "seg", "t", "event", "n")

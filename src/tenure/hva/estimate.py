@@ -65,31 +65,30 @@ def _strata(
     frame: pd.DataFrame, sid_col: str, sids: IntArray, groups: IntArray, n_groups: int
 ) -> FloatArray:
     """(G, 3, S) counts: all, observable, retained-and-observable."""
-    out = np.zeros((n_groups, 3, sids.size))
+    s = sids.size
     if frame.empty:
-        return out
-    si = np.searchsorted(sids, frame[sid_col].to_numpy(np.int64))
+        return np.zeros((n_groups, 3, s))
+    # One bincount per layer over the flat (group, stratum) index: np.add.at is ~20× slower
+    # on the millions of rows a 1M-member world gives.
+    flat = groups * s + np.searchsorted(sids, frame[sid_col].to_numpy(np.int64))
     n = frame["n"].to_numpy(np.float64)
     obs = frame["obs_h"].to_numpy() == 1
-    ret = frame["retained"].to_numpy() == 1
-    np.add.at(out, (groups, np.zeros_like(si), si), n)
-    np.add.at(out, (groups[obs], 1, si[obs]), n[obs])
-    both = obs & ret
-    np.add.at(out, (groups[both], 2, si[both]), n[both])
-    return out
+    both = obs & (frame["retained"].to_numpy() == 1)
+    layers = [np.bincount(flat[m], n[m], n_groups * s).reshape(n_groups, s)
+              for m in (slice(None), obs, both)]  # fmt: skip
+    return np.stack(layers, axis=1)
 
 
 def _curves(frame: pd.DataFrame, groups: IntArray, n_groups: int, g: int, days: int) -> FloatArray:
-    out = np.zeros((n_groups, g, days, 2))
     if frame.empty:
-        return out
-    np.add.at(
-        out,
-        (groups, frame["seg"].to_numpy(np.int64), frame["t"].to_numpy(np.int64),
-         frame["event"].to_numpy(np.int64)),
-        frame["n"].to_numpy(np.float64),
-    )  # fmt: skip
-    return out
+        return np.zeros((n_groups, g, days, 2))
+    flat = (
+        (groups * g + frame["seg"].to_numpy(np.int64)) * days + frame["t"].to_numpy(np.int64)
+    ) * 2
+    flat += frame["event"].to_numpy(np.int64)
+    n = frame["n"].to_numpy(np.float64)
+    out = np.asarray(np.bincount(flat, n, n_groups * g * days * 2), dtype=np.float64)
+    return out.reshape(n_groups, g, days, 2)
 
 
 def _rev_cumsum(a: FloatArray, axis: int) -> FloatArray:

@@ -79,10 +79,15 @@ class Landmark:
 
     def release(self) -> None:
         """Drop the engine's cached tables."""
-        for t in (self.members, self.uses):
-            release = getattr(t, "release", None)
-            if release is not None:
-                release()
+        _release(self.members, self.uses)
+
+
+def _release(*tables: ir.Table) -> None:
+    """Drop engine-cached intermediate tables (backends without caching have no release)."""
+    for t in tables:
+        release = getattr(t, "release", None)
+        if release is not None:
+            release()
 
 
 def _code(value: ir.NumericValue, edges: Sequence[float]) -> ir.IntegerValue:
@@ -342,7 +347,12 @@ def landmark(
     lm = lm0.left_join(per_m, "member_id").select(
         lm0, per_m._d0, per_m._d0nb, per_m._d1, per_m._d1nb, per_m._pre
     )
-    lm = lm.mutate(**{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_d1", "_d1nb", "_pre")})
+    # Materialised once: the attribute scans, quantiles and histograms below each read it, and
+    # without the cache every one of them would re-run the events join behind ``per_m``.
+    lm = lm.mutate(
+        **{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_d1", "_d1nb", "_pre")}
+    ).cache()
+    staged = lm
     cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
     pre_hist = lm.group_by("_pre").agg(_k=lm.count()).to_pyarrow().to_pydict()
     has_history = any(v > 0 for v in pre_hist["_pre"])
@@ -439,9 +449,7 @@ def landmark(
         + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act
         + (_code(u.d1 - u.n1, d1f.edges) - _code(u.d1, d1f.edges)) * r_d1,
     ).cache()
-    release = getattr(acts, "release", None)
-    if release is not None:
-        release()
+    _release(acts, staged)
     if not has_benefit:
         notes.append(
             "no benefit column: every action is a candidate; distinct-benefit counts are not offered"

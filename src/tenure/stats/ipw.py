@@ -105,38 +105,74 @@ class GroupedLogistic:
         beta = np.zeros((c, p))
         beta[:, 0] = special.logit(rate)
         self.n_iter_ = 0
-        xx = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], p * p)  # Hessian = w @ xx
-        active = np.arange(c)  # candidates still moving; converged ones are frozen
+        self.last_step_ = np.zeros(c)
+        iu, ju = np.triu_indices(p)
+        xx = x[:, iu] * x[:, ju]  # the Hessian's upper triangle is w @ xx
 
-        def objective(b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
-            eta = b @ x.T
+        def objective(eta: FloatArray, b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
             ll = (kk * eta - nn * np.logaddexp(0.0, eta)).sum(axis=1)
             out: FloatArray = ll - 0.5 * (pen * b * b).sum(axis=1)
             return out
 
+        # Two phases. Newton: the Hessian w @ xx — a (C, S) x (S, p²/2) product, the cost —
+        # with a line search on the likelihood. Once every step is small the Hessian barely
+        # changes, so its inverse is kept (chord steps: only a gradient per iteration, no
+        # likelihood); a chord step that grows instead of shrinking sends that fit back to
+        # Newton with the line search. The Hessian is formed in float32: it only sets the
+        # direction, the gradient and the likelihood stay in float64.
+        eta_all = beta @ x.T
+        ll_all = objective(eta_all, beta, k, n)
+        xx32 = xx.astype(np.float32)
+        inverse = np.zeros((c, p, p))
+        chord = np.zeros(c, dtype=bool)
+        prev = np.full(c, np.inf)
+        active = np.arange(c)  # candidates still moving; converged ones are frozen
         for it in range(self.max_iter):
-            b, kk, nn = beta[active], k[active], n[active]
-            mu = special.expit(b @ x.T)  # (C, S)
-            w = nn * mu * (1.0 - mu)
+            b, kk, nn, eta = beta[active], k[active], n[active], eta_all[active]
+            mu = special.expit(eta)  # (C, S)
             grad = (kk - nn * mu) @ x - pen * b
-            hess = (w @ xx).reshape(-1, p, p) + np.diag(pen + 1e-10)
-            step = np.linalg.solve(hess, grad[..., None])[..., 0]
+            newton = ~chord[active]
+            if newton.any():
+                rows = active[newton]
+                w = (nn[newton] * mu[newton] * (1.0 - mu[newton])).astype(np.float32)
+                upper = (w @ xx32).astype(np.float64)
+                hess = np.zeros((rows.size, p, p))
+                hess[:, iu, ju] = upper
+                hess[:, ju, iu] = upper
+                inverse[rows] = np.linalg.inv(hess + np.diag(pen + 1e-10))
+            step = (inverse[active] @ grad[..., None])[..., 0]
             # Damped Newton: a step of more than 2 on the logit scale overshoots on strata
             # that are nearly separated; capping it, then halving any step that lowers the
             # penalised likelihood (backtracking), makes IRLS converge from any start.
             big = np.max(np.abs(step), axis=1, keepdims=True)
             step = step * np.minimum(1.0, 2.0 / np.maximum(big, 1e-300))
-            base = objective(b, kk, nn)
-            for _ in range(12):
-                worse = objective(b + step, kk, nn) < base - 1e-12 * np.abs(base)
-                if not worse.any():
-                    break
-                step[worse] *= 0.5
-            beta[active] = b + step
+            new_b = b + step
+            new_eta = new_b @ x.T
+            if newton.any():
+                nw = np.flatnonzero(newton)
+                base = ll_all[active[nw]]
+                trial = objective(new_eta[nw], new_b[nw], kk[nw], nn[nw])
+                for _ in range(12):
+                    worse = np.flatnonzero(trial < base - 1e-12 * np.abs(base))
+                    if worse.size == 0:
+                        break
+                    r = nw[worse]
+                    step[r] *= 0.5
+                    new_b[r] = b[r] + step[r]
+                    new_eta[r] = new_b[r] @ x.T
+                    trial[worse] = objective(new_eta[r], new_b[r], kk[r], nn[r])
+                ll_all[active[nw]] = trial
+            beta[active], eta_all[active] = new_b, new_eta
             self.n_iter_ = it + 1
             moved = np.max(np.abs(step), axis=1)
-            self.last_step_ = np.zeros(c)
             self.last_step_[active] = moved
+            diverging = chord[active] & (moved > prev[active])
+            if diverging.any():  # back to Newton, from the likelihood of where it stands
+                back = active[diverging]
+                chord[back] = False
+                ll_all[back] = objective(eta_all[back], beta[back], k[back], n[back])
+            chord[active[~diverging & (moved < 0.1)]] = True
+            prev[active] = moved
             active = active[moved >= self.tol]
             if active.size == 0:
                 break
