@@ -130,9 +130,8 @@ BASE = Path(__file__).parent / "_work" / "world-1m"
 def prepare_world(millions: float) -> dict[str, Any]:
     """Write the world of `millions` members from the 1M base world, with DuckDB.
 
-    Below 1M: the first members by id and their rows. Ids follow signup time, so these are
-    the earliest signups, observed longer, with more events per member than the whole world
-    (the table shows each size's events). Above 1M:
+    Below 1M: a uniform sample of the members (by a hash of ``member_id``) and their rows,
+    so each size spans the whole signup year like the base world. Above 1M:
     ``k`` copies of the 1M world, member ids prefixed ``r<i>-`` (same rows renamed, so the
     answers' proportions are the base world's; the cost is that of ``k`` times the rows).
     """
@@ -147,8 +146,8 @@ def prepare_world(millions: float) -> dict[str, Any]:
     for name in ("members", "events", "exposures"):
         src = f"read_parquet('{BASE / (name + '.parquet')}')"
         if n <= 1_000_000:
-            ids = f"(SELECT member_id FROM read_parquet('{BASE / 'members.parquet'}') ORDER BY member_id LIMIT {n})"
-            sql = f"SELECT * FROM {src} WHERE member_id IN {ids}"
+            keep = f"hash(member_id) % 1000000 < {n}"  # a uniform sample of members
+            sql = f"SELECT * FROM {src} WHERE {keep}"
         else:
             sql = " UNION ALL ".join(
                 f"SELECT * REPLACE ('r{i}-' || member_id AS member_id) FROM {src}"

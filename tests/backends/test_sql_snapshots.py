@@ -32,13 +32,67 @@ _RANDOM_NAMES = re.compile(
 )
 
 
+def write_world(out: Path, n: int = 600, seed: int = 5) -> Path:
+    """A small hand-made world, independent of the simulator (whose changes must not move SQL).
+
+    The SQL depends on the data only through what the pipelines read back before compiling
+    (the latest timestamp as ``as_of``, candidate actions, quantile bin edges), so a fixed
+    seed here is enough to keep it still.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    signup = start + pd.to_timedelta(rng.uniform(0, 300, n), unit="D").round("s")
+    lasts = pd.to_timedelta(rng.exponential(120, n), unit="D").round("s")
+    ended = (signup + lasts).where(rng.random(n) < 0.6)
+    ids = [f"u{i:04d}" for i in range(n)]
+    members = pd.DataFrame(
+        {
+            "member_id": ids,
+            "signup_at": signup,
+            "ended_at": ended.where(ended < pd.Timestamp("2026-01-31", tz="UTC")),
+            "channel": rng.choice(["organic", "paid", "referral"], n),
+            "country": rng.choice(["US", "GB", "DE"], n),
+            "plan": rng.choice(["monthly", "annual"], n),
+            "age_band": rng.choice(["18-34", "35-54", "55+"], n),
+            "fee": rng.choice([8.99, 12.99, 14.99], n),
+        }
+    )
+    actions = {"video.stream": "video", "shipping.order": "shipping", "music.play": "music"}
+    k = rng.poisson(12, n)
+    who = np.repeat(np.arange(n), k)
+    action = rng.choice([*actions, "app.open"], len(who))
+    events = pd.DataFrame(
+        {
+            "member_id": np.asarray(ids)[who],
+            "ts": signup[who] + pd.to_timedelta(rng.exponential(20, len(who)), unit="D").round("s"),
+            "action": action,
+            "benefit": [actions.get(a) for a in action],
+            "value": rng.uniform(0, 5, len(who)).round(2),
+        }
+    )
+    arm = rng.choice(["control", "value_message", "discount_offer"], n)
+    exposures = pd.DataFrame(
+        {
+            "member_id": ids,
+            "ts": signup + pd.Timedelta(minutes=1),
+            "experiment": "value_messaging",
+            "variant": arm,
+            "placement": "signup",
+        }
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    members.to_parquet(out / "members.parquet", index=False)
+    events.to_parquet(out / "events.parquet", index=False)
+    exposures.to_parquet(out / "exposures.parquet", index=False)
+    return out
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    from tenure.simulate import WorldConfig, simulate_world
-
-    out = tmp_path_factory.mktemp("snapshots") / "world"
-    simulate_world(out, WorldConfig(n_members=600, seed=3, truth_members=100))
-    return connect(out)
+    return connect(write_world(tmp_path_factory.mktemp("snapshots") / "world"))
 
 
 @pytest.fixture

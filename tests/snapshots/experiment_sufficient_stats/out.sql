@@ -33,7 +33,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -42,7 +42,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -62,7 +62,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -93,7 +93,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -102,7 +102,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -122,7 +122,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -153,7 +153,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -162,7 +162,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t22"."m2__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -171,7 +171,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t22"."m2__y" > 0 THEN 1.0 ELSE 0.0 END * CASE WHEN "t22"."m2__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -180,7 +180,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -189,7 +189,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t22"."m3__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -198,7 +198,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t22"."m3__y" > 0 THEN 1.0 ELSE 0.0 END * CASE WHEN "t22"."m3__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -207,7 +207,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -216,7 +216,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * "t22"."m4__y"
@@ -225,7 +225,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * "t22"."m4__y" * "t22"."m4__y"
@@ -234,7 +234,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -243,7 +243,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -263,7 +263,7 @@ FROM (
         CASE
           WHEN (
             "t22"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -520,7 +520,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -529,7 +529,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -549,7 +549,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '180' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -580,7 +580,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -589,7 +589,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -609,7 +609,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '90' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -640,7 +640,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -649,7 +649,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t23"."m2__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -658,7 +658,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t23"."m2__y" > 0 THEN 1.0 ELSE 0.0 END * CASE WHEN "t23"."m2__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -667,7 +667,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -676,7 +676,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t23"."m3__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -685,7 +685,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '7' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE WHEN "t23"."m3__y" > 0 THEN 1.0 ELSE 0.0 END * CASE WHEN "t23"."m3__y" > 0 THEN 1.0 ELSE 0.0 END
@@ -694,7 +694,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -703,7 +703,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * "t23"."m4__y"
@@ -712,7 +712,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * "t23"."m4__y" * "t23"."m4__y"
@@ -721,7 +721,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END
@@ -730,7 +730,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE
@@ -750,7 +750,7 @@ FROM (
         CASE
           WHEN (
             "t23"."exposed_at" + INTERVAL '30' DAY
-          ) <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ) <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           THEN 1.0
           ELSE 0.0
         END * CASE

@@ -23,10 +23,10 @@ FROM (
                 "t0"."ended_at" IS NOT NULL
               )
               AND (
-                "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+                "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
               )
               THEN "t0"."ended_at"
-              ELSE MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+              ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
             END AS TIMESTAMP)
           ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
         ) / (
@@ -37,18 +37,18 @@ FROM (
         "t0"."ended_at" IS NOT NULL
       )
       AND (
-        "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+        "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
       ) AS BIGINT) AS "ended",
       CAST(FLOOR(
         (
-          EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+          EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
         ) / (
           86400
         )
       ) AS BIGINT) AS "observed_days"
     FROM "members" AS "t0"
     WHERE
-      "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+      "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
   ) AS "t1"
   WHERE
     "t1"."tenure_days" >= 7 AND "t1"."observed_days" >= 7
@@ -109,7 +109,7 @@ FROM (
         "t1"."signup_at" + INTERVAL '1' DAY AS "early_end"
       FROM "members" AS "t1"
       WHERE
-        "t1"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+        "t1"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
     ) AS "t4"
       ON "t2"."member_id" = "t4"."member_id"
   ) AS "t5"
@@ -178,10 +178,10 @@ FROM (
                   "t0"."ended_at" IS NOT NULL
                 )
                 AND (
-                  "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+                  "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
                 )
                 THEN "t0"."ended_at"
-                ELSE MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+                ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
               END AS TIMESTAMP)
             ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
           ) / (
@@ -192,18 +192,18 @@ FROM (
           "t0"."ended_at" IS NOT NULL
         )
         AND (
-          "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
         ) AS BIGINT) AS "ended",
         CAST(FLOOR(
           (
-            EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+            EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
           ) / (
             86400
           )
         ) AS BIGINT) AS "observed_days"
       FROM "members" AS "t0"
       WHERE
-        "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+        "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
     ) AS "t4"
     WHERE
       "t4"."tenure_days" >= 7 AND "t4"."observed_days" >= 7
@@ -253,6 +253,11 @@ SELECT DISTINCT
 FROM "temp"."main"."cached_1" AS "t0";
 
 -- 9: query
+SELECT DISTINCT
+  COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') AS "fee"
+FROM "temp"."main"."cached_1" AS "t0";
+
+-- 10: query
 SELECT
   "t0"."_pre",
   COUNT(*) AS "_k"
@@ -260,34 +265,7 @@ FROM "temp"."main"."cached_1" AS "t0"
 GROUP BY
   1;
 
--- 10: query
-SELECT
-  QUANTILE_CONT("t0"."fee", 0.3333333333333333) AS "q0",
-  QUANTILE_CONT("t0"."fee", 0.6666666666666666) AS "q1",
-  SUM(CAST("t0"."fee" IS NULL AS INT)) AS "_nmiss"
-FROM "temp"."main"."cached_1" AS "t0";
-
 -- 11: query
-SELECT
-  MIN("t0"."fee") AS "_lo"
-FROM "temp"."main"."cached_1" AS "t0";
-
--- 12: query
-SELECT
-  0 + CAST("t1"."fee" >= 10.92 AS BIGINT) + CAST("t1"."fee" >= 14.99 AS BIGINT) AS "_c",
-  AVG("t1"."fee") AS "_m",
-  COUNT("t1"."fee") AS "_n"
-FROM (
-  SELECT
-    *
-  FROM "temp"."main"."cached_1" AS "t0"
-  WHERE
-    "t0"."fee" IS NOT NULL
-) AS "t1"
-GROUP BY
-  1;
-
--- 13: query
 SELECT
   "t0"."_d0",
   COUNT(*) AS "_k"
@@ -295,7 +273,7 @@ FROM "temp"."main"."cached_1" AS "t0"
 GROUP BY
   1;
 
--- 14: query
+-- 12: query
 SELECT
   "t0"."_d1",
   COUNT(*) AS "_k"
@@ -303,154 +281,122 @@ FROM "temp"."main"."cached_1" AS "t0"
 GROUP BY
   1;
 
--- 15: cache temp.main.cached_2
+-- 13: cache temp.main.cached_2
 SELECT
   "t0"."member_id",
   0 + (
     CAST(CASE
-      WHEN COALESCE("t0"."channel", '(missing)') = 'free_trial'
-      THEN 0
       WHEN COALESCE("t0"."channel", '(missing)') = 'organic'
+      THEN 0
+      WHEN COALESCE("t0"."channel", '(missing)') = 'paid'
       THEN 1
-      WHEN COALESCE("t0"."channel", '(missing)') = 'paid_search'
-      THEN 2
       WHEN COALESCE("t0"."channel", '(missing)') = 'referral'
-      THEN 3
-      WHEN COALESCE("t0"."channel", '(missing)') = 'social'
-      THEN 4
-      WHEN COALESCE("t0"."channel", '(missing)') = 'student_offer'
-      THEN 5
+      THEN 2
       ELSE 0
     END AS BIGINT) * 1
   ) + (
     CAST(CASE
-      WHEN COALESCE("t0"."country", '(missing)') = 'BR'
-      THEN 0
       WHEN COALESCE("t0"."country", '(missing)') = 'DE'
-      THEN 1
-      WHEN COALESCE("t0"."country", '(missing)') = 'FR'
-      THEN 2
+      THEN 0
       WHEN COALESCE("t0"."country", '(missing)') = 'GB'
-      THEN 3
-      WHEN COALESCE("t0"."country", '(missing)') = 'JP'
-      THEN 4
+      THEN 1
       WHEN COALESCE("t0"."country", '(missing)') = 'US'
-      THEN 5
+      THEN 2
       ELSE 0
-    END AS BIGINT) * 6
+    END AS BIGINT) * 3
   ) + (
     CAST(CASE
       WHEN COALESCE("t0"."plan", '(missing)') = 'annual'
       THEN 0
-      WHEN COALESCE("t0"."plan", '(missing)') = 'family'
-      THEN 1
       WHEN COALESCE("t0"."plan", '(missing)') = 'monthly'
-      THEN 2
-      WHEN COALESCE("t0"."plan", '(missing)') = 'student'
-      THEN 3
+      THEN 1
       ELSE 0
-    END AS BIGINT) * 36
+    END AS BIGINT) * 9
   ) + (
     CAST(CASE
-      WHEN COALESCE("t0"."age_band", '(missing)') = '18-24'
+      WHEN COALESCE("t0"."age_band", '(missing)') = '18-34'
       THEN 0
-      WHEN COALESCE("t0"."age_band", '(missing)') = '25-34'
+      WHEN COALESCE("t0"."age_band", '(missing)') = '35-54'
       THEN 1
-      WHEN COALESCE("t0"."age_band", '(missing)') = '35-44'
-      THEN 2
-      WHEN COALESCE("t0"."age_band", '(missing)') = '45-54'
-      THEN 3
       WHEN COALESCE("t0"."age_band", '(missing)') = '55+'
-      THEN 4
-      ELSE 0
-    END AS BIGINT) * 144
-  ) + (
-    CASE
-      WHEN "t0"."fee" IS NULL
       THEN 2
-      ELSE 0 + CAST("t0"."fee" >= 10.92 AS BIGINT) + CAST("t0"."fee" >= 14.99 AS BIGINT)
-    END * 720
+      ELSE 0
+    END AS BIGINT) * 18
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '12.99'
+      THEN 0
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '14.99'
+      THEN 1
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '8.99'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 54
   ) + (
     (
-      0 + CAST("t0"."_d0" >= 3.0 AS BIGINT) + CAST("t0"."_d0" >= 7.0 AS BIGINT) + CAST("t0"."_d0" >= 11.0 AS BIGINT) + CAST("t0"."_d0" >= 18.0 AS BIGINT)
-    ) * 2160
+      0 + CAST("t0"."_d0" >= 1.0 AS BIGINT) + CAST("t0"."_d0" >= 2.0 AS BIGINT) + CAST("t0"."_d0" >= 3.0 AS BIGINT) + CAST("t0"."_d0" >= 4.0 AS BIGINT) + CAST("t0"."_d0" >= 5.0 AS BIGINT) + CAST("t0"."_d0" >= 6.0 AS BIGINT)
+    ) * 162
   ) + (
     (
-      0 + CAST("t0"."_d1" >= 1.0 AS BIGINT) + CAST("t0"."_d1" >= 2.0 AS BIGINT) + CAST("t0"."_d1" >= 5.0 AS BIGINT)
-    ) * 10800
+      0 + CAST("t0"."_d1" >= 1.0 AS BIGINT) + CAST("t0"."_d1" >= 2.0 AS BIGINT)
+    ) * 1134
   ) AS "sid",
   0 + (
     CAST(CASE
-      WHEN COALESCE("t0"."channel", '(missing)') = 'free_trial'
-      THEN 0
       WHEN COALESCE("t0"."channel", '(missing)') = 'organic'
+      THEN 0
+      WHEN COALESCE("t0"."channel", '(missing)') = 'paid'
       THEN 1
-      WHEN COALESCE("t0"."channel", '(missing)') = 'paid_search'
-      THEN 2
       WHEN COALESCE("t0"."channel", '(missing)') = 'referral'
-      THEN 3
-      WHEN COALESCE("t0"."channel", '(missing)') = 'social'
-      THEN 4
-      WHEN COALESCE("t0"."channel", '(missing)') = 'student_offer'
-      THEN 5
+      THEN 2
       ELSE 0
     END AS BIGINT) * 1
   ) + (
     CAST(CASE
-      WHEN COALESCE("t0"."country", '(missing)') = 'BR'
-      THEN 0
       WHEN COALESCE("t0"."country", '(missing)') = 'DE'
-      THEN 1
-      WHEN COALESCE("t0"."country", '(missing)') = 'FR'
-      THEN 2
+      THEN 0
       WHEN COALESCE("t0"."country", '(missing)') = 'GB'
-      THEN 3
-      WHEN COALESCE("t0"."country", '(missing)') = 'JP'
-      THEN 4
+      THEN 1
       WHEN COALESCE("t0"."country", '(missing)') = 'US'
-      THEN 5
+      THEN 2
       ELSE 0
-    END AS BIGINT) * 6
+    END AS BIGINT) * 3
   ) + (
     CAST(CASE
       WHEN COALESCE("t0"."plan", '(missing)') = 'annual'
       THEN 0
-      WHEN COALESCE("t0"."plan", '(missing)') = 'family'
-      THEN 1
       WHEN COALESCE("t0"."plan", '(missing)') = 'monthly'
-      THEN 2
-      WHEN COALESCE("t0"."plan", '(missing)') = 'student'
-      THEN 3
+      THEN 1
       ELSE 0
-    END AS BIGINT) * 36
+    END AS BIGINT) * 9
   ) + (
     CAST(CASE
-      WHEN COALESCE("t0"."age_band", '(missing)') = '18-24'
+      WHEN COALESCE("t0"."age_band", '(missing)') = '18-34'
       THEN 0
-      WHEN COALESCE("t0"."age_band", '(missing)') = '25-34'
+      WHEN COALESCE("t0"."age_band", '(missing)') = '35-54'
       THEN 1
-      WHEN COALESCE("t0"."age_band", '(missing)') = '35-44'
-      THEN 2
-      WHEN COALESCE("t0"."age_band", '(missing)') = '45-54'
-      THEN 3
       WHEN COALESCE("t0"."age_band", '(missing)') = '55+'
-      THEN 4
-      ELSE 0
-    END AS BIGINT) * 144
-  ) + (
-    CASE
-      WHEN "t0"."fee" IS NULL
       THEN 2
-      ELSE 0 + CAST("t0"."fee" >= 10.92 AS BIGINT) + CAST("t0"."fee" >= 14.99 AS BIGINT)
-    END * 720
+      ELSE 0
+    END AS BIGINT) * 18
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '12.99'
+      THEN 0
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '14.99'
+      THEN 1
+      WHEN COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') = '8.99'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 54
   ) + (
     (
-      0 + CAST("t0"."_d0nb" >= 3.0 AS BIGINT) + CAST("t0"."_d0nb" >= 7.0 AS BIGINT) + CAST("t0"."_d0nb" >= 11.0 AS BIGINT) + CAST("t0"."_d0nb" >= 18.0 AS BIGINT)
-    ) * 2160
+      0 + CAST("t0"."_d0nb" >= 1.0 AS BIGINT) + CAST("t0"."_d0nb" >= 2.0 AS BIGINT) + CAST("t0"."_d0nb" >= 3.0 AS BIGINT) + CAST("t0"."_d0nb" >= 4.0 AS BIGINT) + CAST("t0"."_d0nb" >= 5.0 AS BIGINT) + CAST("t0"."_d0nb" >= 6.0 AS BIGINT)
+    ) * 162
   ) + (
     (
-      0 + CAST("t0"."_d1nb" >= 1.0 AS BIGINT) + CAST("t0"."_d1nb" >= 2.0 AS BIGINT) + CAST("t0"."_d1nb" >= 5.0 AS BIGINT)
-    ) * 10800
+      0 + CAST("t0"."_d1nb" >= 1.0 AS BIGINT) + CAST("t0"."_d1nb" >= 2.0 AS BIGINT)
+    ) * 1134
   ) AS "sid_nb",
   "t0"."_d0" AS "d0",
   "t0"."_d1" AS "d1",
@@ -465,7 +411,7 @@ SELECT
   0 AS "seg"
 FROM "temp"."main"."cached_1" AS "t0";
 
--- 16: query
+-- 14: query
 SELECT DISTINCT
   "t0"."action",
   "t0"."_b"
@@ -473,7 +419,7 @@ FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."n" > 0 AND "t0"."_b" IS NOT NULL;
 
--- 17: cache temp.main.cached_3
+-- 15: cache temp.main.cached_3
 SELECT
   "t6"."member_id",
   "t3"."a",
@@ -496,17 +442,21 @@ SELECT
       (
         0 + CAST((
           "t4"."d0" - "t6"."n0"
+        ) >= 1.0 AS BIGINT) + CAST((
+          "t4"."d0" - "t6"."n0"
+        ) >= 2.0 AS BIGINT) + CAST((
+          "t4"."d0" - "t6"."n0"
         ) >= 3.0 AS BIGINT) + CAST((
           "t4"."d0" - "t6"."n0"
-        ) >= 7.0 AS BIGINT) + CAST((
+        ) >= 4.0 AS BIGINT) + CAST((
           "t4"."d0" - "t6"."n0"
-        ) >= 11.0 AS BIGINT) + CAST((
+        ) >= 5.0 AS BIGINT) + CAST((
           "t4"."d0" - "t6"."n0"
-        ) >= 18.0 AS BIGINT)
+        ) >= 6.0 AS BIGINT)
       ) - (
-        0 + CAST("t4"."d0" >= 3.0 AS BIGINT) + CAST("t4"."d0" >= 7.0 AS BIGINT) + CAST("t4"."d0" >= 11.0 AS BIGINT) + CAST("t4"."d0" >= 18.0 AS BIGINT)
+        0 + CAST("t4"."d0" >= 1.0 AS BIGINT) + CAST("t4"."d0" >= 2.0 AS BIGINT) + CAST("t4"."d0" >= 3.0 AS BIGINT) + CAST("t4"."d0" >= 4.0 AS BIGINT) + CAST("t4"."d0" >= 5.0 AS BIGINT) + CAST("t4"."d0" >= 6.0 AS BIGINT)
       )
-    ) * 2160
+    ) * 162
   ) + (
     (
       (
@@ -514,13 +464,11 @@ SELECT
           "t4"."d1" - "t6"."n1"
         ) >= 1.0 AS BIGINT) + CAST((
           "t4"."d1" - "t6"."n1"
-        ) >= 2.0 AS BIGINT) + CAST((
-          "t4"."d1" - "t6"."n1"
-        ) >= 5.0 AS BIGINT)
+        ) >= 2.0 AS BIGINT)
       ) - (
-        0 + CAST("t4"."d1" >= 1.0 AS BIGINT) + CAST("t4"."d1" >= 2.0 AS BIGINT) + CAST("t4"."d1" >= 5.0 AS BIGINT)
+        0 + CAST("t4"."d1" >= 1.0 AS BIGINT) + CAST("t4"."d1" >= 2.0 AS BIGINT)
       )
-    ) * 10800
+    ) * 1134
   ) AS "sid_a"
 FROM (
   SELECT
@@ -534,7 +482,7 @@ INNER JOIN "pandas_memtable_4" AS "t3"
 INNER JOIN "temp"."main"."cached_2" AS "t4"
   ON "t6"."member_id" = "t4"."member_id";
 
--- 18: query
+-- 16: query
 SELECT
   "t0"."sid",
   "t0"."obs_h",
@@ -546,7 +494,7 @@ GROUP BY
   2,
   3;
 
--- 19: query
+-- 17: query
 SELECT
   "t0"."seg",
   "t0"."t",
@@ -558,7 +506,7 @@ GROUP BY
   2,
   3;
 
--- 20: query
+-- 18: query
 SELECT
   "t0"."a",
   "t0"."level",
@@ -578,7 +526,7 @@ GROUP BY
   6,
   7;
 
--- 21: query
+-- 19: query
 SELECT
   "t0"."a",
   "t0"."level",
@@ -596,7 +544,7 @@ GROUP BY
   5,
   6;
 
--- 22: query
+-- 20: query
 SELECT
   "t6"."i",
   "t6"."j",
@@ -634,23 +582,31 @@ FROM (
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
+          ) >= 1.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
+          ) >= 2.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
           ) >= 3.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 7.0 AS BIGINT) + CAST((
+          ) >= 4.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 11.0 AS BIGINT) + CAST((
+          ) >= 5.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 18.0 AS BIGINT)
+          ) >= 6.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 7.0 AS BIGINT) + CAST("t5"."d0" >= 11.0 AS BIGINT) + CAST("t5"."d0" >= 18.0 AS BIGINT)
+          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT)
         )
-      ) * 2160
+      ) * 162
     ) + (
       (
         (
@@ -662,15 +618,11 @@ FROM (
             (
               "t5"."d1" - "t5"."n1_i"
             ) - "t5"."n1_j"
-          ) >= 2.0 AS BIGINT) + CAST((
-            (
-              "t5"."d1" - "t5"."n1_i"
-            ) - "t5"."n1_j"
-          ) >= 5.0 AS BIGINT)
+          ) >= 2.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT) + CAST("t5"."d1" >= 5.0 AS BIGINT)
+          0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT)
         )
-      ) * 10800
+      ) * 1134
     ) AS "sid_ij"
   FROM (
     SELECT
@@ -737,7 +689,7 @@ GROUP BY
   7,
   8;
 
--- 23: query
+-- 21: query
 SELECT
   "t6"."i",
   "t6"."j",
@@ -772,23 +724,31 @@ FROM (
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
+          ) >= 1.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
+          ) >= 2.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
           ) >= 3.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 7.0 AS BIGINT) + CAST((
+          ) >= 4.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 11.0 AS BIGINT) + CAST((
+          ) >= 5.0 AS BIGINT) + CAST((
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 18.0 AS BIGINT)
+          ) >= 6.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 7.0 AS BIGINT) + CAST("t5"."d0" >= 11.0 AS BIGINT) + CAST("t5"."d0" >= 18.0 AS BIGINT)
+          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT)
         )
-      ) * 2160
+      ) * 162
     ) + (
       (
         (
@@ -800,15 +760,11 @@ FROM (
             (
               "t5"."d1" - "t5"."n1_i"
             ) - "t5"."n1_j"
-          ) >= 2.0 AS BIGINT) + CAST((
-            (
-              "t5"."d1" - "t5"."n1_i"
-            ) - "t5"."n1_j"
-          ) >= 5.0 AS BIGINT)
+          ) >= 2.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT) + CAST("t5"."d1" >= 5.0 AS BIGINT)
+          0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT)
         )
-      ) * 10800
+      ) * 1134
     ) AS "sid_ij"
   FROM (
     SELECT
@@ -872,7 +828,7 @@ GROUP BY
   4,
   5;
 
--- 24: query
+-- 22: query
 SELECT
   "t0"."sid_nb" AS "sid",
   "t0"."obs_h",
@@ -884,7 +840,7 @@ GROUP BY
   2,
   3;
 
--- 25: query
+-- 23: query
 SELECT
   "t2"."level",
   "t2"."sid_nb" AS "sid",
@@ -901,7 +857,7 @@ FROM (
     "t1"."t",
     "t1"."event",
     "t1"."_nd",
-    LEAST("t1"."_nd", 12) AS "level"
+    LEAST("t1"."_nd", 3) AS "level"
   FROM (
     SELECT
       "t0"."member_id",
@@ -929,7 +885,7 @@ GROUP BY
   3,
   4;
 
--- 26: query
+-- 24: query
 SELECT
   "t2"."level",
   "t2"."seg",
@@ -946,7 +902,7 @@ FROM (
     "t1"."t",
     "t1"."event",
     "t1"."_nd",
-    LEAST("t1"."_nd", 12) AS "level"
+    LEAST("t1"."_nd", 3) AS "level"
   FROM (
     SELECT
       "t0"."member_id",

@@ -9,10 +9,10 @@ SELECT
             "t0"."ended_at" IS NOT NULL
           )
           AND (
-            "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+            "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
           )
           THEN "t0"."ended_at"
-          ELSE MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+          ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
         END AS TIMESTAMP)
       ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
     ) / (
@@ -23,11 +23,11 @@ SELECT
     "t0"."ended_at" IS NOT NULL
   )
   AND (
-    "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC')
+    "t0"."ended_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
   ) AS BIGINT) AS "ended",
   CAST(FLOOR(
     (
-      EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+      EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
     ) / (
       86400
     )
@@ -35,7 +35,7 @@ SELECT
   "t0"."channel"
 FROM "members" AS "t0"
 WHERE
-  "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 30, 23, 52, 34.789, 'UTC');
+  "t0"."signup_at" <= MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC');
 
 -- 2: query
 SELECT
