@@ -126,6 +126,31 @@ class Design:
         out[self.factor_offsets[0] : self.pair_offset(0, 0) if self.context else None] = 2
         return out
 
+    def groups(self) -> np.ndarray:
+        """Per coefficient, its prior group (the groups whose scales are pooled).
+
+        0 intercept, 1 context mains, then one group per factor's main effects (``2 + f``),
+        then one per factor × context pair (``2 + n_factors + f * n_context + k``).
+        """
+        out = np.zeros(self.n_features, dtype=np.int64)
+        out[1 : self.factor_offsets[0]] = 1
+        nf, nc = len(self.factors), len(self.context)
+        for f, (off, lv) in enumerate(zip(self.factor_offsets, self.factor_levels, strict=True)):
+            out[off : off + len(lv)] = 2 + f
+            for k, klv in enumerate(self.context_levels):
+                at = self.pair_offset(f, k)
+                out[at : at + len(lv) * len(klv)] = 2 + nf + f * nc + k
+        return out
+
+    def group_names(self) -> list[str]:
+        """Readable names of :meth:`groups`, in group order."""
+        return [
+            "intercept",
+            "context",
+            *self.factors,
+            *(f"{f}|{k}" for f in self.factors for k in self.context),
+        ]
+
     def feature_names(self) -> list[str]:
         """Readable names of the coefficients, in order."""
         names = ["intercept"]
@@ -186,6 +211,19 @@ class Design:
         nk = [len(lv) for lv in self.context_levels]
         foff = self.factor_offsets
         poff = self._pair_offsets
+        fcodes = np.array(
+            [[look.get(p[f], UNKNOWN) for f, look in zip(self.factors, self._factor_lookup,
+                                                         strict=True)] for p in parts],
+            dtype=np.int64,
+        ).reshape(len(parts), len(self.factors))  # fmt: skip
+        if min(kcodes, default=0) >= 0 and (fcodes.size == 0 or fcodes.min() >= 0):
+            # every level known (the common case): the indices are arithmetic on the codes
+            blocks = []
+            for i in range(len(self.factors)):
+                codes = fcodes[:, i]
+                blocks.append(foff[i] + codes)
+                blocks += [poff[i, j] + codes * nk[j] + kcodes[j] for j in range(len(self.context))]
+            return np.stack(blocks, axis=1) if blocks else np.empty((len(parts), 0), np.int64), []
         unknown: dict[str, int] = {}
         out = np.empty((len(parts), len(self.factors) * (1 + len(self.context))), np.int64)
         for r, p in enumerate(parts):

@@ -7,9 +7,14 @@ a uniform A/B test of the same creatives, and the oracle that knows the true ado
 probabilities. Outcomes use common random numbers (one uniform per member shared by the
 arms), so differences between arms are differences of policy, not of luck.
 
-Rewards are delayed: a decision's reward — the promoted benefit used within 7 days — is
-joined ``delay_days`` after the decision, so the learning arm trains each morning only on
-decisions whose window has closed (a default reward of 0 is never assumed for an open one).
+Rewards are delayed: a decision's reward — the promoted benefit used within ``delay_days``
+(7) — is final only when its window closes. Each morning the learning arm retrains on every
+decision so far: closed windows with their reward, and open ones the way a real events
+table shows them — a success already visible from the day it happens, a "not yet" weighted
+by the share of its window's successes that would be visible by now
+(:func:`tenure.messaging.rewards.seen_share`, fed to the policy's ``seen`` column); a
+default 0 is never assumed for an open window. ``early_rewards=False`` trains on closed
+windows only, which leaves the learning arm uniform for the whole first window.
 Regret is expected regret, :math:`p(\text{oracle}) - p(\text{chosen})` per decision.
 
 At the end the final learned policy is graded offline: its value estimated by IPS / SNIPS /
@@ -32,10 +37,11 @@ from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.messaging.eligibility import eligible
 from tenure.messaging.members import MemberState
-from tenure.messaging.policies.thompson import ThompsonPolicy
+from tenure.messaging.policies.thompson import Prior, ThompsonPolicy
+from tenure.messaging.rewards import seen_share
 from tenure.results import Result, json_safe
 from tenure.simulate import catalogue as model
-from tenure.simulate.creatives import CreativeWorld, SimMembers
+from tenure.simulate.creatives import CreativeWorld, SimMembers, adoption_day
 from tenure.stats.ope import OffPolicyEstimates, evaluate
 
 __all__ = ["ARMS", "LoopResult", "Winner", "run_closed_loop"]
@@ -161,6 +167,9 @@ def run_closed_loop(
     catalogue: Catalogue | None = None,
     alpha: float = 0.05,
     discount_members: int = 20_000,
+    prior: Prior | None = None,
+    early_rewards: bool = True,
+    placements: tuple[str, ...] = LOOP_PLACEMENTS,
 ) -> LoopResult:
     """Run the three arms for ``days`` days of ``members_per_day`` arrivals each.
 
@@ -180,6 +189,13 @@ def run_closed_loop(
         Defaults to the shipped catalogue.
     alpha
         Level of the OPE intervals.
+    prior
+        The learning policy's prior (default :class:`~tenure.messaging.policies.thompson.Prior`).
+    early_rewards
+        Learn from open windows too (successes as they happen, "not yet" weighted by
+        :func:`~tenure.messaging.rewards.seen_share`); ``False`` waits for windows to close.
+    placements
+        Where members arrive (a small test loop may run one placement).
     discount_members
         Members in the cancel-flow test of value messaging against a discount run in the
         same world (``0`` skips it); see :func:`tenure.messaging.cancel_flow.value_vs_discount`.
@@ -187,7 +203,7 @@ def run_closed_loop(
     cat = catalogue or Catalogue.default()
     world = CreativeWorld(cat, seed=seed, horizon_days=horizon_days)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
-    creatives = {p: cat.creatives(p) for p in LOOP_PLACEMENTS}
+    creatives = {p: cat.creatives(p) for p in placements}
     index = {p: {c.id: j for j, c in enumerate(cs)} for p, cs in creatives.items()}
     grids = {p: world.lift_grid(cs) for p, cs in creatives.items()}
     bidx = {b.id: k for k, b in enumerate(cat.benefits)}
@@ -203,22 +219,23 @@ def run_closed_loop(
     policy: ThompsonPolicy | None = None
     for day in range(days):
         now = start + timedelta(days=day)
-        matured = [r for r in logs["thompson"].rows if r["day"] <= day - delay_days]
-        if matured:
+        train_today = _training_frame(logs["thompson"].rows, day, delay_days, early_rewards)
+        if train_today is not None:
             policy = ThompsonPolicy(FACTORS, CONTEXT, exploration=exploration,
-                                    mc_draws=mc_draws).fit(pd.DataFrame(matured),
+                                    mc_draws=mc_draws, prior=prior).fit(train_today,
                                                            warm_start=policy)  # fmt: skip
         members = SimMembers.draw(rng, members_per_day)
         benefits, logits = world.benefit_logits(members)
         usage = _regular_use(rng, logits, benefits)
-        places = rng.choice(len(LOOP_PLACEMENTS), size=members_per_day)
+        places = rng.choice(len(placements), size=members_per_day)
         u = rng.random(members_per_day)
+        first_use = adoption_day(rng.random(members_per_day), delay_days)
         day_reward = np.zeros(len(ARMS))
         day_regret = np.zeros(len(ARMS))
         chosen_all: dict[str, list[Creative]] = {arm: [] for arm in ARMS}
         rows_all: list[int] = []
         for i in range(members_per_day):
-            place = LOOP_PLACEMENTS[int(places[i])]
+            place = placements[int(places[i])]
             attrs = members.labels(i)
             state = MemberState(f"d{day}m{i}", attrs, now - timedelta(days=40), now,
                                 uses_7d=usage[i], uses_30d=usage[i])  # fmt: skip
@@ -257,6 +274,7 @@ def run_closed_loop(
                         {"day": day, "placement": place, "country": attrs["country"],
                          "plan": attrs["plan"], "message": c.message, "image": c.image,
                          "cta": c.cta, "creative": c.id, "propensity": prop, "reward": reward,
+                         "event_day": int(first_use[i]) if reward else 0,
                          "member": i, "eligible": elig.creatives, "p_true": p_true}
                     )  # fmt: skip
         n_day = len(rows_all)
@@ -290,7 +308,7 @@ def run_closed_loop(
         adoption=np.asarray(daily.mean(axis=1), dtype=np.float64),
         expected_adoption=adopt_p_sum / max(n_total, 1),
         retention=retention_sum / max(n_total, 1),
-        winners=_winners(final, world, cat),
+        winners=_winners(final, world, cat, placements),
         ope_uniform=ope_u,
         ope_own=ope_o,
         true_value_uniform=truth_u,
@@ -316,15 +334,38 @@ def run_closed_loop(
             "exploration": exploration,
             "mc_draws": mc_draws,
             "horizon_days": horizon_days,
-            "placements": list(LOOP_PLACEMENTS),
+            "placements": list(placements),
             "context": list(CONTEXT),
             "factors": list(FACTORS),
-            "reward": "promoted benefit used within 7 days",
+            "reward": f"promoted benefit used within {delay_days} days",
+            "early_rewards": early_rewards,
             "alpha": alpha,
             "holdout_days": holdout,
             "catalogue": cat.digest,
         },
     )
+
+
+def _training_frame(
+    rows: list[dict[str, Any]], day: int, window: int, early: bool
+) -> pd.DataFrame | None:
+    """What the learning arm knows on the morning of ``day`` (None: nothing yet)."""
+    cols = ["placement", "country", "plan", *FACTORS]
+    if early:
+        past = [r for r in rows if r["day"] < day]
+        if not past:
+            return None
+        frame = pd.DataFrame({c: [r[c] for r in past] for c in cols})
+        elapsed = day - np.array([r["day"] for r in past], dtype=np.float64)
+        first = np.array([r["event_day"] for r in past], dtype=np.float64)
+        visible = (first > 0) & (first <= elapsed)
+        frame["reward"] = visible.astype(np.float64)
+        frame["seen"] = seen_share(elapsed, np.where(visible, first, np.nan), window)
+        return frame
+    closed = [r for r in rows if r["day"] <= day - window]
+    if not closed:
+        return None
+    return pd.DataFrame({c: [r[c] for r in closed] for c in [*cols, "reward"]})
 
 
 def _grade(
@@ -366,11 +407,13 @@ def _grade(
     return est, float(truth.mean())
 
 
-def _winners(policy: ThompsonPolicy, world: CreativeWorld, cat: Catalogue) -> tuple[Winner, ...]:
+def _winners(
+    policy: ThompsonPolicy, world: CreativeWorld, cat: Catalogue, placements: tuple[str, ...]
+) -> tuple[Winner, ...]:
     """Per placement × country (plan monthly, no regular use): learned favourite vs oracle's."""
     plan = model.PLANS.index("monthly")
     out: list[Winner] = []
-    for place in LOOP_PLACEMENTS:
+    for place in placements:
         for co, country in enumerate(model.COUNTRIES):
             attrs = {"country": country, "plan": "monthly", "channel": "organic"}
             elig = eligible(cat, None, placement=place, context=attrs,

@@ -4,8 +4,16 @@ A decision's reward is an event in a window after it — by default, any action 
 promoted benefit within ``window_days`` — found by one join of the exposures log with the
 events table in the engine (DuckDB by default), which returns one small row per decision.
 A decision whose window has closed by ``as_of`` without such an event gets ``default``; one
-whose window is still open is *pending* (reward null), never a silent zero, and is left out
-of training until it closes.
+whose window is still open is *pending* (reward null), never a silent zero.
+
+A pending decision need not wait for its window to close to be learned from. Each row also
+carries ``elapsed_days`` (whole days from the decision to ``as_of``) and ``event_day`` (the
+day of the window the benefit was first used, null if not yet), and :func:`seen_share` turns
+them into the share :math:`F(e)` of eventual successes that are already visible ``e`` days
+in. :class:`~tenure.messaging.policies.thompson.ThompsonPolicy` then counts a success the
+day it happens and an open window's "not yet" as only :math:`F(e)` of a failure (its
+``seen`` column). With a 7-day reward this is the difference between learning from day one
+and learning from day eight (measured in ``tenure.messaging.loop``).
 """
 
 from __future__ import annotations
@@ -13,13 +21,75 @@ from __future__ import annotations
 from datetime import datetime
 
 import ibis
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from tenure._types import FloatArray
 from tenure.errors import DataContractError
 from tenure.messaging.catalogue import Catalogue
 from tenure.store import Dataset
 
-__all__ = ["join_rewards"]
+__all__ = ["join_rewards", "seen_share"]
+
+
+def seen_share(
+    elapsed_days: npt.ArrayLike, event_day: npt.ArrayLike, window_days: int
+) -> FloatArray:
+    r"""Per decision, the share of eventual successes already visible after its elapsed days.
+
+    The time from a decision to the first use of the promoted benefit is estimated by a
+    discrete Kaplan–Meier over every decision (open windows censored at their elapsed days):
+    the hazard of day :math:`j` is :math:`h_j = d_j / r_j` (first uses on day :math:`j` over
+    decisions still without one and observed that long), :math:`S(k) = \prod_{j \le k}(1 - h_j)`,
+    and
+
+    .. math::
+
+        F(e) = rac{1 - S(e)}{1 - S(W)},
+
+    the probability that a success within the window :math:`W` has happened by day
+    :math:`e` — exact when the timing of use does not depend on the creative. A day no
+    decision has reached yet repeats the last estimated hazard; with no first use seen at
+    all, timing is taken as uniform (:math:`F(e) = e / W`). Windows that have closed get 1.
+
+    Parameters
+    ----------
+    elapsed_days
+        Whole days since each decision (``>= 1``).
+    event_day
+        Day of the window (``1..W``) the benefit was first used; NaN if not (yet).
+    window_days
+        The reward window :math:`W`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seen_share([1, 2, 7, 7], [np.nan, 1, 1, np.nan], 7).round(3).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> f = seen_share([1, 2, 3, 7, 7, 7, 7], [np.nan, np.nan, np.nan, 1, 2, 4, np.nan], 7)
+    >>> f.round(3).tolist()  # day 1: 1/7 of the 0.657 who will use it within the window
+    [0.217, 0.478, 0.478, 1.0, 1.0, 1.0, 1.0]
+    """
+    e = np.asarray(elapsed_days, dtype=np.float64)
+    t = np.asarray(event_day, dtype=np.float64)
+    w = int(window_days)
+    if w < 1:
+        raise ValueError(f"window_days: must be at least 1, got {window_days}")
+    hazard = np.full(w, np.nan)
+    for j in range(1, w + 1):
+        at_risk = np.sum((e >= j) & ~(t < j))
+        if at_risk:
+            hazard[j - 1] = np.sum(t == j) / at_risk
+    known = np.flatnonzero(np.isfinite(hazard))
+    if known.size == 0 or np.nansum(hazard) == 0:
+        cdf = np.arange(1, w + 1) / w
+    else:
+        hazard[known[-1] + 1 :] = hazard[known[-1]]
+        surv = np.cumprod(1 - hazard)
+        cdf = (1 - surv) / (1 - surv[-1]) if surv[-1] < 1 else np.arange(1, w + 1) / w
+    k = np.clip(e, 1, w).astype(np.int64)
+    return np.asarray(np.where(e >= w, 1.0, np.maximum(cdf[k - 1], 1e-3)), dtype=np.float64)
 
 
 def join_rewards(

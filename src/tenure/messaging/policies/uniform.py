@@ -10,15 +10,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from tenure.errors import SpecError
 from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
-from tenure.messaging.policies import Choice
+from tenure.messaging.policies import BasePolicy
 
 __all__ = ["UniformPolicy"]
 
 
-class UniformPolicy:
+class UniformPolicy(BasePolicy):
     """Draw uniformly among the eligible creatives.
 
     Examples
@@ -55,17 +54,3 @@ class UniformPolicy:
         """Selection probability of each eligible creative (all equal)."""
         n = len(eligible)
         return np.full(n, 1.0 / n) if n else np.zeros(0)
-
-    def choose(
-        self,
-        context: Mapping[str, str],
-        eligible: Sequence[Creative],
-        rng: np.random.Generator,
-    ) -> Choice:
-        """One creative, each with probability ``1 / len(eligible)``."""
-        if not eligible:
-            raise SpecError(
-                "no eligible creative to choose from (log the decision with variant null)"
-            )
-        i = int(rng.integers(len(eligible)))
-        return Choice(eligible[i], 1.0 / len(eligible))
