@@ -121,7 +121,7 @@ class DecisionRow:
         The readers join ``eligible_sets``, so the ``eligible_set`` position holds the ids.
         """
         row = dict(zip(EXPOSURE_COLUMNS, values, strict=True))
-        base = tuple(json.loads(row["eligible_set"]))
+        base = _ids_of(row["eligible_set"])
         eligible = base
         if row["eligible_drop"] is not None:
             drop = set(json.loads(row["eligible_drop"]))
@@ -237,6 +237,12 @@ def eligible_set(ids: tuple[str, ...]) -> tuple[str, str]:
     else:
         text = json.dumps(list(ids), separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest(), text
+
+
+@functools.lru_cache(maxsize=4096)
+def _ids_of(text: str) -> tuple[str, ...]:
+    """A stored set's ids; cached, since the rows read back share a few thousand sets."""
+    return tuple(json.loads(text))
 
 
 def check_header(path: Path, magic: bytes, offset: int, engine: str) -> None:
