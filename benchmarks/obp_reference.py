@@ -17,6 +17,10 @@ DM and DR need a reward model. Both tools are given the same one, computed here 
 the click rate of each (item, position) cell shrunk toward the log's overall click rate with
 ``PRIOR_STRENGTH`` pseudo-rounds, so DM and DR must agree exactly too.
 
+``--switch`` instead reads those frozen fixtures back and freezes obp's
+``SwitchDoublyRobust`` on them (same reward model, several ``lambda_``) to
+``tests/messaging/obd_switch_reference.json``.
+
 ``--time N`` instead times obp's estimators on N synthetic rounds and prints JSON (used by
 ``benchmarks/bench_messaging.py`` to compare speeds in the same run).
 """
@@ -158,6 +162,55 @@ def reference() -> None:
     )
 
 
+SWITCH_LAMBDAS = (2.0, 10.0, 50.0)
+SWITCH_OUT = ROOT / "tests" / "messaging" / "obd_switch_reference.json"
+
+
+def switch() -> None:
+    """obp's Switch-DR on the frozen OBD fixtures (written by ``reference``)."""
+    import obp
+    import pandas as pd
+    from obp.ope import OffPolicyEvaluation, SwitchDoublyRobust
+
+    ref = json.loads((OUT / "reference.json").read_text())
+    doc: dict = {
+        "command": "benchmarks/_work/obp-venv/bin/python benchmarks/obp_reference.py --switch",
+        "obp_version": obp.__version__,
+        "python": sys.version.split()[0],
+        "lambdas": list(SWITCH_LAMBDAS),
+        "reward_model": ref["reward_model"],
+        "cases": {},
+    }
+    for name, case in ref["cases"].items():
+        raw = pd.read_csv(OUT / case["log"])
+        n, n_actions, len_list = len(raw), case["n_actions"], case["len_list"]
+        action = raw["item_id"].to_numpy()
+        position = raw["position"].to_numpy() - 1  # obp's positions are 0-based
+        reward = raw["click"].to_numpy()
+        if case["target"] == "uniform":
+            dist = np.full((n_actions, len_list), 1.0 / n_actions)
+        else:
+            t = pd.read_csv(OUT / case["target"])
+            dist = np.zeros((n_actions, len_list))
+            dist[t["action"].to_numpy(), t["position"].to_numpy() - 1] = t["prob"].to_numpy()
+        fb = {"n_rounds": n, "n_actions": n_actions, "action": action, "position": position,
+              "reward": reward, "pscore": raw["propensity_score"].to_numpy(),
+              "context": np.zeros((n, 1))}  # fmt: skip
+        q = cell_model(action, position, reward, n_actions, len_list)
+        ope = OffPolicyEvaluation(
+            bandit_feedback=fb,
+            ope_estimators=[SwitchDoublyRobust(lambda_=lam, estimator_name=f"switch-dr-{lam:g}")
+                            for lam in SWITCH_LAMBDAS],
+        )  # fmt: skip
+        values = ope.estimate_policy_values(
+            action_dist=np.broadcast_to(dist, (n, n_actions, len_list)),
+            estimated_rewards_by_reg_model=np.broadcast_to(q, (n, n_actions, len_list)),
+        )
+        doc["cases"][name] = {k: float(v) for k, v in values.items()}
+        print(name, doc["cases"][name], flush=True)
+    SWITCH_OUT.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def timing(n: int, n_actions: int) -> None:
     from obp.ope import (
         DirectMethod,
@@ -192,8 +245,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time", type=int, default=0, help="time obp on N synthetic rounds")
     parser.add_argument("--actions", type=int, default=10)
+    parser.add_argument("--switch", action="store_true", help="freeze obp's Switch-DR")
     args = parser.parse_args()
-    if args.time:
+    if args.switch:
+        switch()
+    elif args.time:
         timing(args.time, args.actions)
     else:
         reference()

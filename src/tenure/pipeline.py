@@ -232,7 +232,7 @@ def _extras(
     def messaging() -> Any:
         from tenure.messaging.loop import run_closed_loop
 
-        return run_closed_loop(days=14, members_per_day=1000)
+        return run_closed_loop(days=28, members_per_day=1000)
 
     def serve() -> Any:
         from tenure.serve.replay import replay_demo

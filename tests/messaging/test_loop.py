@@ -7,7 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from tenure.messaging.loop import ARMS, LoopResult, run_closed_loop
+from tenure.messaging.loop import (
+    ARMS,
+    DEMO_DAYS,
+    DEMO_DELAY_DAYS,
+    DEMO_MEMBERS_PER_DAY,
+    LoopResult,
+    run_closed_loop,
+)
 
 
 @pytest.fixture
@@ -58,3 +65,60 @@ def test_longer_loop_approaches_the_oracle() -> None:
     for name in ("ips", "dr"):
         lo, hi = r.ope_uniform.interval_of(name)
         assert lo <= r.true_value_uniform <= hi
+
+
+def _closed(r: LoopResult) -> float:
+    """Share of the uniform test's regret (to the oracle) the learning arm avoided."""
+    t, u = ARMS.index("thompson"), ARMS.index("uniform")
+    return float(1 - r.cumulative_regret[t, -1] / r.cumulative_regret[u, -1])
+
+
+@pytest.fixture(scope="module")
+def demo_config_loop() -> LoopResult:
+    """The demo's loop configuration (4 weeks, the 7-day reward learned from open windows,
+    learned pooling) at one placement and 150 arrivals a day: about 20 s."""
+    return run_closed_loop(
+        days=DEMO_DAYS, delay_days=DEMO_DELAY_DAYS, members_per_day=150, placements=("home",),
+        mc_draws=100, discount_members=0, seed=7,
+    )  # fmt: skip
+
+
+def test_small_loop_at_the_demo_configuration_closes_half_the_gap(
+    demo_config_loop: LoopResult,
+) -> None:
+    """At 150 arrivals a day (a seventh of the demo's data per placement) the arm closes 52%,
+    59% and 71% of the gap for world seeds 11, 3 and 7: the bar is the one every seed met.
+    The demo's own size is held to 70% by the slow test below."""
+    assert demo_config_loop.params["early_rewards"] is True
+    assert _closed(demo_config_loop) >= 0.50
+
+
+@pytest.mark.slow
+def test_demo_configuration_closes_seventy_percent_of_the_gap() -> None:
+    """The demo's loop itself (28 days × 1,000 arrivals, 7-day reward): 79% measured."""
+    r = run_closed_loop(days=DEMO_DAYS, members_per_day=DEMO_MEMBERS_PER_DAY,
+                        delay_days=DEMO_DELAY_DAYS, discount_members=0)  # fmt: skip
+    assert _closed(r) >= 0.70
+    for name in ("snips", "dr"):
+        lo, hi = r.ope_own.interval_of(name)
+        assert lo <= r.true_value_own <= hi
+
+
+def test_ope_on_its_own_logs_covers_the_value_it_had(demo_config_loop: LoopResult) -> None:
+    r = demo_config_loop
+    for name in ("snips", "dr"):
+        lo, hi = r.ope_own.interval_of(name)
+        assert lo <= r.true_value_own <= hi, (name, lo, r.true_value_own, hi)
+
+
+@pytest.mark.slow
+def test_waiting_for_windows_to_close_is_what_held_the_loop_back() -> None:
+    """The measured cause: the same loop trained only on closed windows closes far less."""
+
+    def run(early: bool) -> LoopResult:
+        return run_closed_loop(days=14, delay_days=DEMO_DELAY_DAYS, members_per_day=150,
+                               placements=("home",), mc_draws=100, discount_members=0,
+                               early_rewards=early)  # fmt: skip
+
+    early, late = run(True), run(False)
+    assert _closed(early) > _closed(late) + 0.15

@@ -84,3 +84,21 @@ def test_women_log_weights_explode_and_say_so() -> None:
     assert d.ess < 10 and d.max_weight > 10_000
     assert any(w.startswith("weights explode") for w in d.warnings)
     assert est.to_dict()["warnings"] == list(d.warnings)
+
+
+SWITCH: dict[str, Any] = json.loads(
+    (Path(__file__).with_name("obd_switch_reference.json")).read_text()
+)
+
+
+@pytest.mark.parametrize("name", sorted(SWITCH["cases"]))
+@pytest.mark.parametrize("lam", SWITCH["lambdas"])
+def test_switch_dr_equals_obp(name: str, lam: float) -> None:
+    """obp 0.5.7's SwitchDoublyRobust, frozen by ``benchmarks/obp_reference.py --switch``."""
+    case = REFERENCE["cases"][name]
+    est = evaluate_tables(
+        _log(case), _target(case), prior_strength=REFERENCE["reward_model"]["prior_strength"],
+        switch_lambda=lam,
+    )  # fmt: skip
+    expected = SWITCH["cases"][name][f"switch-dr-{lam:g}"]
+    assert est.value_of("switch_dr") == pytest.approx(expected, abs=1e-9, rel=0)

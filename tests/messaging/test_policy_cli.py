@@ -75,11 +75,16 @@ def test_evaluate_obd_with_column_mapping() -> None:
         "policy", "evaluate", "--log", str(FIXTURES / "random_all.csv.gz"), "--target",
         str(FIXTURES / "bts_policy_all.csv"),
         "--columns", "action=item_id,reward=click,propensity=propensity_score", "--json",
+        "--switch-lambda", "10",
     ])  # fmt: skip
     assert res.exit_code == 0, res.output
     rows = {r["estimator"]: r["value"] for r in json.loads(res.stdout)["rows"]}
     assert rows["ips"] == pytest.approx(ref["estimates"]["ipw"], abs=1e-9)
     assert rows["snips"] == pytest.approx(ref["estimates"]["snipw"], abs=1e-9)
+    switch = json.loads((Path(__file__).with_name("obd_switch_reference.json")).read_text())
+    assert rows["switch_dr"] == pytest.approx(
+        switch["cases"]["bts_on_random_all"]["switch-dr-10"], abs=1e-9
+    )
 
 
 def test_errors_are_one_line_exit_2(tmp_path: Path, log_file: Path) -> None:

@@ -191,6 +191,10 @@ def evaluate(
     prior_strength: Annotated[
         float, typer.Option("--prior-strength", help="Reward-model shrinkage (pseudo-rounds).")
     ] = 10.0,
+    switch_lambda: Annotated[
+        float | None,
+        typer.Option("--switch-lambda", help="Also switch-DR: DR's correction only where w ≤ λ."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Estimate the target policy's value on the log: IPS, SNIPS, DM, DR with intervals."""
@@ -217,7 +221,9 @@ def evaluate(
             t = _read_table(target, "--target")
             assert isinstance(t, pd.DataFrame)
             table = t
-        result = evaluate_tables(frame, table, alpha=alpha, prior_strength=prior_strength)
+        result = evaluate_tables(
+            frame, table, alpha=alpha, prior_strength=prior_strength, switch_lambda=switch_lambda
+        )
     if as_json:
         print_json(result.to_dict())
         return

@@ -44,9 +44,22 @@ from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers, adoption_day
 from tenure.stats.ope import OffPolicyEstimates, evaluate
 
-__all__ = ["ARMS", "LoopResult", "Winner", "run_closed_loop"]
+__all__ = [
+    "ARMS",
+    "DEMO_DAYS",
+    "DEMO_DELAY_DAYS",
+    "DEMO_MEMBERS_PER_DAY",
+    "LoopResult",
+    "Winner",
+    "run_closed_loop",
+]
 
 ARMS = ("thompson", "uniform", "oracle")
+# What the demo runs, and why: four weeks is the length a team gives a messaging test (every
+# weekday four times); the reward stays the real one — the promoted benefit used within 7
+# days — learned from open windows as successes land (``early_rewards``), not replaced by a
+# shorter proxy; 1,000 eligible arrivals a day across the four placements.
+DEMO_DAYS, DEMO_MEMBERS_PER_DAY, DEMO_DELAY_DAYS = 28, 1000, 7
 LOOP_PLACEMENTS = ("signup", "in_context", "home", "email")
 CONTEXT = ("placement", "country", "plan")
 FACTORS = ("message", "image", "cta")

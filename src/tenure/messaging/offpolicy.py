@@ -75,6 +75,7 @@ def evaluate_tables(
     alpha: float = 0.05,
     prior_strength: float = 10.0,
     reward_model: bool = True,
+    switch_lambda: float | None = None,
 ) -> OffPolicyEstimates:
     """IPS, SNIPS, DM and DR of the target table's policy on the log.
 
@@ -147,6 +148,7 @@ def evaluate_tables(
         q_chosen=q_chosen,
         q_target=q_target,
         alpha=alpha,
+        switch_lambda=switch_lambda,
         params=params,
     )
 
