@@ -10,10 +10,28 @@ import pandas as pd
 
 from tenure.experiments.anomalies import AnomalyResult
 from tenure.experiments.pilot import PilotPlan, PilotReadout
-from tenure.report.figures import interval_text, pct, table_html
+from tenure.report.figures import cell_text, interval_text, pct, table_html
 from tenure.report.page import Section
 
 __all__ = ["render"]
+
+
+CHECK_NAMES = {
+    "duplicate_exposures": "Duplicate exposures",
+    "shared_key": "Shared code or device",
+    "burst": "Bursts faster than a person",
+    "spike": "Outcome spike days",
+}
+
+
+def _example(example: Mapping[str, Any]) -> str:
+    """One example for people: names spaced, times to the second, numbers rounded."""
+    parts = []
+    for k, v in example.items():
+        timestamp = k in ("ts", "day") or k.endswith(("_ts", "_at"))
+        text = str(v)[:19].replace("T", " ") if timestamp else cell_text(v)
+        parts.append(f"{k.replace('_', ' ')} {text}")
+    return ", ".join(parts)
 
 
 def _anomaly_table(results: Sequence[AnomalyResult]) -> str:
@@ -23,7 +41,7 @@ def _anomaly_table(results: Sequence[AnomalyResult]) -> str:
             "exposed": r.exposed_members,
             **{c.name: c.count for c in r.checks},
             "examples": "; ".join(
-                f"{c.name}: " + ", ".join(f"{k}={v}" for k, v in c.examples[0].items())
+                f"{CHECK_NAMES.get(c.name, c.name)}: {_example(c.examples[0])}"
                 for c in r.checks
                 if c.count and c.examples
             ),
@@ -84,10 +102,20 @@ def render(
             + "</ul>"
         )
     if anomalies is not None:
+        rows = [
+            {
+                "check": CHECK_NAMES.get(c.name, c.name.replace("_", " ")),
+                "count": c.count,
+                "members": len(c.members),
+                "description": c.description,
+                "examples": "; ".join(_example(e) for e in c.examples[:2]),
+            }
+            for c in anomalies.checks
+        ]
         parts.append(
             "<h3>Anomalies</h3>"
             + table_html(
-                anomalies.to_frame(),
+                pd.DataFrame(rows),
                 columns={
                     "check": "Check",
                     "count": "Count",
@@ -102,6 +130,8 @@ def render(
         interval_text(lo, hi)
         for lo, hi in zip(frame["ci_rel_low"], frame["ci_rel_high"], strict=True)
     ]
+    frame["effect"] = [pct(x, signed=True) for x in frame["effect_rel"]]
+    frame["p"] = ["< 0.0001" if x < 1e-4 else f"{x:.2g}" for x in frame["p_value"]]
     parts.append(
         "<h3>Read-out</h3>"
         + table_html(
@@ -112,18 +142,17 @@ def render(
                 "n_pilot": "Pilot members",
                 "comparison_mean": "Comparison mean",
                 "pilot_mean": "Pilot mean",
-                "effect_rel": "Effect (relative)",
+                "effect": "Effect (relative)",
                 "ci": f"{conf} interval",
-                "p_value": "p",
+                "p": "p",
             },
-            percent=("effect_rel",),
         )
     )
     ex = result.exclusions
     if ex.get("members_excluded") is not None:
         parts.append(
             f"<p>Excluded {ex['members_excluded']:,} members "
-            f"({html.escape(', '.join(f'{k}: {v}' for k, v in ex['by_check'].items()))}) and "
+            f"({html.escape(', '.join(f'{CHECK_NAMES.get(k, k).lower()}: {v}' for k, v in ex['by_check'].items()))}) and "
             f"spike days {html.escape(', '.join(ex['spike_days_excluded']) or 'none')}; "
             f"{ex['duplicate_exposures_ignored']:,} duplicate exposures never counted twice"
             + ("" if ex["applied"] else " — not applied to the decision")
