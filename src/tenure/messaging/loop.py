@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from tenure._types import FloatArray
+from tenure.errors import SpecError
 from tenure.messaging.cancel_flow import ValueVsDiscount, value_vs_discount
 from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
@@ -39,6 +40,7 @@ from tenure.messaging.eligibility import eligible
 from tenure.messaging.members import MemberState
 from tenure.messaging.policies.thompson import Prior, ThompsonPolicy
 from tenure.messaging.rewards import seen_share
+from tenure.messaging.surrogate_reward import fit_surrogate_reward
 from tenure.results import Result, json_safe
 from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers, adoption_day
@@ -182,6 +184,7 @@ def run_closed_loop(
     discount_members: int = 20_000,
     prior: Prior | None = None,
     early_rewards: bool = True,
+    reward: Literal["adoption", "surrogate"] = "adoption",
     placements: tuple[str, ...] = LOOP_PLACEMENTS,
 ) -> LoopResult:
     """Run the three arms for ``days`` days of ``members_per_day`` arrivals each.
@@ -207,14 +210,25 @@ def run_closed_loop(
     early_rewards
         Learn from open windows too (successes as they happen, "not yet" weighted by
         :func:`~tenure.messaging.rewards.seen_share`); ``False`` waits for windows to close.
+    reward
+        What the learning arm is rewarded by: ``adoption`` (the promoted benefit used in the
+        window) or ``surrogate`` — retained at the horizon, predicted from that early outcome
+        by the surrogate index :func:`tenure.messaging.surrogate_reward.fit_surrogate_reward`
+        (fitted on historical members of the same world). A surrogate reward is a rate, not a
+        visible success, so it is learned from closed windows only (``early_rewards`` off).
+        Regret stays measured in adoption; ``retention`` is the surrogate arm's yardstick.
     placements
         Where members arrive (a small test loop may run one placement).
     discount_members
         Members in the cancel-flow test of value messaging against a discount run in the
         same world (``0`` skips it); see :func:`tenure.messaging.cancel_flow.value_vs_discount`.
     """
+    if reward not in ("adoption", "surrogate"):
+        raise SpecError(f"reward: expected 'adoption' or 'surrogate', got {reward!r}")
     cat = catalogue or Catalogue.default()
     world = CreativeWorld(cat, seed=seed, horizon_days=horizon_days)
+    surrogate = fit_surrogate_reward(world, seed=seed) if reward == "surrogate" else None
+    early_rewards = early_rewards and surrogate is None
     rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
     creatives = {p: cat.creatives(p) for p in placements}
     index = {p: {c.id: j for j, c in enumerate(cs)} for p, cs in creatives.items()}
@@ -261,6 +275,11 @@ def run_closed_loop(
                 1 + np.exp(-(logits[i, cbenefit[place][cols]] + grids[place][co, pl, cols]))
             )
             best = int(np.argmax(p_true))
+            v_true = p_true  # each eligible creative's expected logged reward (for grading)
+            if surrogate is not None:
+                codes = np.array([surrogate.index(c.benefit) for c in elig.creatives])
+                h = surrogate.table[co, pl]
+                v_true = p_true * h[codes] + (1 - p_true) * h[0]
             ctx = {"placement": place, "country": attrs["country"], "plan": attrs["plan"]}
             picks: dict[str, tuple[int, float]] = {}
             n_e = len(elig.creatives)
@@ -277,8 +296,12 @@ def run_closed_loop(
             for a, arm in enumerate(ARMS):
                 j, prop = picks[arm]
                 c = elig.creatives[j]
-                reward = float(u[i] < p_true[j])
-                day_reward[a] += reward
+                adopted = float(u[i] < p_true[j])
+                day_reward[a] += adopted
+                logged = adopted
+                if surrogate is not None:
+                    code = surrogate.index(c.benefit) if adopted else 0
+                    logged = float(surrogate.table[co, pl, code])
                 day_regret[a] += p_true[best] - p_true[j]
                 adopt_p_sum[a] += p_true[j]
                 chosen_all[arm].append(c)
@@ -286,9 +309,9 @@ def run_closed_loop(
                     logs[arm].rows.append(
                         {"day": day, "placement": place, "country": attrs["country"],
                          "plan": attrs["plan"], "message": c.message, "image": c.image,
-                         "cta": c.cta, "creative": c.id, "propensity": prop, "reward": reward,
-                         "event_day": int(first_use[i]) if reward else 0,
-                         "member": i, "eligible": elig.creatives, "p_true": p_true}
+                         "cta": c.cta, "creative": c.id, "propensity": prop, "reward": logged,
+                         "event_day": int(first_use[i]) if adopted else 0,
+                         "member": i, "eligible": elig.creatives, "v_true": v_true}
                     )  # fmt: skip
         n_day = len(rows_all)
         n_total += n_day
@@ -350,7 +373,12 @@ def run_closed_loop(
             "placements": list(placements),
             "context": list(CONTEXT),
             "factors": list(FACTORS),
-            "reward": f"promoted benefit used within {delay_days} days",
+            "reward": (
+                f"promoted benefit used within {delay_days} days"
+                if surrogate is None
+                else f"retained at {horizon_days} days, surrogate index of the {delay_days}-day "
+                "adoption"
+            ),
             "early_rewards": early_rewards,
             "alpha": alpha,
             "holdout_days": holdout,
@@ -405,7 +433,7 @@ def _grade(
         probs = policy.probabilities(ctx, elig)
         j = next(i for i, c in enumerate(elig) if c.id == r["creative"])
         target[k] = probs[j]
-        truth[k] = float(probs @ r["p_true"])
+        truth[k] = float(probs @ r["v_true"])
         q_chosen[k] = q[j]
         q_target[k] = float(probs @ q)
     est = evaluate(
