@@ -76,13 +76,24 @@ def _loop_body(result: LoopResult) -> tuple[str, str]:
     )
     body = (
         f"<p>{html.escape(headline)}</p>{_regret_figure(result)}{table}"
-        f'<p class="note">Reward: {html.escape(str(p["reward"]))}, joined {p["delay_days"]} days '
-        f"after each decision (the policy retrains each day on closed windows only). Arms share "
+        f'<p class="note">Reward: {html.escape(str(p["reward"]))}, final {p["delay_days"]} days '
+        f"after each decision. {_cadence(p)} Arms share "
         f"the same members, eligible sets and random numbers. Context pooled over: "
         f"{html.escape(', '.join(p['context']))}; creative factors: "
         f"{html.escape(', '.join(p['factors']))}; exploration floor {p['exploration']:g}.</p>"
     )
     return body, headline
+
+
+def _cadence(p: Mapping[str, Any]) -> str:
+    """How the learning arm used rewards whose window was still open."""
+    if p.get("early_rewards"):
+        return (
+            "The policy retrains each morning on every decision so far: a benefit already "
+            "used counts the day it happens, and a window still open counts as a failure "
+            "only for the share of its successes that would be visible by then."
+        )
+    return "The policy retrains each morning on closed windows only."
 
 
 def _winners_body(result: LoopResult) -> str:
