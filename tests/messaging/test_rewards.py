@@ -58,6 +58,10 @@ def test_rewards_by_construction(tmp_path: Path, catalogue: Catalogue) -> None:
     assert got.loc["d3", "status"] == "default"
     assert got.loc["d4", "status"] == "pending" and got["reward"].isna()["d4"]
     assert got.loc["d1", "message"] == "video_new" and got.loc["d1", "cta"] == "try_now"
+    # ages and first-use days by construction (whole days, rounded up)
+    assert got["elapsed_days"].to_dict() == {"d1": 20.0, "d2": 20.0, "d3": 20.0, "d4": 2.0}
+    assert got.loc["d1", "event_day"] == 3.0
+    assert got[["event_day"]].drop(index="d1")["event_day"].isna().all()
 
 
 def test_unknown_variant_is_an_error(tmp_path: Path, catalogue: Catalogue) -> None:
@@ -77,4 +81,5 @@ def test_train_from_a_dataset_joins_rewards(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["policy", "train", "--data", str(folder), "--context",
                                    "placement", "--out", str(tmp_path / "p.json"), "--json"])  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["decisions"] == 3  # the pending decision is left out
+    # the pending decision is learned from too, weighed by how much of its window has run
+    assert json.loads(res.stdout)["decisions"] == 4

@@ -98,7 +98,8 @@ def train(
 
     From ``--log``: a table with the factor, context and ``reward`` columns. From ``--data``:
     the dataset's exposures log, each decision's reward joined from its events (the promoted
-    benefit used within ``--window`` days; still-open windows are left out).
+    benefit used within ``--window`` days; a still-open window is weighed by how much of it
+    has run — see ``tenure.messaging.rewards.seen_share``).
     """
     import pandas as pd
 
@@ -112,11 +113,16 @@ def train(
         if data is not None:
             from tenure.commands._console import open_dataset
             from tenure.messaging import Catalogue
-            from tenure.messaging.rewards import join_rewards
+            from tenure.messaging.rewards import join_rewards, seen_share
 
             cat = Catalogue.load(catalogue_path) if catalogue_path else Catalogue.default()
             joined = join_rewards(open_dataset(data), cat, window_days=window)
-            frame = joined[joined["status"] != "pending"].reset_index(drop=True)
+            # Every decision, open windows too: a use counts the day it happens, a "not yet"
+            # only for the share of the window's uses visible by now (seen_share). Keeping
+            # early uses but dropping open "not yet"s would overstate recent creatives.
+            frame = joined.assign(reward=(joined["status"] == "joined").astype(float))
+            frame.loc[joined["status"] == "default", "reward"] = 0.0
+            frame["seen"] = seen_share(frame["elapsed_days"], frame["event_day"], window)
             source = data
         else:
             assert log is not None

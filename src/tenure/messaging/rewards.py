@@ -104,6 +104,8 @@ def join_rewards(
 
     ``status`` is ``joined`` (the benefit was used in the window: reward 1), ``default``
     (the window closed without it) or ``pending`` (the window is still open: reward null).
+    ``elapsed_days`` and ``event_day`` (whole days, rounded up; null without a use) feed
+    :func:`seen_share`, so open windows can be learned from without bias.
     Rows with no creative (nothing was eligible) are dropped. The factor columns
     (``message``, ``image``, ``cta``, ``benefit``) come from the catalogue, so the result is
     what ``tenure policy train`` reads.
@@ -135,19 +137,16 @@ def join_rewards(
     promoted = ibis.memtable(actions)
     xa = base.join(promoted, base.variant == promoted._variant)
     ev = e.select(e_member=e.member_id, e_ts=e.ts, e_action=e.action)
-    hits = (
-        xa.join(
-            ev,
-            [
-                xa.member_id == ev.e_member,
-                xa._action == ev.e_action,
-                ev.e_ts > xa.ts,
-                ev.e_ts <= xa.ts + ibis.interval(days=window_days),
-            ],
-        )
-        .select(_hit_key="_key")
-        .distinct()
+    pairs = xa.join(
+        ev,
+        [
+            xa.member_id == ev.e_member,
+            xa._action == ev.e_action,
+            ev.e_ts > xa.ts,
+            ev.e_ts <= xa.ts + ibis.interval(days=window_days),
+        ],
     )
+    hits = pairs.group_by(_hit_key=pairs._key).agg(_first_use=pairs.e_ts.min())
     out = x.left_join(hits, x._key == hits._hit_key)
     closes = out.ts + ibis.interval(days=window_days)
     out = out.mutate(
@@ -165,5 +164,13 @@ def join_rewards(
             f"{catalogue.source} (e.g. {unknown[0]!r}); pass the catalogue the log was served with"
         )
     frame["reward"] = frame["status"].map({"joined": 1.0, "default": default, "pending": None})
-    frame = frame.drop(columns=["_key"]).merge(creatives, on="variant", how="left")
+    # whole days, rounded up, so an event already seen is never "later" than the age
+    day = pd.Timedelta(days=1)
+    ts = pd.to_datetime(frame["ts"], utc=True)
+    first = pd.to_datetime(frame["_first_use"], utc=True)
+    age = (pd.Timestamp(end).tz_convert("UTC") if pd.Timestamp(end).tzinfo
+           else pd.Timestamp(end, tz="UTC")) - ts  # fmt: skip
+    frame["elapsed_days"] = np.maximum(np.ceil((age / day).to_numpy(dtype=np.float64)), 1.0)
+    frame["event_day"] = np.ceil(((first - ts) / day).to_numpy(dtype=np.float64))
+    frame = frame.drop(columns=["_key", "_first_use"]).merge(creatives, on="variant", how="left")
     return frame
