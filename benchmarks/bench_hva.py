@@ -189,7 +189,11 @@ def grade_one(world: str, seed: int, members: int) -> str:
                    for a, v in truth["actions"].items()}  # fmt: skip
     rows = {e.candidate.name: e for e in result.overall() if e.candidate.kind == "action"}
     rank = {e.candidate.name: i for i, e in enumerate(result.overall())}
-    graded = [(a, eff, role, rows[a]) for a, (eff, role) in singles.items() if a in rows]
+    # Candidates Tenure itself flags (imbalance after weighting, thin positivity) are shown,
+    # never HVAs, and left out of coverage: "flag, not score".
+    listed = [(a, eff, role, rows[a]) for a, (eff, role) in singles.items() if a in rows]
+    graded = [g for g in listed if g[3].balanced and g[3].overlap]
+    flagged = [g for g in listed if g not in graded]
     hit = sum(e.adjusted_low <= eff <= e.adjusted_high for _, eff, _, e in graded)
     decoys = [e for _, _, role, e in graded if role == "decoy"]
     covered = sum(e.adjusted_low <= 0 <= e.adjusted_high for e in decoys)
@@ -201,7 +205,8 @@ def grade_one(world: str, seed: int, members: int) -> str:
     )
     return (
         f"| {world} | {seed} | {members:,} | {hit}/{len(graded)} ({hit / max(len(graded), 1):.0%}) "
-        f"| {covered}/{len(decoys)} | {harm} | {'yes' if above else 'no'} |"
+        f"| {covered}/{len(decoys)} | {harm} | {'yes' if above else 'no'} "
+        f"| {', '.join(a + (' (an HVA!)' if e.is_hva else '') for a, _, _, e in flagged) or '—'} |"
     )
 
 
@@ -211,11 +216,12 @@ def grade(members: int, seeds: list[int], worlds: list[str]) -> None:
 
     head = [
         f"HVA discovery graded on truth-known worlds (`.venv/bin/python benchmarks/bench_hva.py "
-        f"--grade --members {members}`): window 7, horizon 90, default adjustment.",
+        f"--grade --members {members}`): window 7, horizon 90, default adjustment. Coverage and "
+        "decoys count the candidates Tenure scores; those its diagnostics flag are listed.",
         "",
         "| world | seed | members | single-action coverage | decoys covering 0 | harmful (adjusted) "
-        "| true HVAs above every decoy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| true HVAs above every decoy | flagged by Tenure, not scored |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for world in worlds:
         for seed in seeds:

@@ -105,6 +105,31 @@ def test_candidates_by_hand(hand: Path, backend: str) -> None:
     }
 
 
+def test_timing_candidates_by_hand(hand: Path) -> None:
+    """First used on day k vs not in the window: other first-use days are in neither arm."""
+    ds = connect(hand, as_of=AS_OF)
+    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30, early_days=1)
+    counts = aggregate_counts(lm, max_distinct=3, timing=True)
+    lm.release()
+    arms = build_arms(counts, lm.design, lm.actions, lm.thresholds, max_distinct=3)
+    got = {
+        c.name: (int(arms.treated[i, 0].sum()), int(arms.pop[i, 0].sum()))
+        for i, c in enumerate(arms.candidates)
+        if c.kind == "first_day"
+    }
+    never_video = 6  # of nine landmark members, m0, m1, m2 used video in the window
+    assert got == {
+        "video.stream@day0": (2, 2 + never_video),  # m0, m2
+        "video.stream@day2": (1, 1 + never_video),  # m1
+        "shipping.order@day0": (1, 1 + 7),  # m0
+        "shipping.order@day1": (1, 1 + 7),  # m2
+        "music.play@day6": (1, 1 + 8),  # m1
+    }
+    assert Candidate("first_day", ("video.stream",), 2).contrast == (
+        "video.stream first used on day 2 vs not in the window"
+    )
+
+
 def test_landmark_strata_and_outcomes(hand: Path) -> None:
     ds = connect(hand, as_of=AS_OF)
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30)

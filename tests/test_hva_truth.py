@@ -81,14 +81,16 @@ def _check_world(result: HvaResult, truth: dict[str, Any]) -> None:
     singles = max(overall[a].adjusted_diff for a in PAIR.split("+"))
     assert pair.adjusted_diff > singles
 
-    # Segment-only effect: established in the US; elsewhere smaller than the US lower limit,
-    # intervals covering 0 but for at most one of five 5%-level tests.
+    # Segment-only effect: established in the US; elsewhere smaller than the US estimate,
+    # intervals covering 0 but for at most one of five 5%-level tests. (Not "below the US
+    # lower limit": a true null in a 5,000-member country has a standard error of ~0.03, so
+    # its estimate passes the US lower limit by chance — seed 2's DE, +0.046 [-0.011, +0.10].)
     seg = {e.segment.value: e for e in result.estimates
            if e.segment is not None and e.candidate.name == SEGMENT_ACTION}  # fmt: skip
     us = seg.pop(SEGMENT)
     assert us.adjusted_low > 0 and us.q_value < 0.05 and us.is_hva
     assert len(seg) == 5
-    assert all(e.adjusted_diff < us.adjusted_low for e in seg.values())
+    assert all(e.adjusted_diff < us.adjusted_diff for e in seg.values())
     assert sum(e.adjusted_low <= 0 <= e.adjusted_high for e in seg.values()) >= 4
     assert sum(e.is_hva for e in seg.values()) <= 1
 

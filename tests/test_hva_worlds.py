@@ -108,25 +108,41 @@ def test_stranger_adjustment_moves_toward_the_truth(seed: int, root: Path) -> No
     assert "constant covariate" not in warnings  # every action is a benefit: still adjusted
 
 
-@pytest.mark.xfail(
+RESIDUAL = pytest.mark.xfail(
     strict=False,
-    reason="residual confounding on Parla: its engagement proxy (other actions' volume) "
-    "recovers ~90% of the latent engagement, and decoys' adoption rises steeply with it; "
-    "see the grading table in benchmarks/RESULTS.md",
+    reason="Parla seed 2's residual confounding: a member-level regression on the same "
+    "observables misses the same decoys (leaderboard.view +0.026, lesson.complete +0.023 "
+    "where the truth is 0), and Tenure's intervals hold that regression's estimate for every "
+    "action (benchmarks/RESULTS.md, hva-grading)",
 )
-@pytest.mark.parametrize("seed", SEEDS)
+
+
+@pytest.mark.parametrize(
+    "seed", [pytest.param(s, marks=[RESIDUAL] if s == 2 else []) for s in SEEDS]
+)
 def test_stranger_grading_bar(seed: int, root: Path) -> None:
+    """The issue's bar, on the candidates Tenure's own diagnostics let it score.
+
+    A candidate whose adjustment Tenure flags (imbalance after weighting, thin positivity) is
+    "flag, not score": it must not be an HVA, and is left out of coverage. On Parla that is
+    ``lesson.start`` (97% of members do it: the world's positivity trap).
+    """
     result, truth = stranger_result(seed, root)
     singles = [
         (t, e) for t, e in _rows(result, truth) if t["segment"] is None and t["kind"] == "action"
     ]
+    scored = [(t, e) for t, e in singles if e.balanced and e.overlap]
+    assert len(scored) >= len(singles) - 2
     for t, e in singles:
+        if (t, e) not in scored:
+            assert not e.is_hva, t["candidate"]
+    for t, e in scored:
         if t["role"] == "decoy":
             assert e.adjusted_low <= 0 <= e.adjusted_high, t["candidate"]
         if t["role"] == "harmful":
             assert e.naive_diff > 0 > e.adjusted_diff
-    hit = sum(e.adjusted_low <= t["effect"] <= e.adjusted_high for t, e in singles)
-    assert hit / len(singles) >= 0.9, f"coverage {hit}/{len(singles)}"
+    hit = sum(e.adjusted_low <= t["effect"] <= e.adjusted_high for t, e in scored)
+    assert hit / len(scored) >= 0.9, f"coverage {hit}/{len(scored)}"
 
 
 KNOBS: dict[str, dict[str, Any]] = {
@@ -188,3 +204,79 @@ def test_simulator_conventions_every_knob(name: str, seed: int, root: Path) -> N
     result, truth = variant_result(name, seed, root)
     hit, total = _grade_variant(result, truth)
     assert hit / total >= 0.75, f"coverage {hit}/{total}"
+
+
+def _reference_adjustment(folder: Path, truth: dict[str, Any]) -> dict[str, float]:
+    """Each action's effect by a member-level logistic outcome regression (statsmodels).
+
+    Independent of Tenure's code: one row per landmark member read straight from the files,
+    the member columns, the log volume of the *other* actions in days 0-6 (cubic) and the
+    log pre-signup history; standardised over the landmark (g-computation). It uses the
+    same observables as Tenure, so where the two disagree it is Tenure's estimator, not the
+    world's residual confounding.
+    """
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    sm = pytest.importorskip("statsmodels.api")
+    as_of = truth["as_of"]
+    m, e = folder / "members.parquet", folder / "events.parquet"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    actions = [r[0] for r in con.execute(f"SELECT DISTINCT action FROM '{e}'").fetchall()]
+    per_action = ", ".join(f"count(*) FILTER (WHERE action = '{a}') AS \"{a}\"" for a in actions)
+    df = con.execute(
+        f"""
+        WITH lm AS (
+            SELECT * FROM '{m}' WHERE signup_at + INTERVAL 7 DAY <= ?::TIMESTAMPTZ
+              AND (ended_at IS NULL OR ended_at > signup_at + INTERVAL 7 DAY)),
+        ev AS (SELECT e.member_id, e.action, e.ts >= lm.signup_at AS inside FROM '{e}' e
+               JOIN lm USING (member_id) WHERE e.ts < lm.signup_at + INTERVAL 7 DAY)
+        SELECT lm.*, (ended_at IS NULL OR ended_at > signup_at + INTERVAL 90 DAY)::INT AS y,
+               signup_at + INTERVAL 90 DAY <= ?::TIMESTAMPTZ AS known,
+               coalesce(h.pre, 0) AS pre, w.* EXCLUDE (member_id)
+        FROM lm
+        LEFT JOIN (SELECT member_id, count(*) AS pre FROM ev WHERE NOT inside GROUP BY 1) h
+          USING (member_id)
+        LEFT JOIN (SELECT member_id, {per_action} FROM ev WHERE inside GROUP BY 1) w
+          USING (member_id)
+        """,
+        [as_of, as_of],
+    ).df()
+    df[actions] = df[actions].fillna(0)
+    base = pd.get_dummies(df[["country", "plan", "channel"]], drop_first=True).astype(float)
+    base["age"], base["fee"], base["pre"] = df["age"], df["fee"], np.log1p(df["pre"])
+    known = df["known"].to_numpy(bool)
+    out = {}
+    for a in actions:
+        x = base.copy()
+        other = np.log1p(df[[b for b in actions if b != a]].sum(axis=1))
+        for power in (1, 2, 3):
+            x[f"v{power}"] = other**power
+        x["t"] = (df[a] > 0).astype(float)
+        x = sm.add_constant(x.astype(np.float64))
+        fit = sm.GLM(df["y"][known], x[known], family=sm.families.Binomial()).fit()
+        out[a] = float(np.mean(fit.predict(x.assign(t=1.0)) - fit.predict(x.assign(t=0.0))))
+    return out
+
+
+def test_stranger_adjustment_agrees_with_a_member_level_regression(root: Path) -> None:
+    """Tenure's interval holds an independent regression's estimate on the same observables.
+
+    This separates the estimator's error from the world's: Parla's engagement proxy recovers
+    its latent engagement only up to Poisson noise, so even a correct adjustment misses the
+    truth by about one standard error for the most engagement-driven actions; an adjustment
+    that did nothing (or too little) would miss this reference as well.
+    """
+    result, truth = stranger_result(1, root)
+    reference = _reference_adjustment(root / "stranger-1", truth)
+    rows = {e.candidate.actions[0]: e for e in result.overall() if e.candidate.kind == "action"}
+    scored = {a: e for a, e in rows.items() if e.balanced and e.overlap}
+    assert len(scored) >= len(rows) - 2
+    missed = {
+        a: (round(reference[a], 3), round(e.adjusted_low, 3), round(e.adjusted_high, 3))
+        for a, e in scored.items()
+        if not e.adjusted_low <= reference[a] <= e.adjusted_high
+    }
+    assert missed == {}

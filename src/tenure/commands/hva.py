@@ -119,6 +119,14 @@ def hva(
             "(default: the window; 0 drops pairs).",
         ),
     ] = None,
+    timing: Annotated[
+        bool,
+        typer.Option(
+            "--timing",
+            help="Also estimate 'first used on day k vs not in the window' for each action "
+            "and day of the window (as soon as possible?).",
+        ),
+    ] = False,
     min_support: Annotated[
         float, typer.Option("--min-support", help="Minimum share of members doing a candidate.")
     ] = 0.005,
@@ -144,6 +152,7 @@ def hva(
             adjust_for=cols,
             pair_days=window if pair_days is None else pair_days,
             alpha=alpha,
+            timing=timing,
         )
         write_out(result, out)
     if as_json:

@@ -75,10 +75,11 @@ def discover(
     alpha: float = 0.05,
     inference: Any | None = None,
     guards: Guards | None = None,
-    activity_bins: int = 12,
+    activity_bins: int = 16,
     number_bins: int = 5,
-    max_strata: int = 50_000,
+    max_strata: int = 100_000,
     activity_days: int | None = None,
+    timing: bool = False,
 ) -> HvaResult:
     """Find the early actions that keep members (landmark design, adjusted effects).
 
@@ -114,6 +115,10 @@ def discover(
         :class:`tenure.settings.Inference` overrides ``alpha``.
     guards
         Diagnostic thresholds (:class:`Guards`).
+    timing
+        Also estimate, per action and day *k* of the window, "first used on day *k* vs not
+        in the window" (the "as soon as possible?" question; one candidate per action and
+        day, so the models' cost grows by the window's length).
     activity_days
         Days of early activity read as the engagement covariate (default: the window; the
         signup day is always read as well). ``1`` reads the signup day only.
@@ -156,7 +161,7 @@ def discover(
                 f"events: no candidate action is used in the first {window} days of any "
                 "membership (with a benefit column, only actions with a benefit are candidates)"
             )
-        counts = aggregate_counts(lm, pairs=pair_days > 0, max_distinct=max_distinct)
+        counts = aggregate_counts(lm, pairs=pair_days > 0, max_distinct=max_distinct, timing=timing)
     finally:
         lm.release()
     arms = build_arms(
@@ -188,6 +193,7 @@ def discover(
         "min_support": min_support,
         "thresholds": list(lm.thresholds),
         "pair_days": pair_days,
+        "timing": timing,
         "guards": guards,
         "score_weights": w,
         "formula": FORMULA,

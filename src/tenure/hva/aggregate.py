@@ -8,7 +8,8 @@ From the landmark (:func:`tenure.hva.features.landmark`):
 * ``uses`` — per (action, threshold level, early, stratum, stratum without the action's own
   events, observable, retained); ``uses_curve`` per (action, level, early, segment, day, churned);
 * ``pairs`` / ``pairs_curve`` — the same for members who used two actions early;
-* ``distinct`` / ``distinct_curve`` — per number of distinct benefits used (capped).
+* ``distinct`` / ``distinct_curve`` — per number of distinct benefits used (capped);
+* ``first`` / ``first_curve`` — per (action, day of first use), for the timing candidates.
 
 Every contrast's arms are sums and differences of these in numpy
 (:mod:`tenure.hva.estimate`), so the engine never materialises a member × candidate grid.
@@ -41,6 +42,8 @@ class HvaCounts:
     pairs_curve: pd.DataFrame  # i, j, seg, t, event, n
     distinct: pd.DataFrame  # level, sid, obs_h, retained, n
     distinct_curve: pd.DataFrame  # level, seg, t, event, n
+    first: pd.DataFrame  # a, first, sid_a, obs_h, retained, n (empty unless timing)
+    first_curve: pd.DataFrame  # a, first, seg, t, event, n
 
 
 def _fetch(expr: ir.Table) -> pd.DataFrame:
@@ -53,7 +56,12 @@ def _empty(*cols: str) -> pd.DataFrame:
 
 
 def aggregate_counts(
-    lm: Landmark, *, pairs: bool = True, distinct: bool = True, max_distinct: int = 12
+    lm: Landmark,
+    *,
+    pairs: bool = True,
+    distinct: bool = True,
+    max_distinct: int = 12,
+    timing: bool = False,
 ) -> HvaCounts:
     """Run the aggregations: all the engine work of :func:`tenure.hva.discover` after the landmark."""
     base, u = lm.members, lm.uses
@@ -112,4 +120,13 @@ def aggregate_counts(
         out["totals_nb"] = _empty("sid", "obs_h", "retained", "n")
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
+    if timing:
+        by_day = ["a", "first", "sid_a", "obs_h", "retained"]
+        out["first"] = _fetch(u.group_by(by_day).agg(n=u.count()))
+        out["first_curve"] = _fetch(
+            u.group_by(["a", "first", "seg", "t", "event"]).agg(n=u.count())
+        )
+    else:
+        out["first"] = _empty("a", "first", "sid_a", "obs_h", "retained", "n")
+        out["first_curve"] = _empty("a", "first", "seg", "t", "event", "n")
     return HvaCounts(**out)

@@ -11,7 +11,10 @@ label. The kinds and their contrasts, among members still active at the end of t
 * ``pair_both_vs_one`` — both used early vs exactly one of them used early (is the pair worth
   more than either action alone?);
 * ``distinct`` — at least ``k`` different benefits used in the window vs fewer (offered only
-  when the events carry a ``benefit`` column).
+  when the events carry a ``benefit`` column);
+* ``first_day`` — first used on day ``k`` of the membership vs not used in the window (the
+  timing question, "as soon as possible?"; opt-in: ``discover(timing=True)``,
+  ``tenure hva --timing``). Members who first used it on another day are in neither arm.
 
 ::
 
@@ -19,6 +22,8 @@ label. The kinds and their contrasts, among members still active at the end of t
     'video.stream>=3'
     >>> Candidate("pair_both_vs_one", ("a.b", "c.d")).contrast
     'both a.b and c.d early vs exactly one of them'
+    >>> Candidate("first_day", ("a.b",), 2).contrast
+    'a.b first used on day 2 vs not in the window'
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Literal
 __all__ = ["DEFAULT_THRESHOLDS", "Candidate", "CandidateKind", "Segment"]
 
 CandidateKind = Literal[
-    "action", "threshold", "pair_both_vs_neither", "pair_both_vs_one", "distinct"
+    "action", "threshold", "pair_both_vs_neither", "pair_both_vs_one", "distinct", "first_day"
 ]
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (1, 2, 3, 5)
@@ -59,6 +64,8 @@ class Candidate:
             return "+".join(self.actions)
         if self.kind == "pair_both_vs_one":
             return "+".join(self.actions) + " (vs one)"
+        if self.kind == "first_day":
+            return f"{self.actions[0]}@day{self.k}"
         return self.actions[0]
 
     @property
@@ -72,6 +79,8 @@ class Candidate:
             return f"both {self.actions[0]} and {self.actions[1]} early vs neither"
         if self.kind == "pair_both_vs_one":
             return f"both {self.actions[0]} and {self.actions[1]} early vs exactly one of them"
+        if self.kind == "first_day":
+            return f"{self.actions[0]} first used on day {self.k} vs not in the window"
         return f"{self.actions[0]} at least once vs never"
 
     @property

@@ -149,6 +149,20 @@ def build_arms(
         for i, k in enumerate(ks):
             c = Candidate("action", (action,)) if k == 1 else Candidate("threshold", (action,), k)
             add(c, population, treated_lv[a, i], tot_c, curve_ge[a, i])
+    if not counts.first.empty:  # timing: first used on day k vs not in the window
+        w = design.window
+        f, fc = counts.first, counts.first_curve
+        fd, fcd = f["first"].to_numpy(np.int64), fc["first"].to_numpy(np.int64)
+        ok, okc = fd < w, fcd < w
+        on_day = _strata(f[ok], "sid_a", sids, f["a"].to_numpy(np.int64)[ok] * w + fd[ok],
+                         n_a * w).reshape(n_a, w, 3, -1)  # fmt: skip
+        day_c = _curves(fc[okc], fc["a"].to_numpy(np.int64)[okc] * w + fcd[okc], n_a * w,
+                        g, days).reshape(n_a, w, g, days, 2)  # fmt: skip
+        for a, action in enumerate(actions):
+            never, never_c = tot - at_sid[a], tot_c - curve_lv[a].sum(axis=0)
+            for k in range(w):
+                add(Candidate("first_day", (action,), k), never + on_day[a, k], on_day[a, k],
+                    never_c + day_c[a, k], day_c[a, k])  # fmt: skip
     if pairs and n_a > 1 and not counts.pairs.empty:
         early = u["early"].to_numpy().astype(bool)
         ue = u[early]

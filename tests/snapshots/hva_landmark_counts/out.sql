@@ -69,6 +69,19 @@ SELECT
   BOOL_OR(CAST("t6"."_in" AND (
     "t6"."ts" < "t6"."early_end"
   ) AS BOOLEAN)) AS "early",
+  MIN(
+    CASE
+      WHEN "t6"."_in"
+      THEN CAST(FLOOR(
+        (
+          EPOCH(CAST("t6"."ts" AS TIMESTAMP)) - EPOCH(CAST("t6"."signup_at" AS TIMESTAMP))
+        ) / (
+          86400
+        )
+      ) AS BIGINT)
+      ELSE 7
+    END
+  ) AS "first",
   SUM(CAST(NOT (
     "t6"."_in"
   ) AS BIGINT)) AS "pre"
@@ -334,12 +347,12 @@ SELECT
     END AS BIGINT) * 54
   ) + (
     (
-      0 + CAST("t0"."_d0" >= 1.0 AS BIGINT) + CAST("t0"."_d0" >= 2.0 AS BIGINT) + CAST("t0"."_d0" >= 3.0 AS BIGINT) + CAST("t0"."_d0" >= 4.0 AS BIGINT) + CAST("t0"."_d0" >= 5.0 AS BIGINT) + CAST("t0"."_d0" >= 6.0 AS BIGINT)
+      0 + CAST("t0"."_d0" >= 1.0 AS BIGINT) + CAST("t0"."_d0" >= 2.0 AS BIGINT) + CAST("t0"."_d0" >= 3.0 AS BIGINT) + CAST("t0"."_d0" >= 4.0 AS BIGINT) + CAST("t0"."_d0" >= 5.0 AS BIGINT) + CAST("t0"."_d0" >= 6.0 AS BIGINT) + CAST("t0"."_d0" >= 7.0 AS BIGINT)
     ) * 162
   ) + (
     (
       0 + CAST("t0"."_d1" >= 1.0 AS BIGINT) + CAST("t0"."_d1" >= 2.0 AS BIGINT)
-    ) * 1134
+    ) * 1296
   ) AS "sid",
   0 + (
     CAST(CASE
@@ -391,12 +404,12 @@ SELECT
     END AS BIGINT) * 54
   ) + (
     (
-      0 + CAST("t0"."_d0nb" >= 1.0 AS BIGINT) + CAST("t0"."_d0nb" >= 2.0 AS BIGINT) + CAST("t0"."_d0nb" >= 3.0 AS BIGINT) + CAST("t0"."_d0nb" >= 4.0 AS BIGINT) + CAST("t0"."_d0nb" >= 5.0 AS BIGINT) + CAST("t0"."_d0nb" >= 6.0 AS BIGINT)
+      0 + CAST("t0"."_d0nb" >= 1.0 AS BIGINT) + CAST("t0"."_d0nb" >= 2.0 AS BIGINT) + CAST("t0"."_d0nb" >= 3.0 AS BIGINT) + CAST("t0"."_d0nb" >= 4.0 AS BIGINT) + CAST("t0"."_d0nb" >= 5.0 AS BIGINT) + CAST("t0"."_d0nb" >= 6.0 AS BIGINT) + CAST("t0"."_d0nb" >= 7.0 AS BIGINT)
     ) * 162
   ) + (
     (
       0 + CAST("t0"."_d1nb" >= 1.0 AS BIGINT) + CAST("t0"."_d1nb" >= 2.0 AS BIGINT)
-    ) * 1134
+    ) * 1296
   ) AS "sid_nb",
   "t0"."_d0" AS "d0",
   "t0"."_d1" AS "d1",
@@ -427,6 +440,7 @@ SELECT
   "t6"."n0",
   "t6"."n1",
   "t6"."early",
+  "t6"."first",
   "t4"."sid",
   "t4"."sid_nb",
   "t4"."d0",
@@ -452,9 +466,11 @@ SELECT
           "t4"."d0" - "t6"."n0"
         ) >= 5.0 AS BIGINT) + CAST((
           "t4"."d0" - "t6"."n0"
-        ) >= 6.0 AS BIGINT)
+        ) >= 6.0 AS BIGINT) + CAST((
+          "t4"."d0" - "t6"."n0"
+        ) >= 7.0 AS BIGINT)
       ) - (
-        0 + CAST("t4"."d0" >= 1.0 AS BIGINT) + CAST("t4"."d0" >= 2.0 AS BIGINT) + CAST("t4"."d0" >= 3.0 AS BIGINT) + CAST("t4"."d0" >= 4.0 AS BIGINT) + CAST("t4"."d0" >= 5.0 AS BIGINT) + CAST("t4"."d0" >= 6.0 AS BIGINT)
+        0 + CAST("t4"."d0" >= 1.0 AS BIGINT) + CAST("t4"."d0" >= 2.0 AS BIGINT) + CAST("t4"."d0" >= 3.0 AS BIGINT) + CAST("t4"."d0" >= 4.0 AS BIGINT) + CAST("t4"."d0" >= 5.0 AS BIGINT) + CAST("t4"."d0" >= 6.0 AS BIGINT) + CAST("t4"."d0" >= 7.0 AS BIGINT)
       )
     ) * 162
   ) + (
@@ -468,7 +484,7 @@ SELECT
       ) - (
         0 + CAST("t4"."d1" >= 1.0 AS BIGINT) + CAST("t4"."d1" >= 2.0 AS BIGINT)
       )
-    ) * 1134
+    ) * 1296
   ) AS "sid_a"
 FROM (
   SELECT
@@ -602,9 +618,13 @@ FROM (
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 6.0 AS BIGINT)
+          ) >= 6.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
+          ) >= 7.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT)
+          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT) + CAST("t5"."d0" >= 7.0 AS BIGINT)
         )
       ) * 162
     ) + (
@@ -622,7 +642,7 @@ FROM (
         ) - (
           0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT)
         )
-      ) * 1134
+      ) * 1296
     ) AS "sid_ij"
   FROM (
     SELECT
@@ -744,9 +764,13 @@ FROM (
             (
               "t5"."d0" - "t5"."n0_i"
             ) - "t5"."n0_j"
-          ) >= 6.0 AS BIGINT)
+          ) >= 6.0 AS BIGINT) + CAST((
+            (
+              "t5"."d0" - "t5"."n0_i"
+            ) - "t5"."n0_j"
+          ) >= 7.0 AS BIGINT)
         ) - (
-          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT)
+          0 + CAST("t5"."d0" >= 1.0 AS BIGINT) + CAST("t5"."d0" >= 2.0 AS BIGINT) + CAST("t5"."d0" >= 3.0 AS BIGINT) + CAST("t5"."d0" >= 4.0 AS BIGINT) + CAST("t5"."d0" >= 5.0 AS BIGINT) + CAST("t5"."d0" >= 6.0 AS BIGINT) + CAST("t5"."d0" >= 7.0 AS BIGINT)
         )
       ) * 162
     ) + (
@@ -764,7 +788,7 @@ FROM (
         ) - (
           0 + CAST("t5"."d1" >= 1.0 AS BIGINT) + CAST("t5"."d1" >= 2.0 AS BIGINT)
         )
-      ) * 1134
+      ) * 1296
     ) AS "sid_ij"
   FROM (
     SELECT
