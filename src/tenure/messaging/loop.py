@@ -24,9 +24,11 @@ true value on those same members, computed from the true adoption probabilities.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,8 @@ ARMS = ("thompson", "uniform", "oracle")
 # days — learned from open windows as successes land (``early_rewards``), not replaced by a
 # shorter proxy; 1,000 eligible arrivals a day across the four placements.
 DEMO_DAYS, DEMO_MEMBERS_PER_DAY, DEMO_DELAY_DAYS = 28, 1000, 7
+P = ParamSpec("P")
+R = TypeVar("R")
 LOOP_PLACEMENTS = ("signup", "in_context", "home", "email")
 CONTEXT = ("placement", "country", "plan")
 FACTORS = ("message", "image", "cta")
@@ -170,6 +174,25 @@ def _regular_use(
     return out
 
 
+def _one_blas_thread(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with BLAS capped at one thread.
+
+    The loop's many small solves (a few hundred coefficients) lose far more to thread
+    start-up and contention than they gain: its tests ran 8x slower threaded (122 s vs 16 s)
+    on a shared two-core machine.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_blas_thread
 def run_closed_loop(
     *,
     days: int = 28,
