@@ -36,11 +36,6 @@ from tenure.store.lake import rule_counts
 
 N_MEMBERS = 2_000
 SPEC = Path(__file__).resolve().parents[1] / "src/tenure/data/experiments/value_messaging.yaml"
-FEE_EDGES = (
-    "hva/features.py _number_factor: a continuous attribute's quantile edges differ in the last "
-    "bit between engines (DuckDB quantile_cont gives 14.990000000000002 where Polars gives 14.99), "
-    "so members at that price point fall in different fee bins and strata"
-)
 OTHERS = ["polars", "pyspark"]  # "same as DuckDB" is vacuous on DuckDB itself
 HVA_COUNTS = ["polars", pytest.param("pyspark", marks=pytest.mark.slow, id="pyspark")]
 HVA_RESULT = [pytest.param(b, marks=pytest.mark.slow, id=b) for b in OTHERS]
@@ -181,7 +176,6 @@ def _hva_counts(ds: Any) -> dict[str, pd.DataFrame]:
     return {k: _sorted(v) for k, v in vars(counts).items() if isinstance(v, pd.DataFrame)}
 
 
-@pytest.mark.notyet(["polars", "pyspark"], reason=FEE_EDGES, raises=AssertionError)
 @pytest.mark.parametrize("backend", HVA_COUNTS, indirect=True)
 def test_hva_counts_same_as_duckdb(con: Callable[..., Any], world: Path) -> None:
     got, ref = _hva_counts(con(world)), _hva_counts(connect(world))
@@ -191,7 +185,6 @@ def test_hva_counts_same_as_duckdb(con: Callable[..., Any], world: Path) -> None
         pd.testing.assert_frame_equal(got[name], ref[name], check_dtype=False, obj=name)
 
 
-@pytest.mark.notyet(["polars", "pyspark"], reason=FEE_EDGES, raises=AssertionError)
 @pytest.mark.parametrize("backend", HVA_RESULT, indirect=True)
 def test_hva_result_same_as_duckdb(con: Callable[..., Any], world: Path) -> None:
     from tenure.hva import discover

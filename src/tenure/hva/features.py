@@ -172,9 +172,12 @@ def _number_factor(t: ir.Table, col: str, max_bins: int) -> Factor:
     got = row.to_pyarrow().to_pylist()[0]
     edges: list[float] = []
     for i in range(len(qs)):
-        c = got[f"q{i}"]
-        if c is not None and (not edges or float(c) > edges[-1]):
-            edges.append(float(c))
+        # Rounded to 12 significant digits: engines interpolate quantiles differently in the
+        # last bit (DuckDB 14.990000000000002, Polars 14.99), which would put members priced
+        # exactly at an edge in different bins on different backends.
+        c = None if got[f"q{i}"] is None else float(f"{float(got[f'q{i}']):.12g}")
+        if c is not None and (not edges or c > edges[-1]):
+            edges.append(c)
     lo = t.aggregate(_lo=x.min()).to_pyarrow().to_pylist()[0]["_lo"]
     edges = [e for e in edges if lo is None or e > float(lo)]
     code = _code(x, edges)

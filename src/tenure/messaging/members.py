@@ -125,18 +125,18 @@ class MemberIndex:
         ):
             by_member.setdefault(mid_, []).append((ben, int(n7), int(n30), float(v7), float(v30)))
         states: dict[str, MemberState] = {}
-        attrs = mem[attr_cols].astype("string")
-        signups = pd.to_datetime(mem["signup_at"], utc=True)
+        # Plain Python rows up front: indexing pandas per member (.iloc) cost ~0.4 ms each,
+        # 44 s for a 100k-member world.
+        attrs = mem[attr_cols].astype("string").astype(object).to_numpy()
+        signups = pd.DatetimeIndex(pd.to_datetime(mem["signup_at"], utc=True)).to_pydatetime()
         for i, mid in enumerate(mem["member_id"].astype(str)):
             rows = by_member.get(mid, [])
             states[mid] = MemberState(
                 member_id=mid,
                 attributes={
-                    c: str(v)
-                    for c, v in zip(attr_cols, attrs.iloc[i], strict=True)
-                    if not pd.isna(v)
+                    c: str(v) for c, v in zip(attr_cols, attrs[i], strict=True) if not pd.isna(v)
                 },
-                signup_at=signups.iloc[i].to_pydatetime(),
+                signup_at=signups[i],
                 as_of=end,
                 uses_7d={b: n7 for b, n7, _, _, _ in rows if n7},
                 uses_30d={b: n30 for b, _, n30, _, _ in rows if n30},
