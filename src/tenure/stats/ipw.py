@@ -107,22 +107,21 @@ class GroupedLogistic:
         self.n_iter_ = 0
         self.last_step_ = np.zeros(c)
         iu, ju = np.triu_indices(p)
-        xx = x[:, iu] * x[:, ju]  # the Hessian's upper triangle is w @ xx
+        xx32 = (x[:, iu] * x[:, ju]).astype(np.float32)  # the Hessian's upper triangle: w @ xx32
 
         def objective(eta: FloatArray, b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
             ll = (kk * eta - nn * np.logaddexp(0.0, eta)).sum(axis=1)
             out: FloatArray = ll - 0.5 * (pen * b * b).sum(axis=1)
             return out
 
-        # Two phases. Newton: the Hessian w @ xx — a (C, S) x (S, p²/2) product, the cost —
-        # with a line search on the likelihood. Once every step is small the Hessian barely
+        # Two phases per fit. Newton: the Hessian — a (C, S) x (S, p²/2) product, the cost —
+        # with a line search on the likelihood. Once a fit's steps are small its Hessian barely
         # changes, so its inverse is kept (chord steps: only a gradient per iteration, no
         # likelihood); a chord step that grows instead of shrinking sends that fit back to
         # Newton with the line search. The Hessian is formed in float32: it only sets the
         # direction, the gradient and the likelihood stay in float64.
         eta_all = beta @ x.T
         ll_all = objective(eta_all, beta, k, n)
-        xx32 = xx.astype(np.float32)
         inverse = np.zeros((c, p, p))
         chord = np.zeros(c, dtype=bool)
         prev = np.full(c, np.inf)
