@@ -26,7 +26,14 @@ from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.messaging.members import MemberState
 
-__all__ = ["CreativeSet", "Eligibility", "PastDecision", "eligible"]
+__all__ = [
+    "CreativeSet",
+    "Eligibility",
+    "PastDecision",
+    "eligibility_key",
+    "eligible",
+    "regular_benefits",
+]
 
 
 class CreativeSet(tuple[Creative, ...]):
@@ -86,7 +93,7 @@ def eligible(
     attributes: Mapping[str, str] = (
         {**context, **state.attributes} if state is not None else context
     )
-    regular = _regular_benefits(catalogue, state)
+    regular = regular_benefits(catalogue, state)
     has_personal = state is not None and (state.saved_30d > 0 or bool(state.uses_30d))
     shown = catalogue.caps.recent_creatives(now, recent) if recent else frozenset()
     benefit_reason: dict[str, str | None] = {}
@@ -123,10 +130,72 @@ def eligible(
     return Eligibility(CreativeSet(keep, key), excluded)
 
 
-def _regular_benefits(catalogue: Catalogue, state: MemberState | None) -> dict[str, int]:
+def regular_benefits(catalogue: Catalogue, state: MemberState | None) -> dict[str, int]:
+    """The benefits ``state`` uses regularly, with their use counts (rule 2 of the module).
+
+    A benefit counts when the member used it at least ``catalogue.regular_use_count`` times
+    in ``catalogue.regular_use_days`` days; an unknown member (``None``) uses none.
+    """
     if state is None:
         return {}
     # The index counts 30 days; a shorter rule window cannot be answered from it exactly,
     # so 7-day counts are used when the rule asks for 7 days or fewer.
     counts = state.uses_7d if catalogue.regular_use_days <= 7 else state.uses_30d
     return {b: n for b, n in counts.items() if n >= catalogue.regular_use_count}
+
+
+# Kept while callers move to the public name.
+_regular_benefits = regular_benefits
+
+
+def eligibility_key(
+    catalogue: Catalogue,
+    state: MemberState | None,
+    *,
+    placement: str,
+    context: Mapping[str, str],
+) -> tuple[object, ...]:
+    """Everything :func:`eligible` reads before the caps, as one hashable key.
+
+    Two requests with the same key get the same cap-free :class:`Eligibility` (creatives,
+    order and reasons), so a server can compute :func:`eligible` once per key and apply
+    only the caps per request. The key holds the catalogue's digest, the placement, the
+    values of the columns the benefits' segment rules read (from the member's attributes
+    where known, else the request context — the precedence :func:`eligible` uses), the
+    regular-use counts (a reason quotes them) and whether the member has anything for a
+    personal text.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> cat = Catalogue.default()
+    >>> k1 = eligibility_key(cat, None, placement="home", context={"plan": "monthly"})
+    >>> k2 = eligibility_key(cat, None, placement="home",
+    ...                      context={"plan": "monthly", "age_band": "25-34"})
+    >>> k1 == k2  # no segment rule reads the age band
+    True
+    """
+    columns = _segment_columns(catalogue)
+    attributes: Mapping[str, str] = (
+        {**context, **state.attributes} if state is not None else context
+    )
+    member: tuple[object, ...] = ()
+    if state is not None:
+        member = (
+            tuple(sorted(regular_benefits(catalogue, state).items())),
+            state.saved_30d > 0 or bool(state.uses_30d),
+        )
+    segment = tuple(attributes.get(c) for c in columns)
+    return (catalogue.digest, placement, segment, member)
+
+
+_SEGMENT_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def _segment_columns(catalogue: Catalogue) -> tuple[str, ...]:
+    """The attribute columns any benefit's segment rule reads, sorted (cached by digest)."""
+    found = _SEGMENT_COLUMNS.get(catalogue.digest)
+    if found is None:
+        found = tuple(sorted({column for b in catalogue.benefits for column, _ in b.segments}))
+        _SEGMENT_COLUMNS[catalogue.digest] = found
+    return found
