@@ -12,8 +12,8 @@
    dropped when a longer pattern containing it is done by at least ``closed_ratio`` of its
    members (the closed-pattern rule, so ``a → b`` does not repeat ``a → b → c``).
 5. **Sizing and score** (:mod:`~tenure.opportunities.sizing`, :data:`SCORE_FORMULA`), and
-   for workarounds the adjusted association with retention
-   (:mod:`~tenure.opportunities.association`).
+   for workarounds the adjusted associations with retention and with the publish rate after
+   the window (:mod:`~tenure.opportunities.association`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tenure.errors import DataContractError, SpecError
-from tenure.opportunities.association import retention_association
+from tenure.opportunities.adjustment import adjustment_table
+from tenure.opportunities.association import (
+    DEFAULT_FOLLOW_UP,
+    publish_rate_association,
+    retention_association,
+)
 from tenure.opportunities.prefixspan import Pattern, prefixspan
 from tenure.opportunities.result import SCORE_FORMULA, Opportunity, OpportunityResult
 from tenure.opportunities.roles import EXIT, StepRoles
@@ -83,6 +88,8 @@ def find_workarounds(
     horizon: int = 90,
     covariates: Sequence[str] | None = None,
     associate: bool = True,
+    publish_action: str | None = None,
+    follow_up: int = DEFAULT_FOLLOW_UP,
     alpha: float = 0.05,
     random_state: int = 0,
 ) -> OpportunityResult:
@@ -117,10 +124,14 @@ def find_workarounds(
     heavy_quantile
         Heavy users are members above this quantile of events per member.
     window, horizon, covariates, associate
-        The retention association of workarounds (see
-        :mod:`~tenure.opportunities.association`); ``associate=False`` skips it. The landmark
-        is day 28 by default, not the HVA's day 7: a workaround is a habit members form over
-        their first weeks, rarely something done in the first session.
+        The associations of workarounds with retention and publishing (see
+        :mod:`~tenure.opportunities.association`); ``associate=False`` skips them. The
+        landmark is day 28 by default, not the HVA's day 7: a workaround is a habit members
+        form over their first weeks, rarely something done in the first session.
+        ``covariates`` are member attributes (default: every eligible column).
+    publish_action, follow_up
+        The action counted as a publish (default: each workaround's bring-back step) and the
+        days after the window over which publishes per member-week are compared.
     alpha
         One minus the coverage of the intervals.
     random_state
@@ -139,6 +150,8 @@ def find_workarounds(
     ('video.download', '<exit>', 'video.upload')
     """
     _check(min_support, max_len, max_gap, max_span, exit_gap, session_gap, closed_ratio, top)
+    if follow_up < 1:
+        raise SpecError(f"--follow-up must be at least 1 day, got {follow_up}")
     roles = roles or StepRoles()
     weights = {**DEFAULT_SHAPE_WEIGHTS, **(shape_weights or {})}
     events = dataset.table("events")
@@ -168,7 +181,18 @@ def find_workarounds(
         "score_formula": SCORE_FORMULA.format(**weights),
         "shape_weights": weights,
         "roles": roles.describe(),
+        "window_days": window,
+        "horizon_days": horizon,
+        "follow_up_days": follow_up,
+        "publish_action": publish_action or "the workaround's bring-back step",
     }
+    if publish_action is not None and associate:
+        hit = events.filter(events.action == publish_action).limit(1).count().to_pyarrow()
+        if not hit.as_py():
+            raise SpecError(
+                f"--publish-action {publish_action!r}: no event in {dataset.source} has that "
+                "action (give the action that publishes, e.g. video.upload)"
+            )
 
     linked = linked_events(events, max_gap=max_gap, min_members=need)
     db = episodes(
@@ -206,7 +230,7 @@ def find_workarounds(
     for score, p, shape, merged, occ, saved, hours_saved in sized[:top]:
         uniq = np.unique(occ.member)
         q = np.quantile(occ.seconds, [0.1, 0.25, 0.5, 0.75, 0.9])
-        retention = None
+        retention = publish = None
         if associate and shape == "workaround":
             order = np.argsort(occ.start_t, kind="stable")
             members_sorted, starts_sorted = occ.member[order], occ.start_t[order]
@@ -219,14 +243,42 @@ def find_workarounds(
                     strict=True,
                 )
             }
-            retention = retention_association(
+            steps = tuple(db.symbols[i] for i in p.items)
+            own_steps = [s for s in steps if s != EXIT]
+            occ_members = [db.members[m] for m in occ.member.tolist()]
+            adj = adjustment_table(
                 dataset,
-                first_start,
                 window=window,
-                horizon=horizon,
+                exclude_actions=own_steps,
                 covariates=covariates,
-                alpha=alpha,
+                own_spans=(occ_members, db.t[occ.first], db.t[occ.last]),
             )
+            try:
+                retention = retention_association(
+                    dataset,
+                    first_start,
+                    window=window,
+                    horizon=horizon,
+                    exclude_actions=own_steps,
+                    alpha=alpha,
+                    adjustment=adj,
+                )
+                action = publish_action or steps[-1]
+                own = action == steps[-1]
+                publish = publish_rate_association(
+                    dataset,
+                    first_start,
+                    publish_action=action,
+                    own_publish_member=occ_members if own else (),
+                    own_publish_t=db.t[occ.last] if own else None,
+                    window=window,
+                    follow_up=follow_up,
+                    exclude_actions=own_steps,
+                    alpha=alpha,
+                    adjustment=adj,
+                )
+            finally:
+                adj.release()
         steps = tuple(db.symbols[i] for i in p.items)
         found.append(
             Opportunity(
@@ -247,6 +299,7 @@ def find_workarounds(
                 variants=variants(db, occ) if EXIT in steps else {},
                 merged_patterns=merged,
                 retention=retention,
+                publish_rate=publish,
                 score=score,
             )
         )

@@ -40,6 +40,7 @@ class Opportunity:
     merged_patterns: int
     retention: Mapping[str, Any] | None
     score: float
+    publish_rate: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The issue's keys first, then the extras."""
@@ -60,6 +61,9 @@ class Opportunity:
             "variants": {k: dict(v) for k, v in self.variants.items()},
             "merged_patterns": self.merged_patterns,
             "retention": dict(self.retention) if self.retention is not None else None,
+            "publish_rate_association": (
+                dict(self.publish_rate) if self.publish_rate is not None else None
+            ),
         }
 
 
@@ -97,6 +101,7 @@ class OpportunityResult(Result):
                     "heavy_user_share": o.heavy_user_share,
                     "trend_per_week": o.trend_per_week,
                     "retention_effect": (o.retention or {}).get("effect"),
+                    "publish_rate_effect": (o.publish_rate or {}).get("effect"),
                     "score": o.score,
                     "variants": str(d["variants"]),
                 }

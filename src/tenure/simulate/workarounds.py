@@ -12,8 +12,18 @@ stay inside the app (``feed.browse`` → ``video.play`` [→ ``video.like``],
 ``search.query`` → ``video.play``), a flow that leaves the app but brings nothing back
 (``video.share`` → away → ``feed.browse``) and downloads that are never uploaded.
 
-Who does what is drawn independently of everything else in the world, so the true effect of
-the workaround on retention is zero: an adjusted association should find nothing.
+**Planted associations.** Who does the workaround depends on the member's age band and on
+nothing else in the world (younger members create more), so its true effect on retention is
+zero, while the raw comparison is confounded by whatever age does to retention. Publishing is
+planted with a known effect: every member publishes natively (``video.upload`` with no
+download before it) at a rate set by their age band — the confounder that raises both doing
+the workaround and publishing — and members who completed the workaround before day
+:data:`EFFECT_WINDOW_DAYS` (28) publish ``publish_effect`` more native uploads a week from
+that day on (:data:`PUBLISH_EFFECT`, 0.3; ``0`` gives a world where the true effect is nil).
+The workaround's own uploads are not part of that effect: the publish-rate association counts
+publishes that are not the closing step of an occurrence (see
+:mod:`tenure.opportunities.association`). A naive comparison therefore overstates the effect
+(doers are younger, and younger members publish more), an age-adjusted one recovers it.
 
 Every planted event falls on or after day ``window_days`` (7) of membership: the early-adoption
 window the high-value-action analysis reads is byte for byte that of the same world without
@@ -39,6 +49,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tenure._types import BoolArray, FloatArray, IntArray
+from tenure.simulate.catalogue import AGE_BANDS
 from tenure.simulate.config import WorldConfig
 
 __all__ = [
@@ -62,6 +73,13 @@ ABANDON_SHARE = 0.15  # downloads never uploaded
 BROWSE_SHARE, BROWSE_RATE = 0.40, 0.4
 SEARCH_SHARE, SEARCH_RATE = 0.20, 0.3
 SHARE_SHARE, SHARE_RATE = 0.10, 0.3
+# Who creates and how much everyone publishes natively depend on the age band (the planted
+# confounder, in the order of the world's AGE_BANDS: 18-24, 25-34, 35-44, 45-54, 55+).
+CREATOR_SHARE_BY_AGE = (0.14, 0.07, 0.03, 0.015, 0.008)
+PUBLISH_RATE_BY_AGE = (0.90, 0.50, 0.20, 0.08, 0.03)  # native uploads per week
+PUBLISH_RATE_MEAN = 0.3  # when no age band is given (everyone the same: no confounding)
+PUBLISH_EFFECT = 0.3  # extra native uploads per week for members who did it in the window
+EFFECT_WINDOW_DAYS = 28  # the window of that effect (the publish association's default)
 # Off-app editing time: lognormal, median 9 minutes, capped at 45 minutes.
 OFF_MEDIAN_S, OFF_SIGMA, OFF_CAP_S = 540.0, 0.5, 2_700.0
 BG_SHARE = 0.35  # exits through an app.background / app.foreground pair
@@ -123,6 +141,8 @@ def workaround_events(
     rng: np.random.Generator,
     *,
     after_days: int = 7,
+    age_band: IntArray | None = None,
+    publish_effect: float = PUBLISH_EFFECT,
 ) -> PlantedEvents:
     """Draw the planted workaround and the decoy flows for members observed on ``[signup, stop)``.
 
@@ -134,6 +154,12 @@ def workaround_events(
     after_days : int
         Flows start this many days after signup (the world's early-adoption window), so the
         window's events are those of the base world.
+    age_band : numpy.ndarray of int, optional
+        Each member's age band (index into the world's ``AGE_BANDS``): the planted confounder
+        of creating and publishing. Without it every member has the mean share and rate.
+    publish_effect : float
+        Extra native uploads per week, from day :data:`EFFECT_WINDOW_DAYS` on, for members
+        who completed the workaround before that day (the planted publish-rate effect).
 
     Returns
     -------
@@ -154,8 +180,15 @@ def workaround_events(
     start = signup_us + after_days * _US_PER_DAY
     b = _Builder()
 
+    if age_band is None:
+        share = np.full(n, CREATOR_SHARE)
+        publish_rate = np.full(n, PUBLISH_RATE_MEAN)
+    else:
+        share = np.asarray(CREATOR_SHARE_BY_AGE)[age_band]
+        publish_rate = np.asarray(PUBLISH_RATE_BY_AGE)[age_band]
+
     # The workaround.
-    creators = everyone[rng.random(n) < CREATOR_SHARE]
+    creators = everyone[rng.random(n) < share]
     rate = rng.gamma(2.0, CREATOR_RATE_MEAN / 2.0, creators.shape[0])
     who, t0 = _occurrences(rng, creators, np.repeat(rate, 1), start, stop_us)
     k = who.shape[0]
@@ -181,6 +214,9 @@ def workaround_events(
     per_member = np.bincount(who[done], minlength=n)
     variant_exit = np.where(bg[done], "background", "gap")
     variant_route = np.array(["app.open", "notification.open", "direct"])[route[done]]
+    effect_at = signup_us + EFFECT_WINDOW_DAYS * _US_PER_DAY
+    early = done & (t0 < effect_at[who])
+    doers = np.unique(who[early])
 
     # In-app flows: frequent, short, no exit.
     who, t = _occurrences(
@@ -212,6 +248,15 @@ def workaround_events(
     b.add("app.open", who[keep], t_back[keep])
     b.add("feed.browse", who[keep], t_back[keep] + _seconds(rng, 2, 10, int(keep.sum())))
 
+    # Native publishing (an upload with no download before it): the age band's rate for
+    # everyone, plus the planted effect from day EFFECT_WINDOW_DAYS for the window's doers.
+    who, t = _occurrences(rng, everyone, publish_rate, start, stop_us)
+    b.add("video.upload", who, t)
+    if publish_effect > 0 and doers.shape[0]:
+        later = np.maximum(effect_at, start)
+        who, t = _occurrences(rng, doers, np.full(doers.shape[0], publish_effect), later, stop_us)
+        b.add("video.upload", who, t)
+
     member = np.concatenate([p[0] for p in b.parts])
     ts = np.concatenate([p[1] for p in b.parts])
     code = np.concatenate([p[2] for p in b.parts])
@@ -230,6 +275,14 @@ def workaround_events(
             },
         },
         "retention_effect": 0.0,
+        "publish_rate_effect": {
+            "action": "video.upload",
+            "window_days": EFFECT_WINDOW_DAYS,
+            "per_member_week": float(publish_effect),
+            "doers_in_window": int(doers.shape[0]),
+            "confounder": "age_band" if age_band is not None else None,
+            "counts": "native uploads (not the closing step of a workaround occurrence)",
+        },
         "decoys": [
             ["feed.browse", "video.play", "video.like"],
             ["search.query", "video.play"],
@@ -259,7 +312,12 @@ def plant_workarounds(
     """
     signup, stop = observed_spans(members, config)
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_SEED_KEY, 1)))
-    planted = workaround_events(signup, stop, rng, after_days=config.window_days)
+    age = pc.index_in(members["age_band"], value_set=pa.array(AGE_BANDS)).to_numpy(
+        zero_copy_only=False
+    )
+    planted = workaround_events(
+        signup, stop, rng, after_days=config.window_days, age_band=age.astype(np.int64)
+    )
     ts_type = schema.field("ts").type
     extra = pa.table(
         {
