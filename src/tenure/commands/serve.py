@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -86,11 +87,19 @@ def serve(
         int,
         typer.Option("--max-batch", help="Most rows per group commit (1: a commit per request)."),
     ] = 512,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Server processes sharing the port (SO_REUSEPORT) and one .sqlite log.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve decisions (POST /v1/decide), outcomes and value recaps over HTTP.
 
     Every decision is committed to the log before it is answered. SIGTERM drains in-flight
-    requests and exits 0.
+    requests and exits 0. With ``--workers N`` (N > 1) N processes share the port and one
+    SQLite log; see :mod:`tenure.serve.workers` for what they share and how.
     """
     from tenure.errors import SpecError
     from tenure.serve.server import bind, run
@@ -102,6 +111,15 @@ def serve(
             raise SpecError(f"--max-batch must be at least 1, got {max_batch}")
         if max_body < 1:
             raise SpecError(f"--max-body must be a positive number of bytes, got {max_body}")
+        if workers < 1:
+            raise SpecError(f"--workers must be at least 1, got {workers}")
+    if workers > 1:
+        _serve_workers(
+            workers, host, port, data, catalogue, policy, log, api_keys, as_of, mapping, clock,
+            max_body, seed, max_batch,
+        )  # fmt: skip
+        return
+    with friendly_errors():
         app = _build(
             data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body, seed, max_batch
         )
@@ -117,6 +135,67 @@ def serve(
     run(app, sock, on_ready=ready)
 
 
+def _serve_workers(
+    workers: int,
+    host: str,
+    port: int,
+    data: str,
+    catalogue: Path | None,
+    policy: Path | None,
+    log: str,
+    api_keys: Path | None,
+    as_of: datetime | None,
+    mapping: str | None,
+    clock: str,
+    max_body: int,
+    seed: int | None,
+    max_batch: int,
+) -> None:
+    """Supervise ``workers`` forked servers; exit with their status (0 after a drain)."""
+    import socket
+
+    from tenure.errors import SpecError
+    from tenure.serve.auth import ApiKeys
+    from tenure.serve.server import run
+    from tenure.serve.stores import open_log
+    from tenure.serve.workers import supervise
+
+    with friendly_errors():
+        # What can be wrong before forking is reported once, as one line.
+        ApiKeys.load(api_keys)
+        open_log(log, shared=True).close()  # creates the log, or refuses a foreign file
+
+    def work(index: int, sock: socket.socket, ready: Callable[[], None]) -> int:
+        try:
+            with friendly_errors():
+                # Each worker draws its own stream: a shared seed would repeat the draws.
+                worker_seed = None if seed is None else seed + index
+                app = _build(
+                    data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body,
+                    worker_seed, max_batch, shared=True,
+                )  # fmt: skip
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+        run(app, sock, on_ready=lambda _url: ready())
+        return 0
+
+    def announce(url: str, n: int) -> None:
+        err_console.print(
+            f"tenure serve: listening on {url} (log sqlite:{log}, {n} workers)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    try:
+        status = supervise(workers, host, port, work, on_ready=announce)
+    except OSError as exc:
+        with friendly_errors():
+            raise SpecError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
+        return
+    if status:
+        raise typer.Exit(status)
+
+
 def _build(
     data: str,
     catalogue_path: Path | None,
@@ -129,6 +208,8 @@ def _build(
     max_body: int,
     seed: int | None,
     max_batch: int,
+    *,
+    shared: bool = False,
 ) -> FastAPI:
     from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, load_policy
     from tenure.serve.app import create_app
@@ -153,6 +234,7 @@ def _build(
         max_body=max_body,
         watch_policy=policy_path,
         max_batch=max_batch,
+        shared=shared,
     )
     service.committer.start()  # a bad --log is a one-line error here, before the server
     return create_app(service)

@@ -9,6 +9,11 @@ connection, so reads (``get``, ``ping``) go through it too.
 
 The guarantee the service is built on: a future resolves with a stored row only after the
 transaction holding it committed, so an acknowledged decision survives ``SIGKILL``.
+
+With a log shared by several worker processes, every write also returns what the other
+workers committed since (:class:`~tenure.serve.stores.PeerDecision`), and an idle writer
+looks every :data:`PEER_POLL` seconds; :meth:`GroupCommitter.follow` hands those rows to
+the event loop, ahead of the answers of the batch they came with.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tenure.serve.stores import DecisionLog, DecisionRow, OutcomeRow, OutcomeStatus
+from tenure.serve.stores import DecisionLog, DecisionRow, OutcomeRow, OutcomeStatus, PeerDecision
 
-__all__ = ["CommitStats", "CommitterClosed", "GroupCommitter"]
+__all__ = ["PEER_POLL", "CommitStats", "CommitterClosed", "GroupCommitter"]
+
+PEER_POLL = 0.05
+"""Seconds an idle writer of a shared log waits before reading the other workers' rows."""
 
 T = TypeVar("T")
 log = logging.getLogger("tenure.serve")
@@ -82,6 +90,18 @@ class GroupCommitter:
         self._closed = False
         self.stats = CommitStats()
         self.store: DecisionLog | None = None
+        self._follower: tuple[asyncio.AbstractEventLoop, Callable[[Sequence[PeerDecision]], None]]
+        self._follower_set = False
+
+    def follow(
+        self, loop: asyncio.AbstractEventLoop, apply: Callable[[Sequence[PeerDecision]], None]
+    ) -> None:
+        """Call ``apply(rows)`` on ``loop`` with the decisions other workers commit.
+
+        Only a shared store (one of several workers' on one log) reports any.
+        """
+        self._follower = (loop, apply)
+        self._follower_set = True
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,10 +169,18 @@ class GroupCommitter:
             self._ready.set()
             return
         self._ready.set()
+        peers = getattr(self.store, "peers", None) if getattr(self.store, "shared", False) else None
         stopping = False
         while not stopping:
             batch: list[_Op] = []
-            first = self._queue.get()
+            if peers is None or not self._follower_set:
+                first = self._queue.get()
+            else:
+                try:
+                    first = self._queue.get(timeout=PEER_POLL)
+                except queue.Empty:
+                    self._peer_rows(peers)
+                    continue
             if first is None:
                 stopping = True
             else:
@@ -187,6 +215,8 @@ class GroupCommitter:
                 results += [(op, None, exc) for op in writes]
             else:
                 self._count(len(decisions), len(outcomes))
+                if written.peers:
+                    self._deliver(written.peers)
                 d_iter = iter(written.decisions)
                 o_iter = iter(written.outcomes)
                 for op in writes:
@@ -205,6 +235,22 @@ class GroupCommitter:
             # A loop that has closed took its requests with it.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, items)
+
+    def _peer_rows(self, read: Callable[[], Sequence[PeerDecision]]) -> None:
+        try:
+            rows = read()
+        except Exception as exc:  # a busy or briefly unreadable file: look again later
+            log.warning("reading the other workers' decisions failed: %s", exc)
+            return
+        if rows:
+            self._deliver(rows)
+
+    def _deliver(self, rows: Sequence[PeerDecision]) -> None:
+        if not self._follower_set:
+            return
+        loop, apply = self._follower
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            loop.call_soon_threadsafe(apply, rows)
 
     def _count(self, decisions: int, outcomes: int) -> None:
         s = self.stats

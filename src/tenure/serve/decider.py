@@ -12,6 +12,7 @@ member is known at later placements. Anywhere else an unknown member is an error
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,7 @@ from tenure.messaging import (
 from tenure.messaging.eligibility import CreativeSet, _regular_benefits
 from tenure.serve.policy_slot import PolicySlot
 from tenure.serve.recent import RecentDecisions
-from tenure.serve.stores import DecisionRow
+from tenure.serve.stores import DecisionRow, PeerDecision
 
 __all__ = ["SIGNUP", "Decider", "Decision", "UnknownMember", "UnknownPlacement"]
 
@@ -206,6 +207,17 @@ class Decider:
             self.recent.add(row.member_id, PastDecision(row.variant, row.placement, row.ts))
         if row.placement == SIGNUP and self.members.get(row.member_id) is None:
             self.newcomers.setdefault(row.member_id, (dict(row.context), row.ts))
+
+    def remember_peer(self, row: PeerDecision) -> None:
+        """Follow a decision another worker committed: its caps, and a newcomer it signed up."""
+        if row.variant is not None:
+            self.recent.add(row.member_id, PastDecision(row.variant, row.placement, row.ts))
+        if (
+            row.placement == SIGNUP
+            and row.member_id not in self.newcomers
+            and self.members.get(row.member_id) is None
+        ):
+            self.newcomers[row.member_id] = (json.loads(row.context), row.ts)
 
     def decide(
         self,

@@ -63,13 +63,29 @@ async def answer(service: Service, req: DecideRequest) -> tuple[int, bytes]:
     """
     decider = service.decider
     try:
-        decision = decider.decide(
-            req.member_id,
-            req.placement,
-            req.context,
-            now=service.clock(),
-            decision_id=req.decision_id,
-        )
+        try:
+            decision = decider.decide(
+                req.member_id,
+                req.placement,
+                req.context,
+                now=service.clock(),
+                decision_id=req.decision_id,
+            )
+        except UnknownMember:
+            # Another worker may have signed the member up a moment ago: read its rows.
+            try:
+                shared = await service.catch_up()
+            except Exception as exc:  # the log cannot be read: as for a failed commit
+                return 503, unavailable(exc)
+            if not shared:
+                raise
+            decision = decider.decide(
+                req.member_id,
+                req.placement,
+                req.context,
+                now=service.clock(),
+                decision_id=req.decision_id,
+            )
     except UnknownPlacement as exc:
         return 422, field_error("placement", str(exc))
     except UnknownMember as exc:

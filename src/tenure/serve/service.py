@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from tenure.serve.decider import Decider
 from tenure.serve.limits import DEFAULT_MAX_BODY
 from tenure.serve.policy_slot import PolicySlot
 from tenure.serve.recent import RecentDecisions
-from tenure.serve.stores import DecisionLog, open_log
+from tenure.serve.stores import DecisionLog, PeerDecision, open_log
 
 __all__ = ["Clock", "Service", "data_clock", "wall_clock"]
 
@@ -72,6 +72,8 @@ class Service:
     max_body: int = DEFAULT_MAX_BODY
     watch_policy: Path | None = None
     max_batch: int = 512
+    shared: bool = False
+    """One of several worker processes on one log (``tenure serve --workers N``)."""
     decider: Decider = field(init=False)
     committer: GroupCommitter = field(init=False)
     slot: PolicySlot = field(init=False)
@@ -90,7 +92,8 @@ class Service:
             rng=np.random.default_rng(self.seed),
         )
         target = self.log
-        opener = target if callable(target) else (lambda: open_log(target))
+        shared = self.shared
+        opener = target if callable(target) else (lambda: open_log(target, shared=shared))
         self.committer = GroupCommitter(opener, max_batch=self.max_batch)
 
     @property
@@ -102,11 +105,30 @@ class Service:
     async def start(self) -> None:
         """Open the log, warm the cap cache from it and start watching the snapshot."""
         await asyncio.to_thread(self.committer.start)
+        self.committer.follow(asyncio.get_running_loop(), self._follow)
         since = self.clock() - self.decider.recent.horizon
         for row in await self.committer.call(lambda store: store.since(since)):
             self.decider.remember(row)
         if self.watch_policy is not None:
             self._tasks.append(asyncio.create_task(self.slot.watch()))
+
+    def _follow(self, rows: Sequence[PeerDecision]) -> None:
+        for row in rows:
+            self.decider.remember_peer(row)
+
+    async def catch_up(self) -> bool:
+        """Read what the other workers committed now; False when the log is not shared.
+
+        A member another worker signed up a moment ago is unknown here until its row is
+        read: the decide route calls this before answering 404 for an unknown member.
+        """
+        if not self.shared:
+            return False
+        rows: list[PeerDecision] = await self.committer.call(
+            lambda store: getattr(store, "peers", list)()
+        )
+        self._follow(rows)
+        return True
 
     async def stop(self) -> None:
         """Commit what is queued, close the log, stop the watcher."""

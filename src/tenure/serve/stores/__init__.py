@@ -14,6 +14,7 @@ from tenure.serve.stores.base import (
     LogError,
     OutcomeRow,
     OutcomeStatus,
+    PeerDecision,
     WriteResult,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "LogError",
     "OutcomeRow",
     "OutcomeStatus",
+    "PeerDecision",
     "WriteResult",
     "open_log",
 ]
@@ -34,13 +36,22 @@ DEFAULT_LOG = "tenure-decisions.sqlite"
 FILE_SUFFIXES = {".duckdb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
 
 
-def open_log(target: str | Path) -> DecisionLog:
+def open_log(target: str | Path, *, shared: bool = False) -> DecisionLog:
     """Open (creating when new) the decision log that ``target`` names.
 
-    Raises :class:`LogError` for an unknown suffix, or for an existing file or database
-    that is not a Tenure decision log — it is refused, never overwritten.
+    ``shared`` opens it for one of several worker processes writing the same log (see
+    :class:`~tenure.serve.stores.sqlite_log.SQLiteLog`); only the SQLite store has that
+    mode. Raises :class:`LogError` for an unknown suffix, for an existing file or
+    database that is not a Tenure decision log — it is refused, never overwritten — and
+    for ``shared`` on another store.
     """
     text = str(target)
+    if shared and FILE_SUFFIXES.get(Path(text).suffix.lower()) != "sqlite":
+        raise LogError(
+            f"--log {text}: --workers above 1 needs a .sqlite log (DuckDB lets one process "
+            "write a file; PostgreSQL workers are not supported yet): use a .sqlite path or "
+            "--workers 1"
+        )
     if text.startswith(("postgresql://", "postgres://")):
         from tenure.serve.stores.postgres_log import PostgresLog
 
@@ -59,4 +70,4 @@ def open_log(target: str | Path) -> DecisionLog:
         return DuckDBLog(path)
     from tenure.serve.stores.sqlite_log import SQLiteLog
 
-    return SQLiteLog(path)
+    return SQLiteLog(path, shared=shared)

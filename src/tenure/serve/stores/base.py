@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic_core import to_json
 
@@ -52,6 +52,7 @@ __all__ = [
     "LogError",
     "OutcomeRow",
     "OutcomeStatus",
+    "PeerDecision",
     "SQLLog",
     "WriteResult",
     "check_header",
@@ -180,6 +181,22 @@ class WriteResult:
 
     decisions: tuple[tuple[DecisionRow, bool], ...]
     outcomes: tuple[OutcomeStatus, ...]
+    peers: tuple[PeerDecision, ...] = ()
+    """Decisions other processes committed since this store last looked (shared logs only)."""
+
+
+class PeerDecision(NamedTuple):
+    """A decision another worker process committed to a shared log.
+
+    Only what a worker needs to keep its frequency caps and newcomers in step with the
+    others; ``context`` is the stored JSON text, parsed only for a newcomer's sign-up.
+    """
+
+    member_id: str
+    placement: str
+    variant: str | None
+    ts: datetime
+    context: str
 
 
 class DecisionLog(Protocol):
@@ -372,6 +389,15 @@ class SQLLog:
         self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
     ) -> WriteResult:
         """Insert the new decisions and outcomes in one transaction (one commit, one fsync)."""
+        result, new_decisions, new_outcomes = self._plan(decisions, outcomes)
+        if new_decisions or new_outcomes:
+            self._insert(new_decisions, new_outcomes)
+        return result
+
+    def _plan(
+        self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
+    ) -> tuple[WriteResult, list[DecisionRow], list[OutcomeRow]]:
+        """What a write returns, and the rows of it that are new (the rest are retries)."""
         known = self._existing(
             [d.decision_id for d in decisions] + [o.decision_id for o in outcomes]
         )
@@ -397,31 +423,36 @@ class SQLLog:
                 seen.add(key)
                 new_outcomes.append(o)
                 statuses.append(OutcomeStatus.STORED)
-        if new_decisions or new_outcomes:
-            self._insert(new_decisions, new_outcomes)
-        return WriteResult(tuple(stored), tuple(statuses))
+        return WriteResult(tuple(stored), tuple(statuses)), new_decisions, new_outcomes
 
     def _insert(self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]) -> None:
-        sets: dict[str, str] = {}
-        for d in decisions:
-            set_id, ids = eligible_set(d.eligible if d.eligible_base is None else d.eligible_base)
-            if set_id not in self._sets:
-                sets[set_id] = ids
         cur = self._cursor()
         try:
             self._begin(cur)
-            if sets:
-                # Another writer (a second worker) may have stored the same set meanwhile.
-                self._insert_rows(cur, ELIGIBLE_SETS, list(sets.items()), ignore_existing=True)
-            if decisions:
-                self._insert_rows(cur, EXPOSURES, [self._bind_decision(d) for d in decisions])
-            if outcomes:
-                self._insert_rows(cur, OUTCOMES, [self._bind_outcome(o) for o in outcomes])
+            sets = self._insert_in(cur, decisions, outcomes)
             self._con.commit()
         except BaseException:
             self._con.rollback()
             raise
         self._sets.update(sets)
+
+    def _insert_in(
+        self, cur: Any, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
+    ) -> dict[str, str]:
+        """Insert the rows in the open transaction; return the eligible sets it added."""
+        sets: dict[str, str] = {}
+        for d in decisions:
+            set_id, ids = eligible_set(d.eligible if d.eligible_base is None else d.eligible_base)
+            if set_id not in self._sets:
+                sets[set_id] = ids
+        if sets:
+            # Another writer (a second worker) may have stored the same set meanwhile.
+            self._insert_rows(cur, ELIGIBLE_SETS, list(sets.items()), ignore_existing=True)
+        if decisions:
+            self._insert_rows(cur, EXPOSURES, [self._bind_decision(d) for d in decisions])
+        if outcomes:
+            self._insert_rows(cur, OUTCOMES, [self._bind_outcome(o) for o in outcomes])
+        return sets
 
     def _insert_rows(
         self,
