@@ -104,6 +104,23 @@ def test_retention_association_finds_no_effect_where_there_is_none(
     assert ret["n_treated"] > 50
 
 
+def test_publish_rate_association_recovers_the_planted_effect(
+    result: OpportunityResult, truth: dict[str, Any]
+) -> None:
+    planted = truth["publish_rate_effect"]
+    pub = result.opportunities[0].publish_rate
+    assert pub is not None and pub["status"] == "ok"
+    assert pub["publish_action"] == planted["action"]
+    assert pub["window_days"] == planted["window_days"]
+    effect = planted["per_member_week"]
+    assert effect > 0
+    lo, hi = pub["ci"]
+    assert lo < effect < hi
+    # Confounded by age band: the raw difference overstates it, its interval misses it.
+    assert pub["naive_ci"][0] > effect
+    assert pub["smd"]["age_band"]["before"] != 0.0
+
+
 def test_json_document_has_the_issue_shape(result: OpportunityResult) -> None:
     doc = json.loads(json.dumps(result.to_dict()))
     first = doc["opportunities"][0]
@@ -130,6 +147,9 @@ def test_json_document_has_the_issue_shape(result: OpportunityResult) -> None:
         "hours_saved_ci",
         "score",
     ]
+    assoc = first["publish_rate_association"]
+    assert assoc["effect"] is not None and len(assoc["ci"]) == 2
+    assert {"ess_treated", "smd", "warnings", "naive_effect"} <= set(assoc)
     scores = [o["score"] for o in doc["opportunities"]]
     assert scores == sorted(scores, reverse=True)
     assert "score_formula" in doc["params"] and "roles" in doc["params"]

@@ -75,7 +75,7 @@ SEARCH_SHARE, SEARCH_RATE = 0.20, 0.3
 SHARE_SHARE, SHARE_RATE = 0.10, 0.3
 # Who creates and how much everyone publishes natively depend on the age band (the planted
 # confounder, in the order of the world's AGE_BANDS: 18-24, 25-34, 35-44, 45-54, 55+).
-CREATOR_SHARE_BY_AGE = (0.14, 0.07, 0.03, 0.015, 0.008)
+CREATOR_SHARE_BY_AGE = (0.12, 0.07, 0.035, 0.02, 0.012)
 PUBLISH_RATE_BY_AGE = (0.90, 0.50, 0.20, 0.08, 0.03)  # native uploads per week
 PUBLISH_RATE_MEAN = 0.3  # when no age band is given (everyone the same: no confounding)
 PUBLISH_EFFECT = 0.3  # extra native uploads per week for members who did it in the window
