@@ -184,6 +184,8 @@ def test_report_section_renders_figures_with_units_and_the_truth(
     assert 'data-title="Hours members would save per week' in section.body_html
     assert "hours saved per week" in section.body_html  # the x axis says its unit
     assert f"{truth['members']:,} members" in section.body_html
+    assert "Planted publish-rate effect: +0.30 per member-week" in section.body_html
+    assert "after weighting" in section.body_html  # the balance diagnostics are shown
     assert "video.download" in section.summary
 
 

@@ -62,6 +62,29 @@ def opportunities(
         typer.Option("--one-step", help="Seconds the flow would take as one native step."),
     ] = 30.0,
     top: Annotated[int, typer.Option("--top", help="Patterns to report.")] = 20,
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window", help="Days after signup in which doing a workaround counts (landmark)."
+        ),
+    ] = 28,
+    horizon: Annotated[
+        int, typer.Option("--horizon", help="Retention is compared at this day.")
+    ] = 90,
+    publish_action: Annotated[
+        str | None,
+        typer.Option(
+            "--publish-action",
+            help="Action counted as a publish (default: each workaround's bring-back step).",
+        ),
+    ] = None,
+    follow_up: Annotated[
+        int,
+        typer.Option(
+            "--follow-up",
+            help="Days after the window over which publishes per member-week are compared.",
+        ),
+    ] = 28,
     as_of: AsOfArg = None,
     mapping: MapArg = None,
     as_json: JsonArg = False,
@@ -88,6 +111,10 @@ def opportunities(
             session_gap=session_gap,
             one_step_seconds=one_step,
             top=top,
+            window=window,
+            horizon=horizon,
+            publish_action=publish_action,
+            follow_up=follow_up,
         )
         write_out(result, out)
     if as_json:
@@ -125,7 +152,22 @@ def opportunities(
                 f"; retention at {ret['horizon_days']}d {ret['effect']:+.3f} "
                 f"[{lo_r:+.3f}, {hi_r:+.3f}] (adjusted association)"
             )
+        pub = o.publish_rate
+        if pub and pub.get("effect") is not None:
+            lo_p, hi_p = pub["ci"]
+            d0, d1 = pub["follow_up_days"]
+            line += (
+                f"; {escape(str(pub['publish_action']))} per member-week on days {d0}–{d1} "
+                f"{pub['effect']:+.3f} [{lo_p:+.3f}, {hi_p:+.3f}] (adjusted; naive "
+                f"{pub['naive_effect']:+.3f})"
+            )
         console.print(line, highlight=False)
+        warnings = [
+            *(o.retention or {}).get("warnings", []),
+            *(o.publish_rate or {}).get("warnings", []),
+        ]
+        for warning in dict.fromkeys(warnings):
+            console.print(f"  [yellow]warning: {escape(str(warning))}[/]", highlight=False)
     if "note" in result.params:
         console.print(f"[yellow]{escape(str(result.params['note']))}[/]")
     console.print(f"[dim]{escape(str(result.params['score_formula']))}[/]", highlight=False)

@@ -40,6 +40,32 @@ def _hours_figure(result: OpportunityResult, top: int = 8) -> str:
     )
 
 
+def _balance_table(result: OpportunityResult) -> str:
+    """Diagnostics of the top workaround's publish-rate association: ESS and SMDs."""
+    ws = result.workarounds()
+    pub = (ws[0].publish_rate or {}) if ws else {}
+    smd = pub.get("smd") or {}
+    if not smd:
+        return ""
+    frame = pd.DataFrame(
+        [{"covariate": c, "before": v["before"], "after": v["after"]} for c, v in smd.items()]
+    )
+    table = table_html(
+        frame,
+        columns={
+            "covariate": "Covariate",
+            "before": "SMD before (largest level)",
+            "after": "after weighting",
+        },
+    )
+    return (
+        f"<p>Balance of the publish-rate comparison for {html.escape(' → '.join(ws[0].steps))}"
+        f" (doers vs not, effective sizes {pub['ess_treated']:,.0f} and "
+        f"{pub['ess_untreated']:,.0f} of {pub['n_treated']:,} and {pub['n_untreated']:,}; "
+        f"covariates: {html.escape(', '.join(pub['covariates']))}):</p>{table}"
+    )
+
+
 def _planted(truth: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """The planted workaround's truth: ``truth_workarounds.json`` itself or nested in it."""
     if not truth:
@@ -109,11 +135,25 @@ def render(result: OpportunityResult, *, truth: Mapping[str, Any] | None = None)
                 f"first {ret['window_days']} days: {pct(ret['effect'], signed=True)} "
                 f"{interval_text(*ret['ci'])} (adjusted association, not a causal promise)."
             )
+        pub = o.publish_rate or {}
+        if pub.get("effect") is not None:
+            d0, d1 = pub["follow_up_days"]
+            assoc += (
+                f" Publishing ({html.escape(str(pub['publish_action']))}, not counting the "
+                f"workaround's own) on days {d0}–{d1}: {pub['effect']:+.3f} per member-week "
+                f"{interval_text(*pub['ci'], percent=False)} for those who did it by day "
+                f"{pub['window_days']} (adjusted; the raw difference is "
+                f"{pub['naive_effect']:+.3f} {interval_text(*pub['naive_ci'], percent=False)}; "
+                f"{pub['rate_treated']:.2f} vs {pub['rate_untreated']:.2f} a week)."
+            )
+        warns = dict.fromkeys([*ret.get("warnings", []), *pub.get("warnings", [])])
+        warn_html = "".join(f"<br><span class='warn'>{html.escape(str(w))}</span>" for w in warns)
         parts.append(
             f"<li><b>{html.escape(' → '.join(o.steps))}</b>: {o.members:,} members, "
             f"{o.occurrences:,} times, median {o.median_seconds / 60:.1f} min; "
-            f"{o.merged_patterns} mined variants merged ({shares}).{assoc}</li>"
+            f"{o.merged_patterns} mined variants merged ({shares}).{assoc}{warn_html}</li>"
         )
+    balance_html = _balance_table(result)
     truth_html = ""
     planted = _planted(truth)
     if planted is not None and result.workarounds():
@@ -124,6 +164,15 @@ def render(result: OpportunityResult, *, truth: Mapping[str, Any] | None = None)
             f"{truth['occurrences']:,} occurrences, median {truth['median_seconds'] / 60:.1f} "
             f"min; recovered {w.members:,}, {w.occurrences:,}, {w.median_seconds / 60:.1f} min.</p>"
         )
+        effect = planted.get("publish_rate_effect")
+        pub = w.publish_rate or {}
+        if isinstance(effect, Mapping) and pub.get("effect") is not None:
+            truth_html += (
+                f"<p class='note'>Planted publish-rate effect: {effect['per_member_week']:+.2f} "
+                f"per member-week (confounded by {html.escape(str(effect['confounder']))}); "
+                f"estimated {pub['effect']:+.3f} {interval_text(*pub['ci'], percent=False)}, "
+                f"raw {pub['naive_effect']:+.3f}.</p>"
+            )
     roles = p.get("roles", {})
     body = (
         f"<p>Sequential patterns mined with PrefixSpan (at most {p['max_gap_s']:.0f} s between "
@@ -133,7 +182,7 @@ def render(result: OpportunityResult, *, truth: Mapping[str, Any] | None = None)
         f"foreground pair or a gap of {p['exit_gap_s']:.0f} s or more.</p>"
         f"<p><b>Score</b>: <code>{html.escape(str(p['score_formula']))}</code></p>"
         f"{table}{_hours_figure(result)}"
-        f"<ul>{''.join(parts)}</ul>{truth_html}"
+        f"<ul>{''.join(parts)}</ul>{balance_html}{truth_html}"
         f"<p class='note'>Roles recognised by {html.escape(str(roles.get('source', 'name rules')))}"
         " (export-like, bring-back, exit and return name tokens; set them with "
         "<code>--roles FILE</code>); the value column is not used.</p>"
