@@ -25,6 +25,8 @@ def test_serve_is_registered_with_its_options() -> None:
         (["--clock", "lunar"], "--clock must be 'wall' or 'data'"),
         (["--max-batch", "0"], "--max-batch must be at least 1"),
         (["--log", "decisions.txt"], "name a .duckdb or .sqlite file"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--workers", "2", "--log", "d.duckdb"], "--workers above 1 needs a .sqlite log"),
     ],
 )
 def test_bad_options_are_one_line_errors(

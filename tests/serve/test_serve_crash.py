@@ -8,7 +8,9 @@ outcomes posted for the acknowledged decisions join them.
 
 from __future__ import annotations
 
+import os
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -55,37 +57,82 @@ def post_outcomes(url: str, ids: list[str], clients: int = 8) -> set[int]:
         return set().union(*pool.map(send, [ids[i::clients] for i in range(clients)]))
 
 
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes of a ``--workers N`` server (Linux: /proc children)."""
+    text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.parametrize(
-    "kind",
+    ("kind", "workers"),
     [
-        "sqlite",
-        pytest.param("duckdb", marks=pytest.mark.slow),
-        "postgresql",
+        ("sqlite", 1),
+        pytest.param("duckdb", 1, marks=pytest.mark.slow),
+        ("postgresql", 1),
+        ("sqlite", 2),
     ],
+    ids=["sqlite", "duckdb", "postgresql", "sqlite-2-workers"],
 )
 def test_sigkill_loses_no_acknowledged_decision_and_sigterm_drains(
-    kind: str, world: Path, keys_file: Path, log_target: Callable[[str], str]
+    kind: str, workers: int, world: Path, keys_file: Path, log_target: Callable[[str], str]
 ) -> None:
     target = log_target(kind)
-    server = ServerProcess(world, target, keys_file)
+    extra = ("--workers", str(workers)) if workers > 1 else ()
+    server = ServerProcess(world, target, keys_file, *extra)
     load = Load(server.url, WRITE_KEY, MEMBERS, clients=8)
+    loads = [load]
     try:
         load.start()
         load.wait_for(200)
+        if workers > 1:
+            # SIGKILL one worker mid-load: the parent replaces it and serving goes on
+            # (its clients lose their connections; clients of the other keep going).
+            pids = worker_pids(server.proc.pid)
+            assert len(pids) == workers
+            os.kill(pids[0], signal.SIGKILL)
+            assert wait_until(lambda: "starting another" in "".join(server.stderr))
+            assert wait_until(lambda: len(worker_pids(server.proc.pid)) == workers)
+            more = Load(server.url, WRITE_KEY, MEMBERS, clients=8, prefix="mid")
+            loads.append(more)
+            more.start()
+            more.wait_for(200)
+            pids = worker_pids(server.proc.pid)
         server.signal(signal.SIGKILL)
         assert server.wait() == -signal.SIGKILL
+        if workers > 1:
+            # The workers die with the parent: none is left holding the port or the log.
+            assert wait_until(lambda: all(gone(p) for p in pids), timeout=30)
     finally:
-        load.join()
+        for each in loads:
+            each.join()
         server.stop()
-    acked = dict(load.acked)
-    assert len(acked) >= 200, load.failures[:5]
+    acked = {k: v for each in loads for k, v in each.acked.items()}
+    assert len(acked) >= 200 * len(loads), load.failures[:5]
 
     ids = logged_ids(target)
     assert len(ids) == len(set(ids))  # exactly once
     missing = set(acked) - set(ids)
     assert not missing, f"{len(missing)} acknowledged decisions lost, e.g. {sorted(missing)[:3]}"
 
-    restarted = ServerProcess(world, target, keys_file)
+    restarted = ServerProcess(world, target, keys_file, *extra)
     second = Load(restarted.url, WRITE_KEY, MEMBERS, clients=8, prefix="after")
     try:
         with httpx.Client(

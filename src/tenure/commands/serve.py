@@ -157,9 +157,11 @@ def _serve_workers(
     from tenure.errors import SpecError
     from tenure.serve.auth import ApiKeys
     from tenure.serve.server import run
+    from tenure.serve.service import wall_clock
     from tenure.serve.stores import open_log
     from tenure.serve.workers import supervise
 
+    started = wall_clock()  # every worker's --clock data reads the same time
     with friendly_errors():
         # What can be wrong before forking is reported once, as one line.
         ApiKeys.load(api_keys)
@@ -172,7 +174,7 @@ def _serve_workers(
                 worker_seed = None if seed is None else seed + index
                 app = _build(
                     data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body,
-                    worker_seed, max_batch, shared=True,
+                    worker_seed, max_batch, shared=True, started=started,
                 )  # fmt: skip
         except typer.Exit as exc:
             return int(exc.exit_code)
@@ -210,6 +212,7 @@ def _build(
     max_batch: int,
     *,
     shared: bool = False,
+    started: datetime | None = None,
 ) -> FastAPI:
     from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, load_policy
     from tenure.serve.app import create_app
@@ -229,7 +232,7 @@ def _build(
         pol,
         log,
         keys,
-        clock=data_clock(dataset.as_of) if clock == "data" else wall_clock,
+        clock=data_clock(dataset.as_of, started=started) if clock == "data" else wall_clock,
         seed=seed,
         max_body=max_body,
         watch_policy=policy_path,

@@ -36,14 +36,17 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def data_clock(as_of: datetime) -> Clock:
-    """A clock that starts at ``as_of`` and runs at wall speed (serving a historic dataset).
+def data_clock(as_of: datetime, *, started: datetime | None = None) -> Clock:
+    """A clock that reads ``as_of`` at ``started`` (default: now) and runs at wall speed.
+
+    For serving a historic dataset. Worker processes pass their parent's start time, so
+    they all read the same time (a cap compares timestamps written by different workers).
 
     >>> tick = data_clock(datetime(2025, 6, 1, tzinfo=UTC))
     >>> abs((tick() - datetime(2025, 6, 1, tzinfo=UTC)).total_seconds()) < 60
     True
     """
-    offset = as_of - wall_clock()
+    offset = as_of - (started or wall_clock())
     return lambda: wall_clock() + offset
 
 
