@@ -78,8 +78,21 @@ def train(
         Path | None, typer.Option("--catalogue", help="Catalogue the log was served with.")
     ] = None,
     window: Annotated[
-        int, typer.Option("--window", help="Reward window after a decision (days), with --data.")
-    ] = 7,
+        int | None,
+        typer.Option("--window", help="Reward window after a decision (days), with --data [7]."),
+    ] = None,
+    reward: Annotated[
+        str,
+        typer.Option(
+            "--reward",
+            help="With --data: 'adoption' (benefit used in the window) or 'surrogate' "
+            "(retained at --horizon, predicted from that use by a surrogate index).",
+        ),
+    ] = "adoption",
+    horizon: Annotated[
+        int | None,
+        typer.Option("--horizon", help="Retention horizon (days) of --reward surrogate [180]."),
+    ] = None,
     factors: Annotated[
         str, typer.Option("--factors", help="Creative factor columns.")
     ] = "message,image,cta",
@@ -97,9 +110,11 @@ def train(
     """Fit pooled Thompson sampling to logged decisions.
 
     From ``--log``: a table with the factor, context and ``reward`` columns. From ``--data``:
-    the dataset's exposures log, each decision's reward joined from its events (the promoted
-    benefit used within ``--window`` days; a still-open window is weighed by how much of it
-    has run — see ``tenure.messaging.rewards.seen_share``).
+    the dataset's exposures log, each decision's reward joined from its events — with
+    ``--reward adoption`` the promoted benefit used within ``--window`` days (a still-open
+    window is weighed by how much of it has run — see ``tenure.messaging.rewards.seen_share``);
+    with ``--reward surrogate``, retention at ``--horizon`` days predicted from that use by a
+    surrogate index fitted on the log's decisions old enough (``tenure.messaging.training``).
     """
     import pandas as pd
 
@@ -107,25 +122,38 @@ def train(
     from tenure.messaging.policies.thompson import ThompsonPolicy
     from tenure.messaging.snapshot import write_snapshot
 
+    described: dict[str, object] = {"reward": "log"}
     with friendly_errors():
         if (log is None) == (data is None):
             raise SpecError("give exactly one of --log FILE or --data SRC")
+        if reward not in ("adoption", "surrogate"):
+            raise SpecError(f"--reward: expected adoption or surrogate, got {reward!r}")
+        if horizon is not None and reward != "surrogate":
+            raise SpecError(
+                "--horizon: only with --reward surrogate (the adoption reward has none)"
+            )
         if data is not None:
             from tenure.commands._console import open_dataset
             from tenure.messaging import Catalogue
-            from tenure.messaging.rewards import join_rewards, seen_share
+            from tenure.messaging.training import training_data
 
             cat = Catalogue.load(catalogue_path) if catalogue_path else Catalogue.default()
-            joined = join_rewards(open_dataset(data), cat, window_days=window)
-            # Every decision, open windows too: a use counts the day it happens, a "not yet"
-            # only for the share of the window's uses visible by now (seen_share). Keeping
-            # early uses but dropping open "not yet"s would overstate recent creatives.
-            frame = joined.assign(reward=(joined["status"] == "joined").astype(float))
-            frame.loc[joined["status"] == "default", "reward"] = 0.0
-            frame["seen"] = seen_share(frame["elapsed_days"], frame["event_day"], window)
+            td = training_data(
+                open_dataset(data), cat, reward=reward, window_days=7 if window is None else window,
+                horizon_days=180 if horizon is None else horizon,
+                factors=_split(factors, "--factors"), context=_split(context, "--context"),
+            )  # fmt: skip
+            frame, described = td.frame, td.describe()
             source = data
         else:
             assert log is not None
+            if reward != "adoption":
+                raise SpecError(
+                    f"--reward {reward}: needs --data SRC (the index is fitted on members' "
+                    "retention at the horizon); a --log brings its own reward column"
+                )
+            if window is not None:
+                raise SpecError("--window: only with --data (a --log brings its own rewards)")
             frame = _read_table(log, "--log")
             source = str(log)
         assert isinstance(frame, pd.DataFrame)
@@ -143,7 +171,7 @@ def train(
         pol = ThompsonPolicy(
             _split(factors, "--factors"), ctx, exploration=exploration, mc_draws=mc_draws
         ).fit(frame)
-        write_snapshot(out, "thompson", pol.snapshot_state())
+        write_snapshot(out, "thompson", {**pol.snapshot_state(), "training": described})
     summary = {
         "snapshot": str(out),
         "version": pol.version,
@@ -152,6 +180,7 @@ def train(
         "newton_iterations": pol.n_iter_,
         "factors": list(pol.factors),
         "context": list(pol.context),
+        **described,
     }
     if as_json:
         print_json(summary)

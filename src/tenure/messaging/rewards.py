@@ -21,12 +21,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from tenure._types import FloatArray
-from tenure.errors import DataContractError
+from tenure.errors import DataContractError, SpecError
 from tenure.messaging.catalogue import Catalogue
 from tenure.store import Dataset
 
@@ -99,6 +100,7 @@ def join_rewards(
     window_days: int = 7,
     default: float = 0.0,
     as_of: datetime | None = None,
+    horizon_days: int | None = None,
 ) -> pd.DataFrame:
     """The exposures log with ``reward`` and ``status`` and the creatives' factor columns.
 
@@ -109,6 +111,12 @@ def join_rewards(
     Rows with no creative (nothing was eligible) are dropped. The factor columns
     (``message``, ``image``, ``cta``, ``benefit``) come from the catalogue, so the result is
     what ``tenure policy train`` reads.
+
+    With ``horizon_days``, each decision also gets what a surrogate index of retention needs
+    (:func:`tenure.messaging.surrogate_reward.fit_surrogate_index`), joined from the members
+    table in the engine: ``horizon_reached`` (the decision is ``horizon_days`` old by
+    ``as_of``), ``retained`` (still a member then) and the member's ``member_country`` and
+    ``member_plan``.
     """
     x = dataset.table("exposures")
     e = dataset.table("events")
@@ -156,6 +164,8 @@ def join_rewards(
             else_="pending",
         )
     ).drop("_hit_key")
+    if horizon_days is not None:
+        out = _with_retention(dataset, out, horizon_days, end)
     frame: pd.DataFrame = out.to_pandas()
     unknown = sorted(set(frame["variant"]) - set(known))
     if unknown:
@@ -174,3 +184,28 @@ def join_rewards(
     frame["event_day"] = np.ceil(((first - ts) / day).to_numpy(dtype=np.float64))
     frame = frame.drop(columns=["_key", "_first_use"]).merge(creatives, on="variant", how="left")
     return frame
+
+
+def _with_retention(dataset: Dataset, out: ir.Table, horizon_days: int, end: datetime) -> ir.Table:
+    """Add ``horizon_reached``, ``retained``, ``member_country`` and ``member_plan``."""
+    if horizon_days < 1:
+        raise SpecError(f"--horizon: must be at least 1 day, got {horizon_days}")
+    m = dataset.members
+    missing = [c for c in ("ended_at", "country", "plan") if c not in m.columns]
+    if missing:
+        raise DataContractError(
+            f"members: no column {missing[0]!r}; a surrogate reward needs ended_at (to see "
+            "who is still a member at the horizon), country and plan"
+        )
+    mm = m.select(
+        _m_id=m.member_id,
+        _ended=m.ended_at,
+        member_country=m.country.cast("string").fill_null("(missing)"),
+        member_plan=m.plan.cast("string").fill_null("(missing)"),
+    )
+    out = out.left_join(mm, out.member_id == mm._m_id).drop("_m_id")
+    at = out.ts + ibis.interval(days=horizon_days)
+    return out.mutate(
+        horizon_reached=at <= ibis.literal(end),
+        retained=out._ended.isnull() | (out._ended > at),
+    ).drop("_ended")

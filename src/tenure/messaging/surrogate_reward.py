@@ -16,20 +16,48 @@ retention, not by adoption alone: a creative that sells a benefit with no effect
 earns nothing over the no-adoption baseline. Valid only under surrogacy (the message moves
 retention *through* the benefit's use) — the assumption the experiments' check horizon
 tests; in the simulator it holds by construction.
+
+**On data** (:func:`fit_surrogate_index`, ``tenure policy train --reward surrogate``), the
+historical members are the log's own decisions old enough to have reached the horizon:
+:math:`S` is whether the promoted benefit was used in the window, :math:`Y` whether the
+member was still a member ``horizon`` days after the decision (the members table's
+``ended_at``), :math:`X` the member's country and plan. Every decision — recent ones too,
+which is the point — is then rewarded by :math:`h`.
+
+**Open windows** (:func:`open_window_reward`). A decision whose window is still open and
+whose benefit has not been used yet will end as :math:`h_0` (no use) or :math:`h_b` (used
+later). With :math:`p` the creative's adoption rate in its context and :math:`F` the share
+of the window's uses visible by now (:func:`tenure.messaging.rewards.seen_share`), the
+chance it is still used is :math:`q = p(1 - F) / (1 - pF)`, and its reward is the
+expectation :math:`h_0 + (h_b - h_0)\,q`; a use already seen earns :math:`h_b` at once.
+:math:`p` comes from the adoption model fitted on the same log with open windows
+(its ``seen`` column), so the surrogate reward learns from day one, like the adoption reward.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from tenure._types import FloatArray, IntArray
+from tenure.errors import SpecError
+from tenure.messaging.catalogue import Catalogue
+from tenure.messaging.policies.thompson import ThompsonPolicy
 from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers
 from tenure.stats.ipw import GroupedLogistic, one_hot
 
-__all__ = ["SurrogateReward", "fit_surrogate_reward"]
+__all__ = [
+    "SurrogateReward",
+    "fit_surrogate_index",
+    "fit_surrogate_reward",
+    "open_window_reward",
+    "surrogate_training_frame",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +67,9 @@ class SurrogateReward:
     benefits: tuple[str, ...]
     table: FloatArray  # (countries, plans, 1 + benefits)
     n_historical: int
+    countries: tuple[str, ...] = field(default=model.COUNTRIES)
+    plans: tuple[str, ...] = field(default=model.PLANS)
+    horizon_days: int = 180
 
     def reward(self, country: IntArray, plan: IntArray, adopted: IntArray) -> FloatArray:
         """Rewards of decisions: ``adopted`` is the benefit's index + 1, or 0 for none."""
@@ -48,9 +79,23 @@ class SurrogateReward:
         """The early-outcome code of adopting ``benefit`` (its position + 1)."""
         return self.benefits.index(benefit) + 1
 
+    def codes(
+        self, country: Iterable[object], plan: Iterable[object], benefit: Iterable[object]
+    ) -> tuple[IntArray, IntArray, IntArray]:
+        """Row codes of labels: a level the index never saw gets its reference (code 0)."""
+        co = {v: i for i, v in enumerate(self.countries)}
+        pl = {v: i for i, v in enumerate(self.plans)}
+        bx = {b: i + 1 for i, b in enumerate(self.benefits)}
+        return (
+            np.array([co.get(str(v), 0) for v in country], dtype=np.int64),
+            np.array([pl.get(str(v), 0) for v in plan], dtype=np.int64),
+            np.array([bx.get(str(v), 0) for v in benefit], dtype=np.int64),
+        )
 
-def _design(country: IntArray, plan: IntArray, outcome: IntArray, n_out: int) -> FloatArray:
-    nc, npn = len(model.COUNTRIES), len(model.PLANS)
+
+def _design(
+    country: IntArray, plan: IntArray, outcome: IntArray, n_out: int, nc: int, npn: int
+) -> FloatArray:
     s = one_hot(outcome, n_out)[:, 1:]
     c = one_hot(country, nc)
     inter = (s[:, :, None] * c[:, None, 1:]).reshape(len(outcome), -1)
@@ -92,8 +137,111 @@ def fit_surrogate_reward(
     grid = np.arange(size)
     co, rest = np.divmod(grid, npn * n_out)
     pl, out = np.divmod(rest, n_out)
-    x = _design(co, pl, out, n_out)
+    x = _design(co, pl, out, n_out, nc, npn)
     seen = trials > 0
     fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
     table = fit.predict_proba(x)[0].reshape(nc, npn, n_out)
     return SurrogateReward(benefits, np.asarray(table, dtype=np.float64), members)
+
+
+def fit_surrogate_index(
+    joined: pd.DataFrame, catalogue: Catalogue, *, horizon_days: int, min_historical: int = 200
+) -> SurrogateReward:
+    """Fit :math:`h(S, X)` on the decisions of ``joined`` that have reached the horizon.
+
+    ``joined`` is :func:`tenure.messaging.rewards.join_rewards` with ``horizon_days``: one row
+    per decision with ``status``, ``benefit``, ``horizon_reached``, ``retained``,
+    ``member_country`` and ``member_plan``. A decision whose window is still open cannot be
+    historical (it is younger than the horizon).
+
+    Raises
+    ------
+    SpecError
+        When fewer than ``min_historical`` decisions have reached the horizon.
+    """
+    benefits = tuple(b.id for b in catalogue.benefits if b.actions)
+    hist = joined[joined["horizon_reached"].astype(bool) & (joined["status"] != "pending")]
+    if len(hist) < min_historical:
+        raise SpecError(
+            f"--horizon {horizon_days}: only {len(hist)} logged decisions are {horizon_days} "
+            f"days old (need {min_historical}) to fit the surrogate index; use a shorter "
+            "--horizon or a longer log"
+        )
+    countries = tuple(sorted(map(str, joined["member_country"].unique())))
+    plans = tuple(sorted(map(str, joined["member_plan"].unique())))
+    sr0 = SurrogateReward(benefits, np.zeros(0), 0, countries, plans, horizon_days)
+    co, pl, b = sr0.codes(hist["member_country"], hist["member_plan"], hist["benefit"])
+    outcome = np.where((hist["status"] == "joined").to_numpy(), b, 0)
+    n_out, nc, npn = len(benefits) + 1, len(countries), len(plans)
+    cell = (co * npn + pl) * n_out + outcome
+    size = nc * npn * n_out
+    trials = np.bincount(cell, minlength=size).astype(np.float64)
+    succ = np.bincount(cell, weights=hist["retained"].to_numpy(dtype=np.float64), minlength=size)
+    grid = np.arange(size)
+    gco, rest = np.divmod(grid, npn * n_out)
+    gpl, gout = np.divmod(rest, n_out)
+    x = _design(gco, gpl, gout, n_out, nc, npn)
+    seen = trials > 0
+    fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
+    table = np.asarray(fit.predict_proba(x)[0].reshape(nc, npn, n_out), dtype=np.float64)
+    return SurrogateReward(benefits, table, len(hist), countries, plans, horizon_days)
+
+
+def open_window_reward(
+    h_none: npt.ArrayLike,
+    h_used: npt.ArrayLike,
+    used: npt.ArrayLike,
+    seen: npt.ArrayLike,
+    p_adopt: npt.ArrayLike,
+) -> FloatArray:
+    r"""Each decision's expected surrogate reward given what its window shows so far.
+
+    ``used``: the promoted benefit has been used (reward :math:`h_b`); otherwise
+    :math:`h_0 + (h_b - h_0)\,p(1 - F)/(1 - pF)` — for a closed window (:math:`F = 1`) that
+    is :math:`h_0`.
+
+    Examples
+    --------
+    >>> open_window_reward([0.5, 0.5, 0.5], [0.7, 0.7, 0.7], [True, False, False],
+    ...                    [0.2, 1.0, 0.5], [0.4, 0.4, 0.4]).round(4).tolist()
+    [0.7, 0.5, 0.55]
+    """
+    h0, hb = np.asarray(h_none, dtype=np.float64), np.asarray(h_used, dtype=np.float64)
+    f, p = np.asarray(seen, dtype=np.float64), np.asarray(p_adopt, dtype=np.float64)
+    later = p * (1 - f) / np.maximum(1 - p * f, 1e-12)
+    return np.asarray(np.where(np.asarray(used, dtype=bool), hb, h0 + (hb - h0) * later))
+
+
+def _adoption_rates(policy: ThompsonPolicy, frame: pd.DataFrame) -> FloatArray:
+    """``policy``'s posterior-mode rate for each row's creative (factor columns) in its context."""
+    keys = [*policy.context, *policy.factors]
+    rows = frame[keys].astype(str)
+    lookup: dict[tuple[str, ...], float] = {}
+    for ctx, group in rows.drop_duplicates().groupby(list(policy.context), sort=False):
+        values = tuple(map(str, ctx)) if isinstance(ctx, tuple) else (str(ctx),)
+        cells = [tuple(r) for r in group[keys].itertuples(index=False)]
+        parts = [dict(zip(policy.factors, c[len(values) :], strict=True)) for c in cells]
+        rates = policy.expected_reward(dict(zip(policy.context, values, strict=True)), parts)
+        lookup.update(zip(cells, map(float, rates), strict=True))
+    return np.array([lookup[tuple(r)] for r in rows.itertuples(index=False)], dtype=np.float64)
+
+
+def surrogate_training_frame(
+    joined: pd.DataFrame,
+    index: SurrogateReward,
+    adoption: ThompsonPolicy,
+    seen: npt.ArrayLike,
+) -> pd.DataFrame:
+    """The log with ``reward`` = each decision's (expected) surrogate reward, open windows too.
+
+    ``adoption`` is the adoption-reward policy fitted on the same decisions with ``seen``
+    (:func:`tenure.messaging.rewards.seen_share`); it supplies :math:`p` for
+    :func:`open_window_reward`. The result has no ``seen`` column: its rewards already are
+    expectations given what is known.
+    """
+    co, pl, b = index.codes(joined["member_country"], joined["member_plan"], joined["benefit"])
+    h0, hb = index.table[co, pl, 0], index.table[co, pl, b]
+    used = (joined["status"] == "joined").to_numpy()
+    reward = open_window_reward(h0, hb, used, seen, _adoption_rates(adoption, joined))
+    out = joined.drop(columns=[c for c in ("seen",) if c in joined.columns])
+    return out.assign(reward=reward)

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from tenure._types import FloatArray, IntArray
@@ -42,7 +44,7 @@ from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.creatives import Creative
 from tenure.simulate import catalogue as model
 
-__all__ = ["CreativeWorld", "SimMembers", "adoption_day"]
+__all__ = ["CreativeWorld", "SimMembers", "adoption_day", "served_test"]
 
 PLACEMENT_FEATURES = ("signup", "in_context", "home", "email", "cancel_flow")
 DISCOUNT_STAY = 0.9
@@ -265,3 +267,78 @@ class CreativeWorld:
         later[:, DISCOUNT_MONTHS:] += np.where(is_discount, DISCOUNT_LATER_CHURN, 0.0)[:, None]
         after = np.prod(1 - special.expit(later), axis=1)
         return np.asarray(stay), np.asarray(stay * after)
+
+
+def served_test(
+    world: CreativeWorld,
+    *,
+    members: int = 20_000,
+    days: int = 300,
+    placement: str = "home",
+    window_days: int = 7,
+    seed: int = 0,
+) -> tuple[dict[str, pd.DataFrame], datetime]:
+    """A past uniform test of ``placement``'s creatives, written as contract tables.
+
+    One decision per member on their sign-up day, spread evenly over ``days``; each member
+    is shown a creative drawn uniformly from those whose benefit's segment rules they meet
+    (the logged ``propensity``). Adoption (one event of the benefit's first action on its
+    first-use day, :func:`adoption_day`) and staying to the horizon come from ``world``; a
+    member who leaves before the horizon ends on a day drawn uniformly after the window.
+    Observation ends ``days`` after the first decision, so early decisions have reached the
+    horizon and late ones have not (``ended_at`` is null past ``as_of``). Returns the
+    ``members``, ``events`` and ``exposures`` tables and ``as_of``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 41]))
+    cat = world.catalogue
+    creatives = cat.creatives(placement)
+    m = SimMembers.draw(rng, members)
+    rows = np.arange(members)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    as_of = start + timedelta(days=days)
+    offer: dict[tuple[int, int], IntArray] = {}
+    pick = np.empty(members, dtype=np.int64)
+    size = np.empty(members, dtype=np.int64)
+    for r in rows:
+        key = (int(m.country[r]), int(m.plan[r]))
+        if key not in offer:
+            attrs = {"country": model.COUNTRIES[key[0]], "plan": model.PLANS[key[1]]}
+            offer[key] = np.array(
+                [j for j, c in enumerate(creatives)
+                 if cat.benefit(c.benefit).segment_reason(attrs) is None]
+            )  # fmt: skip
+        ok = offer[key]
+        pick[r], size[r] = ok[rng.integers(ok.size)], ok.size
+    shown = [creatives[j] for j in pick]
+    p = world.adoption_prob(creatives, m, rows)[rows, pick]
+    adopted = rng.random(members) < p
+    first = adoption_day(rng.random(members), window_days)
+    without, with_ = world.retention([c.benefit for c in shown], m, rows)
+    stays = rng.random(members) < np.where(adopted, with_, without)
+    ts = start + pd.to_timedelta(rng.uniform(0, days, members), unit="D")
+    leave = ts + pd.to_timedelta(
+        rng.uniform(window_days + 1, world.horizon_days, members), unit="D"
+    )
+    ended = pd.Series(leave).where(~stays & (leave <= pd.Timestamp(as_of)))
+    ids = [f"s{r}" for r in rows]
+    labels = [m.labels(int(r)) for r in rows]
+    members_t = pd.DataFrame(
+        {"member_id": ids, "signup_at": ts, "ended_at": pd.to_datetime(ended, utc=True),
+         "country": [a["country"] for a in labels], "plan": [a["plan"] for a in labels],
+         "channel": [a["channel"] for a in labels]}
+    )  # fmt: skip
+    used = np.flatnonzero(adopted)
+    events_t = pd.DataFrame(
+        {"member_id": [ids[r] for r in used],
+         "ts": ts[used] + pd.to_timedelta(first[used] - 0.5, unit="D"),
+         "action": [cat.benefit(shown[r].benefit).actions[0] for r in used],
+         "benefit": [shown[r].benefit for r in used]}
+    )  # fmt: skip
+    events_t = events_t[events_t["ts"] <= as_of]
+    exposures_t = pd.DataFrame(
+        {"member_id": ids, "ts": ts + pd.Timedelta(minutes=1), "experiment": "uniform-test",
+         "variant": [c.id for c in shown], "placement": placement,
+         "propensity": 1.0 / size, "decision_id": [f"d{r}" for r in rows],
+         "country": members_t["country"], "plan": members_t["plan"]}
+    )  # fmt: skip
+    return {"members": members_t, "events": events_t, "exposures": exposures_t}, as_of

@@ -255,6 +255,7 @@ class ThompsonPolicy(BasePolicy):
         return self
 
     MAX_POOLING_ROUNDS = 30
+    MAX_STEP = 5.0
 
     def _stated_scales(self) -> FloatArray:
         """The stated prior's scale of each group of :meth:`Design.groups`."""
@@ -287,9 +288,13 @@ class ThompsonPolicy(BasePolicy):
         theta = theta.copy()
 
         def score_weight(th: FloatArray) -> tuple[FloatArray, FloatArray]:
-            p = special.expit(x @ th)
-            q = 1 - seen * p
-            return (s - n * seen * p) * (1 - p) / q, n * seen * p * (1 - p) ** 2 / q
+            # 1 - p and 1 - F p from expit(-eta), never as 1 - p: with F = 1 and p rounding
+            # to 1 the naive ratio (1 - p) / (1 - F p) is 0 / 0 (a diverged step's NaN).
+            eta = np.clip(x @ th, -35.0, 35.0)
+            p, pc = special.expit(eta), special.expit(-eta)
+            q = (1 - seen) + seen * pc
+            r = pc / q
+            return (s - n * seen * p) * r, n * seen * p * pc * r
 
         eye = np.eye(len(theta))
         for it in range(self.max_iter if steps is None else steps):
@@ -300,6 +305,11 @@ class ThompsonPolicy(BasePolicy):
             hess[np.diag_indices_from(hess)] += prec
             factor = linalg.cho_factor(hess)
             step = linalg.cho_solve(factor, grad)
+            # Fisher scoring on the censored link can overshoot from a poor start; a step of
+            # more than MAX_STEP on the log-odds is shortened (the fixed point is unchanged).
+            big = float(np.max(np.abs(step)))
+            if big > self.MAX_STEP:
+                step *= self.MAX_STEP / big
             theta += step
             if steps is not None and it == steps - 1:
                 # a pooling round: the covariance at the step's start, same factorisation
