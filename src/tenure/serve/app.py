@@ -199,11 +199,12 @@ def create_app(service: Service) -> ServiceApp:
     # The last added is the outermost: keys are checked first, then the body's size.
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.max_body)
     app.add_middleware(AuthMiddleware, keys=service.keys)
-    # POST /v1/decide meets the same two checks first, then the fast path, which hands
-    # what it does not answer to the whole stack above (the checks run again there).
+    # POST /v1/decide meets the key check, then the fast path (which checks the size
+    # itself), which hands what it does not answer to the whole stack above (the checks
+    # run again there).
     full = super(ServiceApp, app).__call__
-    fast = DecideFastPath(full, service)
-    app.front = AuthMiddleware(BodyLimitMiddleware(fast, service.max_body), service.keys)
+    fast = DecideFastPath(full, service, service.max_body)
+    app.front = AuthMiddleware(fast, service.keys)
     return app
 
 

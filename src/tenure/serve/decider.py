@@ -33,7 +33,7 @@ from tenure.messaging import (
     tenure_band,
     value_recap,
 )
-from tenure.messaging.eligibility import CreativeSet, _regular_benefits
+from tenure.messaging.eligibility import CreativeSet, regular_benefits
 from tenure.serve.policy_slot import PolicySlot
 from tenure.serve.recent import RecentDecisions
 from tenure.serve.stores import DecisionRow, PeerDecision
@@ -60,6 +60,8 @@ class _Eligible:
     ids: tuple[str, ...]
     position: Mapping[str, int]
     reason: str
+    removed: tuple[str, ...] | None = None
+    """The ids the same-creative cap cut from the cached set (in its order), if any."""
 
     def without(self, shown: Sequence[str]) -> tuple[list[Creative], tuple[str, ...]]:
         """The creatives and ids left when ``shown`` (members of this set) are removed.
@@ -114,6 +116,8 @@ class Decider:
         self._prefix = uuid.uuid4().hex[:16]
         self._counter = itertools.count(1)
         self._cache: dict[object, _Eligible] = {}
+        self._member_keys: dict[str, tuple[object, ...]] = {}
+        self._interned: dict[tuple[object, ...], tuple[object, ...]] = {}
         # The only attributes eligibility reads: the columns of the benefits' segment rules.
         self._segment_columns = tuple(
             sorted({column for b in catalogue.benefits for column, _ in b.segments})
@@ -143,11 +147,16 @@ class Decider:
         """
         member: tuple[object, ...] = ()
         if state is not None:
-            regular = _regular_benefits(self.catalogue, state)
-            member = (
-                tuple(sorted(regular.items())),
-                state.saved_30d > 0 or bool(state.uses_30d),
-            )
+            # A member's state is fixed for the service's life: its part of the key once.
+            part = self._member_keys.get(state.member_id)
+            if part is None:
+                regular = regular_benefits(self.catalogue, state)
+                part = (
+                    tuple(sorted(regular.items())),
+                    state.saved_30d > 0 or bool(state.uses_30d),
+                )
+                part = self._member_keys[state.member_id] = self._interned.setdefault(part, part)
+            member = part
         segment = tuple(context.get(c) for c in self._segment_columns)
         key = (placement, segment, member)
         base = self._cache.get(key)
@@ -174,7 +183,8 @@ class Decider:
         keep, ids = base.without(shown)
         # A key naming this set uniquely, for policies that cache per eligible set.
         set_key = (getattr(base.creatives, "key", base.ids), tuple(shown))
-        return _Eligible(CreativeSet(keep, set_key), ids, {}, ""), base.ids
+        removed = tuple(sorted(shown, key=base.position.__getitem__))
+        return _Eligible(CreativeSet(keep, set_key), ids, {}, "", removed), base.ids
 
     def _compute(
         self,
@@ -258,6 +268,7 @@ class Decider:
             did, member_id, now, policy.version, creative.id, placement,
             float(choice.propensity), ids, benefit=creative.benefit,
             text=render_text(creative, recap), context=full_context, eligible_base=base,
+            eligible_removed=elig.removed,
         )  # fmt: skip
         shown = PastDecision(creative.id, placement, now)
         self.recent.add(member_id, shown)

@@ -3,7 +3,7 @@
 The decision costs tens of microseconds and the commit is shared by a batch, so on a
 2-core machine FastAPI's routing, dependency solving and response classes were the
 largest cost of a decision left. :class:`DecideFastPath` is an ASGI middleware, inside
-the key check and the body limit, that answers a well-formed decide request itself: it
+the key check and enforcing the body limit, that answers a well-formed decide request itself: it
 reads the body, validates it with the same pydantic model (``model_validate_json``, no
 intermediate ``dict``), and sends the bytes :func:`answer` returns.
 
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenure.serve.commit import CommitterClosed
 from tenure.serve.decider import UnknownMember, UnknownPlacement
+from tenure.serve.limits import DEFAULT_MAX_BODY, too_large
 from tenure.serve.models import DecideRequest
 from tenure.serve.stores import DecisionRow
 
@@ -140,27 +141,51 @@ def response_body(service: Service, row: DecisionRow) -> bytes:
 
 
 class DecideFastPath:
-    """Answer valid ``POST /v1/decide`` requests directly; pass everything else on."""
+    """Answer valid ``POST /v1/decide`` requests directly; pass everything else on.
 
-    def __init__(self, app: ASGIApp, service: Service) -> None:
+    It also enforces the body limit itself (the same 413 as
+    :class:`~tenure.serve.limits.BodyLimitMiddleware`, before a declared body is read, or
+    as soon as a streamed one passes the limit): wrapping ``receive`` and ``send`` for
+    every decision cost more than the check.
+    """
+
+    def __init__(self, app: ASGIApp, service: Service, max_bytes: int = DEFAULT_MAX_BODY) -> None:
         self.app = app
         self.service = service
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the decide route, or hand the request (body replayed) to ``app``."""
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        is_json = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():  # the full stack words the 400
+                    await self.app(scope, receive, send)
+                    return
+                if int(value) > self.max_bytes:
+                    await too_large(send, self.max_bytes)
+                    return
+            elif name == b"content-type":
+                is_json = value.startswith(b"application/json")
         chunks: list[bytes] = []
+        seen = 0
         more = True
         while more:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await too_large(send, self.max_bytes)
+                return
+            chunks.append(chunk)
             more = message.get("more_body", False)
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        req = _parse(scope, body)
+        req = _parse(body) if is_json else None
         if req is None:
             await self.app(scope, _replay(body, receive), send)
             return
@@ -172,15 +197,8 @@ class DecideFastPath:
         await send({"type": "http.response.body", "body": payload})
 
 
-def _parse(scope: Scope, body: bytes) -> DecideRequest | None:
+def _parse(body: bytes) -> DecideRequest | None:
     """The request, or None when FastAPI should answer (and explain) it instead."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            if not value.startswith(b"application/json"):
-                return None
-            break
-    else:
-        return None
     try:
         return DecideRequest.model_validate_json(body)
     except ValidationError:

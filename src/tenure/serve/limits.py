@@ -12,7 +12,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY", "BodyLimitMiddleware"]
+__all__ = ["DEFAULT_MAX_BODY", "BodyLimitMiddleware", "too_large"]
 
 DEFAULT_MAX_BODY = 1 << 20
 """1 MiB: far above any valid request (a decision request is a few hundred bytes)."""
@@ -69,7 +69,16 @@ class BodyLimitMiddleware:
                 await _reply(send, 413, self._detail())
 
     def _detail(self) -> str:
-        return f"request body over the limit of {self.max_bytes:,} bytes"
+        return _detail(self.max_bytes)
+
+
+def _detail(max_bytes: int) -> str:
+    return f"request body over the limit of {max_bytes:,} bytes"
+
+
+async def too_large(send: Send, max_bytes: int) -> None:
+    """Send the 413 answer (and close the connection: the rest of the body is unread)."""
+    await _reply(send, 413, _detail(max_bytes))
 
 
 async def _reply(send: Send, status: int, detail: str) -> None:

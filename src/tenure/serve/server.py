@@ -69,6 +69,11 @@ def config(app: Any, *, log_level: str = "warning") -> uvicorn.Config:
         timeout_graceful_shutdown=int(DRAIN_SECONDS),
         lifespan="on",
         server_header=False,
+        # Requests come from the product's touchpoints, not through a proxy whose
+        # X-Forwarded-* headers would need reading: that middleware ran on every decision.
+        proxy_headers=False,
+        http="httptools",
+        loop="uvloop",
     )
 
 

@@ -89,6 +89,11 @@ class DecisionRow:
     ``eligible`` is this set minus the removed creatives, in the same order; the log
     stores the shared base set once and the few removed ids on the row.
     """
+    eligible_removed: tuple[str, ...] | None = field(default=None, compare=False)
+    """Those removed ids in the base set's order, when the decider already knows them.
+
+    A hint, not data: with it the row is written without comparing the two sets.
+    """
 
     def values(self) -> tuple[Any, ...]:
         """The row in :data:`EXPOSURE_COLUMNS` order, as stored (JSON for lists and maps)."""
@@ -96,8 +101,11 @@ class DecisionRow:
         base = self.eligible_base
         drop = None
         if base is not None:
-            kept = set(self.eligible)
-            drop = to_json([i for i in base if i not in kept]).decode()
+            removed = self.eligible_removed
+            if removed is None:
+                kept = set(self.eligible)
+                removed = tuple([i for i in base if i not in kept])
+            drop = to_json(removed).decode()
         return (
             self.decision_id,
             self.member_id,
