@@ -307,7 +307,7 @@ class SQLLog:
     """The write algorithm, once, over a DB-API connection; backends give the dialect.
 
     Subclasses set ``kind``, ``placeholder`` and ``dialect`` and open ``self._con``; they
-    may override :meth:`_to_db_ts` (how a timestamp is bound) and :meth:`_insert_rows`.
+    may override :meth:`_to_db_ts` (how a timestamp is bound) and :meth:`_send` (the insert).
     """
 
     kind: ClassVar[str] = "sql"
@@ -471,10 +471,15 @@ class SQLLog:
         ignore_existing: bool = False,
     ) -> None:
         """Insert ``rows`` (in the table's column order) in the open transaction."""
-        conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
-        cur.executemany(
-            f"INSERT INTO {table.name} VALUES ({self._marks(len(table.columns))}){conflict}", rows
-        )
+        self._send(cur, table, rows, " ON CONFLICT DO NOTHING" if ignore_existing else "")
+
+    def _send(self, cur: Any, table: Table, rows: Sequence[tuple[Any, ...]], conflict: str) -> None:
+        """The ``INSERT`` itself (``conflict`` is empty or an ``ON CONFLICT`` clause).
+
+        A prepared ``executemany``; a backend with a faster bulk path overrides this.
+        """
+        marks = self._marks(len(table.columns))
+        cur.executemany(f"INSERT INTO {table.name} VALUES ({marks}){conflict}", rows)
 
     def _begin(self, cur: Any) -> None:
         """Open a transaction where the driver does not (DuckDB and SQLite autocommit)."""

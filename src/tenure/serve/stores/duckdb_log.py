@@ -43,14 +43,7 @@ class DuckDBLog(SQLLog):
     def _cursor(self) -> Any:
         return self._con
 
-    def _insert_rows(
-        self,
-        cur: Any,
-        table: Table,
-        rows: Sequence[tuple[Any, ...]],
-        *,
-        ignore_existing: bool = False,
-    ) -> None:
+    def _send(self, cur: Any, table: Table, rows: Sequence[tuple[Any, ...]], conflict: str) -> None:
         """Insert through Arrow: DuckDB's ``executemany`` costs milliseconds per row."""
         import pyarrow as pa
 
@@ -60,7 +53,6 @@ class DuckDBLog(SQLLog):
         batch = pa.table(list(zip(*rows, strict=True)), schema=schema)
         cur.register("_tenure_batch", batch)
         try:
-            conflict = " ON CONFLICT DO NOTHING" if ignore_existing else ""
             cur.execute(f"INSERT INTO {table.name} SELECT * FROM _tenure_batch{conflict}")
         finally:
             cur.unregister("_tenure_batch")
