@@ -37,7 +37,9 @@ from _results import record
 
 from tenure.messaging import Catalogue, MemberState, eligible
 from tenure.messaging.offpolicy import evaluate_tables
+from tenure.messaging.policies import BasePolicy
 from tenure.messaging.policies.thompson import ThompsonPolicy
+from tenure.messaging.policies.uniform import UniformPolicy
 from tenure.stats.ope import evaluate
 
 WORK = Path(__file__).parent / "_work"
@@ -112,6 +114,31 @@ def bench_decision(cat: Catalogue, pol: ThompsonPolicy, repeat: int) -> dict[str
             "cold_ms": float(np.median(cold)) * 1e3, "n_creatives": len(full)}  # fmt: skip
 
 
+def bench_uniform(cat: Catalogue, repeat: int) -> dict[str, float]:
+    """A uniform decision at ``signup``, and its draw alone: the direct index draw of
+    ``UniformPolicy.choose`` against the base class's probabilities + running sums +
+    ``searchsorted`` (what it used before), same run, same eligible set."""
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    state = MemberState("m1", {"country": "US", "plan": "monthly", "channel": "organic"},
+                        datetime(2026, 2, 1, tzinfo=UTC), now, uses_30d={"video": 5},
+                        uses_7d={"video": 2}, saved_30d_by_benefit={"shipping": 12.0})  # fmt: skip
+    pol = UniformPolicy(cat)
+    rng = np.random.default_rng(1)
+    elig = eligible(cat, state, placement="signup", context=state.attributes, now=now).creatives
+
+    def decide() -> None:
+        e = eligible(cat, state, placement="signup", context=state.attributes, now=now)
+        pol.choose({}, e.creatives, rng)
+
+    return {
+        "uniform_decision_us": per_call(decide, repeat) * 1e6,
+        "uniform_draw_us": per_call(lambda: pol.choose({}, elig, rng), repeat) * 1e6,
+        "uniform_base_draw_us": per_call(lambda: BasePolicy.choose(pol, {}, elig, rng), repeat)
+        * 1e6,
+        "uniform_n": len(elig),
+    }
+
+
 def bench_ope(n: int, n_actions: int, rng: np.random.Generator) -> dict[str, float]:
     action = rng.integers(n_actions, size=n)
     reward = rng.binomial(1, 0.1, size=n).astype(float)
@@ -156,10 +183,11 @@ def main() -> None:
     with Clock() as train:
         pol = ThompsonPolicy(("message", "image", "cta"), ("placement", "country", "plan")).fit(log)
     dec = bench_decision(cat, pol, 2_000 if quick else 20_000)
+    uni = bench_uniform(cat, 2_000 if quick else 20_000)
     ope = bench_ope(n_ope, 10, rng)
     obp = bench_obp(n_ope, 10)
     load = os.getloadavg()[0]
-    print(json.dumps({"train_s": train.wall, "train_cpu": train.cpu, **dec, **ope, "obp": obp,
+    print(json.dumps({"train_s": train.wall, "train_cpu": train.cpu, **dec, **uni, **ope, "obp": obp,
                       "load": load}))  # fmt: skip
     ratio = f"Tenure {obp['cpu'] / ope['arrays_cpu']:.1f}× less CPU" if obp else "obp not installed"
     obp_cell = (
@@ -172,6 +200,7 @@ def main() -> None:
 | what | Tenure | peer |
 | --- | --- | --- |
 | one decision, {dec["n_creatives"]} creatives, warm context (eligibility + probabilities + draw) | {dec["warm_us"]:.0f} µs CPU (eligibility alone {dec["eligibility_us"]:.0f} µs) | — |
+| one uniform-policy decision, {uni["uniform_n"]} eligible (eligibility + draw) | {uni["uniform_decision_us"]:.0f} µs CPU; the draw alone {uni["uniform_draw_us"]:.2f} µs (direct index) vs {uni["uniform_base_draw_us"]:.2f} µs (probabilities + running sums + searchsorted, same run) | — |
 | first decision in a context (Monte Carlo scores, {pol.mc_draws} draws) | {dec["cold_ms"]:.1f} ms CPU (median of 20 contexts) | — |
 | train pooled Thompson sampling on {n_train:,} logged decisions ({pol.design_.n_features} coefficients) | {train.cpu:.2f} s CPU ({train.wall:.2f} s wall) | — |
 | IPS + SNIPS + DM + DR with intervals, {n_ope:,} rounds × 10 actions (arrays) | {ope["arrays_cpu"]:.3f} s CPU ({ope["arrays_s"]:.3f} s wall) | {obp_cell} |

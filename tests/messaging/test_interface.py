@@ -140,3 +140,16 @@ def test_uniform_snapshot_round_trip(tmp_path: Path, catalogue: Catalogue) -> No
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(SpecError, match="not a policy snapshot"):
         load_policy(tmp_path / "bad.json")
+
+
+def test_uniform_direct_draw_is_the_base_policys_draw(catalogue: Catalogue) -> None:
+    """The index draw picks what inverting the running sums would, from the same uniform."""
+    from tenure.messaging.policies import BasePolicy
+
+    pol = UniformPolicy(catalogue)
+    for n in (1, 2, 7, 240):
+        elig = catalogue.creatives("signup")[:n]
+        a, b = np.random.default_rng(n), np.random.default_rng(n)
+        fast = [pol.choose({}, elig, a) for _ in range(3000)]
+        base = [BasePolicy.choose(pol, {}, elig, b) for _ in range(3000)]
+        assert fast == base

@@ -53,6 +53,7 @@ from tenure.stats.ipw import GroupedLogistic, one_hot
 
 __all__ = [
     "SurrogateReward",
+    "adoption_rates",
     "fit_surrogate_index",
     "fit_surrogate_reward",
     "open_window_reward",
@@ -212,7 +213,7 @@ def open_window_reward(
     return np.asarray(np.where(np.asarray(used, dtype=bool), hb, h0 + (hb - h0) * later))
 
 
-def _adoption_rates(policy: ThompsonPolicy, frame: pd.DataFrame) -> FloatArray:
+def adoption_rates(policy: ThompsonPolicy, frame: pd.DataFrame) -> FloatArray:
     """``policy``'s posterior-mode rate for each row's creative (factor columns) in its context."""
     keys = [*policy.context, *policy.factors]
     rows = frame[keys].astype(str)
@@ -242,6 +243,6 @@ def surrogate_training_frame(
     co, pl, b = index.codes(joined["member_country"], joined["member_plan"], joined["benefit"])
     h0, hb = index.table[co, pl, 0], index.table[co, pl, b]
     used = (joined["status"] == "joined").to_numpy()
-    reward = open_window_reward(h0, hb, used, seen, _adoption_rates(adoption, joined))
+    reward = open_window_reward(h0, hb, used, seen, adoption_rates(adoption, joined))
     out = joined.drop(columns=[c for c in ("seen",) if c in joined.columns])
     return out.assign(reward=reward)
