@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_support import WRITE, FirstPolicy
+from serve_support import ADMIN, WRITE, FirstPolicy
 
 from tenure.serve.service import Service
 from tenure.serve.stores import DecisionRow, LogError, OutcomeRow, OutcomeStatus, open_log
@@ -131,3 +131,11 @@ def test_two_workers_on_one_log_share_retries_outcomes_newcomers_and_caps(
     finally:
         log.close()
     assert len(ids) == len(set(ids)) == 5
+
+
+def test_a_worker_refuses_an_admin_swap_that_would_reach_only_itself(
+    make_client: Make, tmp_path: Path
+) -> None:
+    worker = make_client(log=tmp_path / "w.sqlite", shared=True)
+    r = worker.post("/v1/admin/policy", json={"path": str(tmp_path / "p.json")}, headers=ADMIN)
+    assert r.status_code == 409 and "--policy snapshot file" in r.json()["detail"]

@@ -148,11 +148,21 @@ def create_app(service: Service) -> ServiceApp:
     @app.post(
         "/v1/admin/policy",
         response_model=PolicyResponse,
-        responses={401: _ERR, 403: _ERR, 413: _ERR},
+        responses={401: _ERR, 403: _ERR, 409: _ERR, 413: _ERR},
         tags=["admin"],
     )
     async def swap_policy(req: PolicyRequest) -> Response:
-        """Load the snapshot at ``path`` and serve it from the next request on."""
+        """Load the snapshot at ``path`` and serve it from the next request on.
+
+        Refused (409) by a server running several workers: the request reaches one of
+        them, so it would swap one worker's policy; every worker watches ``--policy``.
+        """
+        if service.shared:
+            return _error(
+                409,
+                "this server runs several workers and the request reaches one of them: "
+                "replace the --policy snapshot file instead (every worker watches it)",
+            )
         try:
             previous = await service.slot.load(Path(req.path))
         except (SpecError, OSError, ValueError) as exc:

@@ -13,7 +13,9 @@ what would otherwise be per-process state consistent:
 * frequency caps see the other workers' decisions from their next commit (every write
   reads the others' new rows; an idle worker looks every 50 ms). The one window left:
   two requests for the same member on two workers within the same commit interval
-  (milliseconds) may both pass a cap.
+  (milliseconds) may both pass a cap;
+* a policy swap goes through the watched ``--policy`` file, which every worker reloads;
+  ``POST /v1/admin/policy`` would reach one worker, so it is refused (409).
 
 The parent only supervises: it prints the ready line once every worker is listening,
 forwards SIGTERM/SIGINT (each worker drains and exits 0, and so does the parent), and
