@@ -8,6 +8,9 @@ into a strict xfail (it must fail, with that exception, until the gap is closed)
 Spark starts once per test run (the session-scoped ``spark`` fixture, ``local[2]``, four
 shuffle partitions, no UI), and only when a PySpark case is collected and run; Java is
 installed by ``scripts/java.sh`` when the machine has none.
+
+``demo_run`` is one ``tenure demo`` on a 4,000-member world, shared by the CLI and browser
+tests: the whole pipeline is the slowest thing the suite runs, so it runs once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from shared import DemoRun
+
 BACKENDS = ("duckdb", "polars", "pyspark")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +36,52 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, keep together on one worker what shares a costly session resource.
+
+    ``make test`` runs two workers (``--dist loadgroup``). Session fixtures are per worker, so
+    every PySpark case shares one JVM, the service's tests one PostgreSQL cluster, and the CLI
+    and browser tests one demo run; any other test stays with its file, whose module fixtures
+    (the simulated worlds) are then built once.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
+
+
+def _worker_group(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend") == "pyspark":
+        return "spark"
+    path = Path(str(item.path))
+    if not path.is_relative_to(ROOT / "tests"):
+        return str(path)  # the doctests of a module
+    parts = path.relative_to(ROOT / "tests").parts
+    if parts[0] == "serve":
+        return "serve"
+    if parts[0] == "browser" or parts[-1] == "test_cli.py":
+        return "demo"
+    return "/".join(parts)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``tenure demo --members 4000 --seed 3``, run once through the CLI for the whole session."""
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    result = CliRunner().invoke(
+        app, ["demo", "--members", "4000", "--seed", "3", "--out", str(out)]
+    )
+    return DemoRun(out, result.exit_code, result.output)
 
 
 @pytest.fixture(scope="session")

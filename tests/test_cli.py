@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from shared import DemoRun
 from tenure.cli import app
 
 runner = CliRunner()
@@ -75,17 +76,16 @@ def test_ingest_of_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "is not a folder" in result.output
 
 
-def test_demo_writes_a_report(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--members", "4000", "--seed", "3", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+def test_demo_writes_a_report(demo_run: DemoRun) -> None:
+    assert demo_run.exit_code == 0, demo_run.output
+    out = demo_run.out
     page = (out / "index.html").read_text()
     assert "Tenure retention report" in page
     assert "<h2>Memo</h2>" in page and "Loaded 4,000 members" in page
     for anchor in ("data", "lifecycle", "portfolio", "survival", "experiments"):
         assert f'id="{anchor}"' in page, anchor
     assert (out / "memo.md").read_text().startswith("# ")
-    assert "Report:" in result.output and "Memo:" in result.output
+    assert "Report:" in demo_run.output and "Memo:" in demo_run.output
 
 
 def test_report_on_your_own_folder_says_what_it_could_not_run(world: Path, tmp_path: Path) -> None:

@@ -1,13 +1,13 @@
-"""Fixtures for the browser tests: Chromium from Debian's packages and one small report."""
+"""Fixtures for the browser tests: Chromium from Debian's packages and the shared demo report."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from shared import DemoRun
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,17 +24,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full report (every analysis, the bundled experiments) on a 4,000-member world."""
-    from tenure.pipeline import bundled_specs, run_analyses, write_html
-    from tenure.simulate import WorldConfig, simulate_world
-    from tenure.store import connect
-
-    base = tmp_path_factory.mktemp("browser")
-    world = base / "world"
-    simulate_world(world, WorldConfig(n_members=4000, seed=3))
-    truth = json.loads((world / "truth.json").read_text())
-    dataset = connect(world, as_of=datetime.fromisoformat(truth["as_of"]))
-    analyses = run_analyses(dataset, specs=bundled_specs(), source="4,000-member world")
-    write_html(analyses, base / "report", truth=truth)
-    return base / "report"
+def report_dir(demo_run: DemoRun) -> Path:
+    """The demo's full report (every analysis, the loop, the service's replay), 4,000 members."""
+    assert demo_run.exit_code == 0, demo_run.output
+    return demo_run.out
