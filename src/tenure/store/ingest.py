@@ -16,7 +16,8 @@ alone and the ingest is refused.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,14 @@ from tenure.schema import CONTRACTS, TableContract
 from tenure.store.checks import checked_sql, lit, quote, typed_sql
 from tenure.store.mapping import ColumnMap, parse_mapping
 from tenure.store.sources import Sources, find_sources
-from tenure.store.stage import StagedTable, open_file, stage_database_table, stage_table
+from tenure.store.stage import (
+    Opened,
+    StagedTable,
+    chunks,
+    open_file,
+    stage_database_table,
+    stage_table,
+)
 
 __all__ = ["IngestReport", "TableCounts", "ingest", "validate_database", "validate_in_place"]
 
@@ -37,6 +45,8 @@ QUARANTINE_COLUMNS = (
     "tbl VARCHAR, file VARCHAR, line BIGINT, rule VARCHAR, reason VARCHAR, record VARCHAR"
 )
 Progress = Callable[[str, float], None]
+CHUNK_ROWS = 50_000_000
+"""Rows of a table checked and loaded per statement (whole row groups of big Parquet files)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -98,6 +108,9 @@ def ingest(
     as_of: datetime | None = None,
     progress: Progress | None = None,
     mapping: ColumnMap | str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> IngestReport:
     """Validate the tables in folder `source` and write accepted rows to the DuckDB file `db`.
 
@@ -105,6 +118,12 @@ def ingest(
     now, and the recorded `as_of` is then the latest accepted timestamp (or now, when no
     row was accepted — the quarantine is written all the same). `mapping` renames input
     columns to contract names (see `tenure.store.mapping`).
+
+    Tables other than ``members`` are checked and loaded in chunks of about `chunk_rows`
+    rows (part files, or the row groups of one big Parquet file), so no statement holds a
+    whole events table. `memory_limit` (DuckDB's, e.g. ``"4GB"``) bounds the engine's
+    memory; what does not fit spills to `temp_directory` (default: a folder beside `db`,
+    removed afterwards).
     """
     folder = Path(source)
     if not folder.is_dir():
@@ -119,14 +138,23 @@ def ingest(
     bound = (as_of or datetime.now(UTC)).astimezone(UTC)
     partial = target.with_name(target.name + ".partial")
     _remove_partial(partial)
+    if chunk_rows < 1:
+        raise DataContractError(f"chunk_rows must be a positive number of rows, not {chunk_rows}")
+    spill = Path(temp_directory) if temp_directory else target.with_name(target.name + ".tmp")
+    config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": str(spill)}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     try:
-        con = duckdb.connect(str(partial))
+        con = duckdb.connect(str(partial), config=config)
     except duckdb.Error as exc:
-        raise DataContractError(f"--db {target}: cannot be written ({exc})") from exc
+        what = f"--db {target}: cannot be written"
+        if memory_limit and "memory" in str(exc).lower():
+            what = f"memory_limit {memory_limit!r} is not a DuckDB memory size (e.g. 4GB)"
+        raise DataContractError(f"{what} ({exc})") from exc
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TABLE quarantine ({QUARANTINE_COLUMNS})")
-        counts, pre = _load_all(con, sources, bound, columns, progress)
+        counts, pre = _load_all(con, sources, bound, columns, progress, chunk_rows)
         latest = _latest(con, [c.table for c in counts])
         recorded = as_of.astimezone(UTC) if as_of else (latest or bound)
         con.execute("CREATE TABLE tenure_meta (key VARCHAR, value VARCHAR)")
@@ -143,9 +171,11 @@ def ingest(
     except BaseException:
         con.close()
         _remove_partial(partial)
+        _remove_spill(spill, owned=temp_directory is None)
         raise
     os.replace(partial, target)
     _remove_partial(partial)
+    _remove_spill(spill, owned=temp_directory is None)
     if progress:
         progress("done", 1.0)
     return IngestReport(
@@ -157,6 +187,12 @@ def ingest(
         sources.skipped,
         pre,
     )
+
+
+def _remove_spill(spill: Path, *, owned: bool) -> None:
+    """Remove the spill folder ingest chose (a folder the caller named is left in place)."""
+    if owned and spill.is_dir():
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _remove_partial(partial: Path) -> None:
@@ -205,16 +241,23 @@ def _load_all(
     bound: datetime,
     mapping: ColumnMap,
     progress: Progress | None,
+    chunk_rows: int,
 ) -> tuple[list[TableCounts], int]:
     counts = []
     pre = 0
     order = [n for n in CONTRACTS if n in sources.tables]
     for i, name in enumerate(order):
-        if progress:
-            progress(f"validating {name}", i / len(order))
         contract = CONTRACTS[name]
-        staged = _stage(con, contract, sources, mapping)
-        c, p = _load_table(con, contract, staged, bound)
+        renames = mapping.for_table(name)
+        opened = [open_file(con, f, contract, renames) for f in sources.tables[name]]
+        # A unique key is checked across every file at once; other tables go in chunks.
+        parts = [opened] if contract.unique else (chunks(opened, chunk_rows) or [opened])
+        for k, part in enumerate(_staged_parts(con, contract, opened, parts)):
+            if progress:
+                done = (i + k / len(parts)) / len(order)
+                progress(f"validating {name}" + (f" ({k + 1}/{len(parts)})" if k else ""), done)
+            _load_part(con, contract, part, bound, first=k == 0)
+        c, p = _table_counts(con, contract, sum(f.rows for f in opened))
         counts.append(c)
         pre += p
     return counts, pre
@@ -228,18 +271,51 @@ def _stage(
     return stage_table(con, contract, opened)
 
 
-def _load_table(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, staged: StagedTable, bound: datetime
-) -> tuple[TableCounts, int]:
-    n = staged.names
-    if staged.malformed:
+def _staged_parts(
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    opened: list[Opened],
+    parts: list[list[Opened]],
+) -> Iterator[StagedTable]:
+    """Each chunk staged in turn (the view is replaced by the next), malformed rows first.
+
+    The malformed records (CSV rows with the wrong number of fields) of the whole table go
+    to the quarantine before any checked row, as when the table was one statement.
+    """
+    whole = stage_table(con, contract, opened)
+    if whole.malformed:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
             [
                 [contract.name, f, line, "wrong number of fields", why, text]
-                for f, line, why, text, _ in staged.malformed
+                for f, line, why, text, _ in whole.malformed
             ],
         )
+    if contract.name == "members":
+        keys = sorted({k for *_, k in whole.malformed if k})
+        con.execute("CREATE TEMP TABLE malformed_keys AS SELECT unnest(?::VARCHAR[]) AS k", [keys])
+    if len(parts) == 1:
+        yield whole
+        return
+    for part in parts:
+        yield stage_table(con, contract, part, opened)
+
+
+def _load_part(
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    staged: StagedTable,
+    bound: datetime,
+    *,
+    first: bool,
+) -> None:
+    """Check one chunk: its good rows appended to the table, its bad rows to the quarantine.
+
+    The checks run once over the chunk, writing only the good rows; the rows read minus the
+    rows written says whether any broke a rule, and only then are the checks run again to
+    write those rows (and their reasons) to the quarantine. Nothing row-level is kept aside.
+    """
+    n = staged.names
     refs = contract.references_members
     sql = checked_sql(
         contract,
@@ -250,39 +326,56 @@ def _load_table(
         members="members" if refs else None,
         quarantined_members="quarantined_members" if refs else None,
     )
-    checked = f"checked_{contract.name}"
+    name = contract.name
+    internal = ", ".join(
+        quote(c) for c in (n.fileno, n.file, n.line, n.reason, n.rule, n.record, n.pre)
+    )
+    good = f"SELECT * EXCLUDE ({internal}) FROM ({sql}) WHERE {quote(n.reason)} IS NULL"
     try:
-        con.execute(f"CREATE TEMP TABLE {checked} AS {sql}")
-        internal = ", ".join(
-            quote(c) for c in (n.fileno, n.file, n.line, n.reason, n.rule, n.record, n.pre)
-        )
-        con.execute(
-            f"CREATE TABLE {contract.name} AS SELECT * EXCLUDE ({internal}) "
-            f"FROM {checked} WHERE {quote(n.reason)} IS NULL"
-        )
-        con.execute(
-            f"INSERT INTO quarantine SELECT {lit(contract.name)}, {quote(n.file)}, "
-            f"{quote(n.line)}, {quote(n.rule)}, {quote(n.reason)}, {quote(n.record)} "
-            f"FROM {checked} WHERE {quote(n.reason)} IS NOT NULL "
-            f"ORDER BY {quote(n.fileno)}, {quote(n.line)}"
-        )
-        (pre,) = con.execute(
-            f"SELECT count(*) FILTER (WHERE {quote(n.pre)}) FROM {checked}"
-        ).fetchone() or (0,)
-        if contract.name == "members":
-            keys = sorted({k for *_, k in staged.malformed if k})
+        before = 0 if first else _count(con, name)
+        if first:
+            con.execute(f"CREATE TABLE {name} AS {good}")
+        else:
+            con.execute(f"INSERT INTO {name} BY NAME {good}")
+        bad = staged.read - len(staged.malformed) - (_count(con, name) - before)
+        if bad:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE bad_rows AS "
+                f"SELECT * FROM ({sql}) WHERE {quote(n.reason)} IS NOT NULL"
+            )
+            con.execute(
+                f"INSERT INTO quarantine SELECT {lit(name)}, {quote(n.file)}, "
+                f"{quote(n.line)}, {quote(n.rule)}, {quote(n.reason)}, {quote(n.record)} "
+                f"FROM bad_rows ORDER BY {quote(n.fileno)}, {quote(n.line)}"
+            )
+        if name == "members":
+            checked_bad = "SELECT member_id AS k FROM bad_rows UNION ALL " if bad else ""
             con.execute(
                 "CREATE TEMP TABLE quarantined_members AS SELECT DISTINCT k FROM ("
-                f"SELECT member_id AS k FROM {checked} WHERE {quote(n.reason)} IS NOT NULL "
-                "UNION ALL SELECT unnest(?::VARCHAR[])) "
-                "WHERE k IS NOT NULL AND k NOT IN (SELECT member_id FROM members)",
-                [keys],
+                f"{checked_bad}SELECT k FROM malformed_keys) "
+                "WHERE k IS NOT NULL AND k NOT IN (SELECT member_id FROM members)"
             )
+        if bad:
+            con.execute("DROP TABLE bad_rows")
     except duckdb.Error as exc:
         raise _engine_error(contract, exc) from exc
-    con.execute(f"DROP TABLE {checked}")
-    accepted = _count(con, contract.name)
-    return TableCounts(contract.name, staged.read, accepted, staged.read - accepted), int(pre)
+
+
+def _table_counts(
+    con: duckdb.DuckDBPyConnection, contract: TableContract, read: int
+) -> tuple[TableCounts, int]:
+    """Rows read, accepted and quarantined, and accepted events dated before their signup."""
+    name = contract.name
+    accepted = _count(con, name)
+    pre = 0
+    columns = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+    if contract.references_members and "ts" in columns:
+        # Every accepted row has an accepted member (a rule), so an inner join counts them all.
+        (pre,) = con.execute(
+            f"SELECT count(*) FROM {name} e JOIN members m ON e.member_id = m.member_id "
+            "WHERE e.ts < m.signup_at"
+        ).fetchone() or (0,)
+    return TableCounts(name, read, accepted, read - accepted), int(pre)
 
 
 def _engine_error(contract: TableContract, exc: duckdb.Error) -> DataContractError:

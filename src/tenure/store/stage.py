@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pyarrow as pa
@@ -24,7 +24,14 @@ from tenure.store.checks import Internal, internal_names, lit, quote, type_probl
 from tenure.store.csvfile import read_csv_text
 from tenure.store.sources import SourceFile
 
-__all__ = ["Opened", "StagedTable", "open_file", "stage_database_table", "stage_table"]
+__all__ = [
+    "Opened",
+    "StagedTable",
+    "chunks",
+    "open_file",
+    "stage_database_table",
+    "stage_table",
+]
 
 
 @dataclass
@@ -42,6 +49,10 @@ class Opened:
     rows: int = 0
     added: dict[str, str] | None = None
     """Hive partition columns the file lacks, with the value its path gives them."""
+    groups: tuple[int, ...] = ()
+    """Rows per Parquet row group (empty for CSV): where a big file can be cut into chunks."""
+    span: tuple[int, int] | None = None
+    """Only the rows ``[start, stop)`` of the file (0-based), when it is read in chunks."""
 
 
 @dataclass(frozen=True)
@@ -77,13 +88,11 @@ def open_file(
     else:
         try:
             raw_types = _describe(con, f"SELECT * FROM read_parquet({lit(str(src.path))})")
-            (rows,) = con.execute(
-                f"SELECT count(*) FROM read_parquet({lit(str(src.path))})"
-            ).fetchone() or (0,)
+            groups = _row_groups(con, src.path)
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise DataContractError(f"cannot be read as Parquet ({first})", file=src.name) from exc
-        opened = Opened(src, {}, {}, rows=int(rows))
+        opened = Opened(src, {}, {}, rows=sum(groups), groups=groups)
     opened.added = {key: value for key, value in src.partition if key not in raw_types}
     raw_types.update(dict.fromkeys(opened.added, "VARCHAR"))
     columns = {c: mapping.get(c, c) for c in raw_types}
@@ -113,14 +122,73 @@ def open_file(
     return opened
 
 
-def stage_table(
-    con: duckdb.DuckDBPyConnection, contract: TableContract, files: list[Opened]
-) -> StagedTable:
-    """Create the view ``stage_<table>``: every file's rows, matched by column name."""
-    every = [c for f in files for c in f.types]
-    names = internal_names(every)
-    union_types: dict[str, set[str]] = {}
+def _row_groups(con: duckdb.DuckDBPyConnection, path: object) -> tuple[int, ...]:
+    """Rows per row group of a Parquet file, from its footer (no data is read)."""
+    rows = con.execute(
+        "SELECT row_group_id, max(row_group_num_rows) FROM parquet_metadata(?) "
+        "GROUP BY ALL ORDER BY 1",
+        [str(path)],
+    ).fetchall()
+    if not rows:  # a file with no row group still has a schema: zero rows
+        return ()
+    return tuple(int(n) for _, n in rows)
+
+
+def chunks(files: list[Opened], max_rows: int) -> list[list[Opened]]:
+    """The files of one table cut into runs of about `max_rows` rows, in file order.
+
+    A Parquet file larger than `max_rows` is cut at row-group boundaries (each piece reads
+    only its row groups); small files are grouped. CSV files, already read, stay whole.
+    Every row is in exactly one chunk, and chunk order is file order, so quarantined rows
+    keep their file and line order across chunks.
+    """
+    out: list[list[Opened]] = []
+    current: list[Opened] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal current, size
+        if current:
+            out.append(current)
+        current, size = [], 0
+
     for f in files:
+        own_numbers = "file_row_number" in f.types or "file_row_number" in f.columns
+        cuttable = f.arrow is None and not own_numbers and f.span is None and len(f.groups) > 1
+        if not cuttable or f.rows <= max_rows:
+            if size and size + f.rows > max_rows:
+                close()
+            current.append(f)
+            size += f.rows
+            continue
+        close()
+        start = stop = 0
+        for n in f.groups:
+            if stop > start and stop - start + n > max_rows:
+                out.append([replace(f, span=(start, stop), rows=stop - start)])
+                start = stop
+            stop += n
+        out.append([replace(f, span=(start, stop), rows=stop - start)])
+    close()
+    return out
+
+
+def stage_table(
+    con: duckdb.DuckDBPyConnection,
+    contract: TableContract,
+    files: list[Opened],
+    every: list[Opened] | None = None,
+) -> StagedTable:
+    """Create the view ``stage_<table>``: every file's rows, matched by column name.
+
+    `every` (default `files`) is all the table's files when `files` is one chunk of them:
+    column names and types are decided over all of them, so every chunk has the same
+    columns, of the same types (a column a chunk's files lack is NULL there).
+    """
+    every = files if every is None else every
+    names = internal_names([c for f in every for c in f.types])
+    union_types: dict[str, set[str]] = {}
+    for f in every:
         for c, t in f.types.items():
             union_types.setdefault(c, set()).add(t)
     as_text = {c for c, ts in union_types.items() if len(ts) > 1}
@@ -137,6 +205,9 @@ def stage_table(
             if target in as_text and f.types[target] != "VARCHAR":
                 expr = f"CAST({expr} AS VARCHAR)"
             outputs.append(f"{expr} AS {quote(target)}")
+        outputs += [
+            f"CAST(NULL AS {columns[c]}) AS {quote(c)}" for c in columns if c not in f.types
+        ]
         outputs += [
             f"{k} AS {quote(names.fileno)}",
             f"{lit(f.source.name)} AS {quote(names.file)}",
@@ -182,9 +253,12 @@ def _file_relation(con: duckdb.DuckDBPyConnection, f: Opened, view: str, names: 
         table = table.append_column(names.line, pa.array(range(1, table.num_rows + 1), pa.int64()))
         con.register(f"{view}_arrow", table)
         return f"{view}_arrow"
+    where = ""
+    if f.span is not None:  # DuckDB skips the row groups outside the range
+        where = f" WHERE file_row_number >= {f.span[0]} AND file_row_number < {f.span[1]}"
     return (
         f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {line} "
-        f"FROM read_parquet({path}, file_row_number = true))"
+        f"FROM read_parquet({path}, file_row_number = true){where})"
     )
 
 
