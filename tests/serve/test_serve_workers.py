@@ -139,3 +139,22 @@ def test_a_worker_refuses_an_admin_swap_that_would_reach_only_itself(
     worker = make_client(log=tmp_path / "w.sqlite", shared=True)
     r = worker.post("/v1/admin/policy", json={"path": str(tmp_path / "p.json")}, headers=ADMIN)
     assert r.status_code == 409 and "--policy snapshot file" in r.json()["detail"]
+
+
+def test_checkpoints_run_in_the_background_not_in_a_commit(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.sqlite"
+    log = SQLiteLog(path)
+    try:
+        empty = path.stat().st_size
+        for i in range(0, 600, 30):
+            log.write([row(k) for k in range(i, i + 30)], [])
+        # The writer never checkpoints (its commits only append to the WAL) ...
+        assert log._con.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        # ... yet the pages reach the database file: the background checkpointer ran.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and path.stat().st_size == empty:
+            time.sleep(0.05)
+        assert path.stat().st_size > empty
+        assert log.count() == (600, 0)
+    finally:
+        log.close()

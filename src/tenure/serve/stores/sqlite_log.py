@@ -14,13 +14,21 @@ another worker still finds the first decision. Inside the same transaction the s
 reads the rows other workers committed since its last look (``rowid`` above the last one
 it saw; the log is append-only), and returns them with the write so the worker's caps
 and newcomers follow the others'.
+
+**Checkpoints** (copying the WAL back into the database file, with a sync of its own)
+are taken off the commit path: the writing connection never checkpoints
+(``wal_autocheckpoint=0``), and a background thread with its own connection runs a
+``PASSIVE`` checkpoint every :data:`CHECKPOINT_SECONDS`, which takes no lock a commit
+waits for. A commit then costs one WAL append and its sync, never a checkpoint's too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +46,9 @@ from tenure.serve.stores.base import (
 from tenure.serve.stores.schema import SQLITE, Dialect
 
 MAGIC = b"SQLite format 3\x00"
+
+CHECKPOINT_SECONDS = 0.25
+"""How often the background checkpointer copies committed WAL pages into the database."""
 
 _TAIL = (
     "SELECT rowid, member_id, placement, variant, ts, context FROM exposures "
@@ -80,6 +91,22 @@ class SQLiteLog(SQLLog):
         finally:
             if self._lock_fd >= 0:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._con.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="tenure-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        con = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                # Busy (another worker's checkpoint) or briefly locked: the next round.
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            con.close()
 
     def _cursor(self) -> Any:
         return self._con.cursor()
@@ -153,7 +180,9 @@ class SQLiteLog(SQLLog):
         )
 
     def close(self) -> None:
-        """Close the connection (and the lock file's descriptor)."""
+        """Close the connection (and the lock file's descriptor), stop the checkpointer."""
+        self._stop.set()
+        self._checkpointer.join()
         super().close()
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
