@@ -110,3 +110,50 @@ def test_support_counts_members_not_occurrences() -> None:
     pats = {p.items: p.members for p in prefixspan(db, min_members=2)}
     assert pats == {(0, 1): 2}
     assert prefixspan(db, min_members=3) == []
+
+
+def _greedy_counts(
+    seqs: list[list[int]],
+    times: list[list[float]],
+    *,
+    max_len: int,
+    max_gap: float,
+    max_span: float,
+) -> dict[tuple[int, ...], int]:
+    """Non-overlapping occurrences per pattern from *every* embedding (earliest end first)."""
+    spans: dict[tuple[int, ...], list[tuple[int, int, int]]] = {}
+    for e, (s, t) in enumerate(zip(seqs, times, strict=True)):
+        for k in range(2, max_len + 1):
+            for idx in itertools.combinations(range(len(s)), k):
+                pat = tuple(s[i] for i in idx)
+                if t[idx[-1]] - t[idx[0]] > max_span:
+                    continue
+                if any(t[j] - t[i] > max_gap for i, j in itertools.pairwise(idx)):
+                    continue
+                spans.setdefault(pat, []).append((e, idx[-1], idx[0]))
+    out = {}
+    for pat, rows in spans.items():
+        count, prev = 0, (-1, -1)
+        for e, last, first in sorted(rows):
+            if e != prev[0] or first > prev[1]:
+                count, prev = count + 1, (e, last)
+        out[pat] = count
+    return out
+
+
+@pytest.mark.parametrize(("max_gap", "max_span"), [(45.0, 100.0), (1e9, 1e9)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pruned_embeddings_keep_every_occurrence_count(
+    seed: int, max_gap: float, max_span: float
+) -> None:
+    from tenure.opportunities.sizing import occurrences
+
+    rng = np.random.default_rng(seed)
+    seqs = [rng.integers(0, 3, int(rng.integers(2, 9))).tolist() for _ in range(40)]
+    times = [np.cumsum(rng.exponential(20.0, len(s))).tolist() for s in seqs]
+    db = _db(seqs, times, list(range(len(seqs))))
+    pats = prefixspan(db, min_members=2, max_len=4, max_gap=max_gap, max_span=max_span)
+    ref = _greedy_counts(seqs, times, max_len=4, max_gap=max_gap, max_span=max_span)
+    got = {p.items: int(occurrences(db, p).seconds.shape[0]) for p in pats}
+    assert got == {p: ref[p] for p in got}
+    assert len(got) > 10

@@ -33,7 +33,7 @@ from tenure.opportunities.association import (
     publish_rate_association,
     retention_association,
 )
-from tenure.opportunities.prefixspan import Pattern, prefixspan
+from tenure.opportunities.prefixspan import Pattern, distinct, prefixspan
 from tenure.opportunities.result import SCORE_FORMULA, Opportunity, OpportunityResult
 from tenure.opportunities.roles import EXIT, StepRoles
 from tenure.opportunities.sequences import Episodes, episodes, linked_events
@@ -228,7 +228,7 @@ def find_workarounds(
     rng = np.random.default_rng(random_state)
     found: list[Opportunity] = []
     for score, p, shape, merged, occ, saved, hours_saved in sized[:top]:
-        uniq = np.unique(occ.member)
+        uniq = distinct(occ.member)
         q = np.quantile(occ.seconds, [0.1, 0.25, 0.5, 0.75, 0.9])
         retention = publish = None
         if associate and shape == "workaround":

@@ -17,6 +17,19 @@ of a prefix is not enough (a later one may be the one within ``max_gap`` of the 
 so the projection keeps every end row of the prefix, with the latest start that reaches it:
 among matches ending at the same row the latest start leaves the most span, so it dominates.
 
+**Dominated embeddings are pruned.** An embedding :math:`A = (f_A, l_A)` *covers*
+:math:`B = (f_B, l_B)` in the same episode when :math:`l_A < l_B`, :math:`f_A \ge f_B` and
+:math:`A` can still reach every row :math:`B` can: with :math:`U = \min(t(l) +
+\text{max\_gap}, t(f) + \text{max\_span})`, :math:`U_A \ge U_B`. Every extension of
+:math:`B` to a row :math:`r` is then also one of :math:`A`, with a start at least as late,
+so the latest-start rule above would discard :math:`B`'s anyway: dropping :math:`B` changes
+no support and no later projection. It changes no occurrence count either: :math:`B`
+contains :math:`A`, and the greedy earliest-end count (:mod:`~tenure.opportunities.sizing`)
+takes :math:`A` first, after which :math:`B` overlaps it. Covering is transitive, so each
+embedding is compared with the one before it (sorted by end row). A limit longer than the
+episode cannot bind in it, so there covering is plain containment: on repetitive episodes
+(``play → play → play``) that removes a large share of the embeddings.
+
 One extension step is a handful of numpy operations over all embeddings at once: look ahead
 ``d = 1, 2, …`` rows while any embedding can still reach a row within the time limits, group
 the reachable rows by symbol, count distinct members per symbol.
@@ -30,11 +43,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from tenure._types import IntArray
+from tenure._types import FloatArray, IntArray
 from tenure.opportunities.sequences import Episodes
 
-__all__ = ["Pattern", "prefixspan"]
+__all__ = ["Pattern", "distinct", "prefixspan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +61,44 @@ class Pattern:
     last: IntArray  # end row of each embedding (unique)
 
 
+def distinct(values: IntArray) -> IntArray:
+    """Sorted distinct values by sorting: numpy 2's ``np.unique`` hashes, 50× slower here."""
+    s = np.sort(values)
+    out: IntArray = s[np.r_[True, s[1:] != s[:-1]]] if s.shape[0] else s
+    return out
+
+
 def _support(member: IntArray) -> int:
-    return int(np.unique(member).shape[0])
+    return int(distinct(member).shape[0])
+
+
+def _uncovered(
+    first: IntArray,
+    last: IntArray,
+    ep: IntArray,
+    t: FloatArray,
+    gap: FloatArray,
+    span: FloatArray,
+) -> npt.NDArray[np.bool_]:
+    """Embeddings (sorted by end row) not covered by the one before them (module doc).
+
+    `gap` and `span` are the limits per episode, infinite where the episode is too short for
+    the limit to bind.
+    """
+    keep = np.ones(first.shape[0], dtype=bool)
+    if first.shape[0] < 2:
+        return keep
+    e = ep[last]
+    same = np.flatnonzero(e[1:] == e[:-1])
+    if same.shape[0] == 0:
+        return keep
+    a, b = same, same + 1
+    fa, fb, la, lb = first[a], first[b], last[a], last[b]
+    with np.errstate(invalid="ignore"):
+        reach_a = np.minimum(t[la] + gap[e[a]], t[fa] + span[e[a]])
+        reach_b = np.minimum(t[lb] + gap[e[b]], t[fb] + span[e[b]])
+    keep[b] = ~((fa >= fb) & (reach_a >= reach_b))
+    return keep
 
 
 def prefixspan(
@@ -93,6 +143,10 @@ def prefixspan(
     if db.n_rows == 0:
         return []
     ep_end = (db.start + db.length)[db.ep]
+    # Limits that cannot bind inside an episode (it is shorter than them) are infinite there.
+    duration = db.t[db.start + db.length - 1] - db.t[db.start]
+    gap_of = np.where(duration <= max_gap, np.inf, max_gap)
+    span_of = np.where(duration <= max_span, np.inf, max_span)
     n_members = int(db.member.max()) + 1
     n_symbols = len(db.symbols)
     out: list[Pattern] = []
@@ -136,7 +190,7 @@ def prefixspan(
             continue
         sym = db.sym[nxt]
         # Member support of every next symbol at once: distinct (symbol, member) pairs.
-        pairs = np.unique(sym * n_members + db.member[nxt])
+        pairs = distinct(sym * n_members + db.member[nxt])
         support = np.bincount(pairs // n_members, minlength=n_symbols)
         if p.items[-1] == db.exit_code:
             support[db.exit_code] = 0  # two exits in a row are one exit
@@ -154,7 +208,7 @@ def prefixspan(
             o2 = np.lexsort((-first, g_nxt))
             last_sorted, first_sorted = g_nxt[o2], first[o2]
             keep = np.r_[True, last_sorted[1:] != last_sorted[:-1]]
-            stack.append(
-                Pattern((*p.items, s), int(support[s]), first_sorted[keep], last_sorted[keep])
-            )
+            f_k, l_k = first_sorted[keep], last_sorted[keep]
+            keep = _uncovered(f_k, l_k, db.ep, db.t, gap_of, span_of)
+            stack.append(Pattern((*p.items, s), int(support[s]), f_k[keep], l_k[keep]))
     return out
