@@ -108,6 +108,9 @@ def supervise(
             status = 1
             try:
                 os.close(read_end)
+                # Its own process group: a terminal's Ctrl-C reaches the parent only, which
+                # forwards one SIGTERM (a second signal would cut uvicorn's drain short).
+                os.setpgid(0, 0)
                 _die_with_parent()
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, signal.SIG_DFL)
