@@ -150,6 +150,6 @@ def test_uniform_direct_draw_is_the_base_policys_draw(catalogue: Catalogue) -> N
     for n in (1, 2, 7, 240):
         elig = catalogue.creatives("signup")[:n]
         a, b = np.random.default_rng(n), np.random.default_rng(n)
-        fast = [pol.choose({}, elig, a) for _ in range(3000)]
-        base = [BasePolicy.choose(pol, {}, elig, b) for _ in range(3000)]
+        fast = [pol.choose({}, elig, a).creative for _ in range(3000)]
+        base = [elig[BasePolicy._draw(pol, {}, elig, b.random())[0]] for _ in range(3000)]
         assert fast == base

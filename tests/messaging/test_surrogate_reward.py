@@ -51,7 +51,7 @@ def test_loop_learns_from_the_surrogate_reward() -> None:
                         alpha=0.01)  # fmt: skip
     t, u = ARMS.index("thompson"), ARMS.index("uniform")
     assert "surrogate" in r.params["reward"]
-    assert r.params["early_rewards"] is False
+    assert r.params["early_rewards"] is True
     assert 0.3 < r.true_value_own < 1
     assert r.retention[t] >= r.retention[u] - 0.01
     lo, hi = r.ope_own.interval_of("dr")  # one small run: a 99% interval

@@ -176,3 +176,19 @@ def test_serving_context_without_placement_uses_the_creatives(catalogue: Catalog
     pol = ThompsonPolicy(context=("placement",)).fit(log)
     with_place = pol.probabilities({"placement": "email"}, cs)
     np.testing.assert_array_equal(pol.probabilities({"country": "US"}, cs), with_place)
+
+
+def test_gram_matrix_equals_the_sparse_product() -> None:
+    """The listed-pairs Gram matrix is scipy's X^T diag(w) X, rows of unequal length included."""
+    from scipy import sparse
+
+    from tenure.messaging.policies.thompson import _Gram
+
+    rng = np.random.default_rng(4)
+    x = sparse.random(500, 40, density=0.15, format="lil", random_state=5)
+    x[3] = 0  # an empty row
+    x = x.tocsr()
+    assert np.diff(x.indptr).min() == 0 and np.unique(np.diff(x.indptr)).size > 3
+    w = rng.random(500)
+    ref = (x.T @ sparse.diags(w) @ x).toarray()
+    np.testing.assert_allclose(_Gram(x).weighted(w), ref, rtol=1e-12, atol=1e-12)

@@ -15,7 +15,9 @@ by the share of its window's successes that would be visible by now
 (:func:`tenure.messaging.rewards.seen_share`, fed to the policy's ``seen`` column); a
 default 0 is never assumed for an open window. ``early_rewards=False`` trains on closed
 windows only, which leaves the learning arm uniform for the whole first window.
-Regret is expected regret, :math:`p(\text{oracle}) - p(\text{chosen})` per decision.
+Regret is expected regret, :math:`v(\text{oracle}) - v(\text{chosen})` per decision, with
+:math:`v` the true adoption probability (for ``reward="surrogate"``, the expected predicted
+retention :math:`p\,h_b + (1 - p)\,h_0`; the oracle maximises the same :math:`v`).
 
 At the end the final learned policy is graded offline: its value estimated by IPS / SNIPS /
 DR on the uniform arm's logs and on its own arm's logs (logged propensities), against its
@@ -42,7 +44,11 @@ from tenure.messaging.eligibility import eligible
 from tenure.messaging.members import MemberState
 from tenure.messaging.policies.thompson import Prior, ThompsonPolicy
 from tenure.messaging.rewards import seen_share
-from tenure.messaging.surrogate_reward import fit_surrogate_reward
+from tenure.messaging.surrogate_reward import (
+    adoption_rates,
+    fit_surrogate_reward,
+    open_window_reward,
+)
 from tenure.results import Result, json_safe
 from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers, adoption_day
@@ -209,6 +215,7 @@ def run_closed_loop(
     early_rewards: bool = True,
     reward: Literal["adoption", "surrogate"] = "adoption",
     placements: tuple[str, ...] = LOOP_PLACEMENTS,
+    posterior_scale: float = 1.0,
 ) -> LoopResult:
     """Run the three arms for ``days`` days of ``members_per_day`` arrivals each.
 
@@ -237,9 +244,12 @@ def run_closed_loop(
         What the learning arm is rewarded by: ``adoption`` (the promoted benefit used in the
         window) or ``surrogate`` — retained at the horizon, predicted from that early outcome
         by the surrogate index :func:`tenure.messaging.surrogate_reward.fit_surrogate_reward`
-        (fitted on historical members of the same world). A surrogate reward is a rate, not a
-        visible success, so it is learned from closed windows only (``early_rewards`` off).
-        Regret stays measured in adoption; ``retention`` is the surrogate arm's yardstick.
+        (fitted on historical members of the same world). With ``early_rewards`` an open
+        window is learned from too: a use already seen earns its benefit's predicted
+        retention, a "not yet" its expected outcome given the adoption model fitted each
+        morning on the same decisions
+        (:func:`~tenure.messaging.surrogate_reward.open_window_reward`). Regret, and the
+        oracle, are then in that reward's units (expected predicted retention).
     placements
         Where members arrive (a small test loop may run one placement).
     discount_members
@@ -251,7 +261,6 @@ def run_closed_loop(
     cat = catalogue or Catalogue.default()
     world = CreativeWorld(cat, seed=seed, horizon_days=horizon_days)
     surrogate = fit_surrogate_reward(world, seed=seed) if reward == "surrogate" else None
-    early_rewards = early_rewards and surrogate is None
     rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
     creatives = {p: cat.creatives(p) for p in placements}
     index = {p: {c.id: j for j, c in enumerate(cs)} for p, cs in creatives.items()}
@@ -267,12 +276,25 @@ def run_closed_loop(
     adopt_p_sum = np.zeros(len(ARMS))
     n_total = 0
     policy: ThompsonPolicy | None = None
+    adoption_model: ThompsonPolicy | None = None
     for day in range(days):
         now = start + timedelta(days=day)
         train_today = _training_frame(logs["thompson"].rows, day, delay_days, early_rewards)
+        if train_today is not None and surrogate is not None and early_rewards:
+            # open windows: each "not yet" rewarded by its expected outcome, p from adoption
+            adoption_model = ThompsonPolicy(FACTORS, CONTEXT, mc_draws=mc_draws, prior=prior).fit(
+                train_today, warm_start=adoption_model
+            )
+            train_today = train_today.assign(
+                reward=open_window_reward(
+                    train_today["h0"], train_today["hb"], train_today["reward"] > 0,
+                    train_today["seen"], adoption_rates(adoption_model, train_today),
+                )
+            ).drop(columns=["seen"])  # fmt: skip
         if train_today is not None:
             policy = ThompsonPolicy(FACTORS, CONTEXT, exploration=exploration,
-                                    mc_draws=mc_draws, prior=prior).fit(train_today,
+                                    mc_draws=mc_draws, prior=prior,
+                                    posterior_scale=posterior_scale).fit(train_today,
                                                            warm_start=policy)  # fmt: skip
         members = SimMembers.draw(rng, members_per_day)
         benefits, logits = world.benefit_logits(members)
@@ -297,12 +319,13 @@ def run_closed_loop(
             p_true = 1 / (
                 1 + np.exp(-(logits[i, cbenefit[place][cols]] + grids[place][co, pl, cols]))
             )
-            best = int(np.argmax(p_true))
             v_true = p_true  # each eligible creative's expected logged reward (for grading)
+            h = np.zeros(0)
             if surrogate is not None:
                 codes = np.array([surrogate.index(c.benefit) for c in elig.creatives])
                 h = surrogate.table[co, pl]
                 v_true = p_true * h[codes] + (1 - p_true) * h[0]
+            best = int(np.argmax(v_true))  # the oracle, in the learned reward's units
             ctx = {"placement": place, "country": attrs["country"], "plan": attrs["plan"]}
             picks: dict[str, tuple[int, float]] = {}
             n_e = len(elig.creatives)
@@ -325,7 +348,7 @@ def run_closed_loop(
                 if surrogate is not None:
                     code = surrogate.index(c.benefit) if adopted else 0
                     logged = float(surrogate.table[co, pl, code])
-                day_regret[a] += p_true[best] - p_true[j]
+                day_regret[a] += v_true[best] - v_true[j]
                 adopt_p_sum[a] += p_true[j]
                 chosen_all[arm].append(c)
                 if arm != "oracle":
@@ -334,7 +357,9 @@ def run_closed_loop(
                          "plan": attrs["plan"], "message": c.message, "image": c.image,
                          "cta": c.cta, "creative": c.id, "propensity": prop, "reward": logged,
                          "event_day": int(first_use[i]) if adopted else 0,
-                         "member": i, "eligible": elig.creatives, "v_true": v_true}
+                         "member": i, "eligible": elig.creatives, "v_true": v_true,
+                         "h0": float(h[0]) if h.size else 0.0,
+                         "hb": float(h[codes[j]]) if h.size else 0.0}
                     )  # fmt: skip
         n_day = len(rows_all)
         n_total += n_day
@@ -353,9 +378,13 @@ def run_closed_loop(
     holdout = max(1, days // 4)
     train = [r for r in logs["thompson"].rows if r["day"] < days - holdout]
     own = [r for r in logs["thompson"].rows if r["day"] >= days - holdout]
-    final = ThompsonPolicy(FACTORS, CONTEXT, exploration=exploration, mc_draws=mc_draws).fit(
-        pd.DataFrame(train or logs["thompson"].rows), warm_start=policy
-    )
+    final = ThompsonPolicy(
+        FACTORS,
+        CONTEXT,
+        exploration=exploration,
+        mc_draws=mc_draws,
+        posterior_scale=posterior_scale,
+    ).fit(pd.DataFrame(train or logs["thompson"].rows), warm_start=policy)
     ope_u, truth_u = _grade(final, logs["uniform"].rows, cat, alpha)
     ope_o, truth_o = _grade(final, own, cat, alpha)
     realised_own = float(np.mean([r["reward"] for r in own])) if own else float("nan")
@@ -403,6 +432,7 @@ def run_closed_loop(
                 "adoption"
             ),
             "early_rewards": early_rewards,
+            "posterior_scale": posterior_scale,
             "alpha": alpha,
             "holdout_days": holdout,
             "catalogue": cat.digest,
@@ -414,7 +444,7 @@ def _training_frame(
     rows: list[dict[str, Any]], day: int, window: int, early: bool
 ) -> pd.DataFrame | None:
     """What the learning arm knows on the morning of ``day`` (None: nothing yet)."""
-    cols = ["placement", "country", "plan", *FACTORS]
+    cols = ["placement", "country", "plan", *FACTORS, "h0", "hb"]
     if early:
         past = [r for r in rows if r["day"] < day]
         if not past:

@@ -86,6 +86,16 @@ class BasePolicy(ABC):
             raise SpecError(
                 "no eligible creative to choose from (log the decision with variant null)"
             )
+        i, propensity = self._draw(context, eligible, rng.random())
+        return Choice(eligible[i], propensity)
+
+    def _draw(
+        self, context: Mapping[str, str], eligible: Sequence[Creative], u: float
+    ) -> tuple[int, float]:
+        """The index the uniform ``u`` selects, and its probability (running-sums inversion).
+
+        A policy whose probabilities have a closed form may invert ``u`` directly.
+        """
         probs, cum = self._cumulative(context, eligible)
-        i = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(probs) - 1)
-        return Choice(eligible[i], float(probs[i]))
+        i = min(int(np.searchsorted(cum, u * cum[-1], side="right")), len(probs) - 1)
+        return i, float(probs[i])

@@ -119,6 +119,11 @@ class ThompsonPolicy(BasePolicy):
     scale_floor
         The narrowest a learned scale may be, as a share of the stated one: a group the data
         show no signal for keeps a little room to be explored and to come back.
+    posterior_scale
+        Draws are :math:`\theta \sim N(\hat\theta, c^2 H^{-1})` with :math:`c` this value:
+        1 is Thompson sampling proper; below 1 explores less (Chapelle & Li 2011 found
+        :math:`c < 1` earned more clicks on display-ad logs). The propensity stays exact for
+        whatever :math:`c` is used.
 
     Examples
     --------
@@ -144,6 +149,7 @@ class ThompsonPolicy(BasePolicy):
         max_iter: int = 50,
         pooling: Literal["empirical", "fixed"] = "empirical",
         scale_floor: float = 0.1,
+        posterior_scale: float = 1.0,
     ) -> None:
         self.factors = tuple(factors)
         self.context = tuple(context)
@@ -153,6 +159,7 @@ class ThompsonPolicy(BasePolicy):
         self.max_iter = max_iter
         self.pooling = pooling
         self.scale_floor = scale_floor
+        self.posterior_scale = posterior_scale
         self._cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._version: str | None = None
         self._theta: FloatArray | None = None
@@ -184,6 +191,8 @@ class ThompsonPolicy(BasePolicy):
             raise SpecError(f"pooling: expected 'empirical' or 'fixed', got {self.pooling!r}")
         if not 0 < self.scale_floor <= 1:
             raise SpecError(f"scale_floor: must be in (0, 1], got {self.scale_floor}")
+        if not 0 < self.posterior_scale <= 1:
+            raise SpecError(f"posterior_scale: must be in (0, 1], got {self.posterior_scale}")
         if "reward" not in log.columns:
             raise SpecError("the log has no reward column")
         if len(log) == 0:
@@ -219,6 +228,7 @@ class ThompsonPolicy(BasePolicy):
             if self.pooling == "empirical" and getattr(warm_start, "scales_", None) is not None:
                 scales = np.clip(warm_start.scales_, self.scale_floor * stated, stated)
         xt = x.T.tocsr()
+        gram = _Gram(x)
         self.n_iter_ = 0
         pooled = np.arange(2, len(stated))
         # Each pooling round takes one Newton step and re-estimates the scales from its
@@ -227,7 +237,7 @@ class ThompsonPolicy(BasePolicy):
         rounds = self.MAX_POOLING_ROUNDS if self.pooling == "empirical" else 0
         for _ in range(rounds):
             prec = 1.0 / scales[groups] ** 2
-            theta, cov = self._newton(x, xt, n, s, seen, theta, prec, steps=1)
+            theta, cov = self._newton(x, xt, gram, n, s, seen, theta, prec, steps=1)
             # MacKay's evidence update of each pooled group's scale (see the module docstring)
             var = np.diag(cov)
             sq = np.bincount(groups, weights=theta**2, minlength=len(stated))
@@ -241,7 +251,7 @@ class ThompsonPolicy(BasePolicy):
             scales = new
             if done:
                 break
-        theta, cov = self._newton(x, xt, n, s, seen, theta, 1.0 / scales[groups] ** 2)
+        theta, cov = self._newton(x, xt, gram, n, s, seen, theta, 1.0 / scales[groups] ** 2)
         self.coef_: FloatArray = theta
         self.cov_: FloatArray = cov
         self.scales_: FloatArray = scales
@@ -269,6 +279,7 @@ class ThompsonPolicy(BasePolicy):
         self,
         x: Any,
         xt: Any,
+        gram: _Gram,
         n: FloatArray,
         s: FloatArray,
         seen: FloatArray,
@@ -301,7 +312,7 @@ class ThompsonPolicy(BasePolicy):
             self.n_iter_ += 1
             u, w = score_weight(theta)
             grad = xt @ u - prec * theta
-            hess = (xt @ x.multiply(w[:, None])).toarray()
+            hess = gram.weighted(w)
             hess[np.diag_indices_from(hess)] += prec
             factor = linalg.cho_factor(hess)
             step = linalg.cho_solve(factor, grad)
@@ -317,7 +328,7 @@ class ThompsonPolicy(BasePolicy):
             if np.max(np.abs(step)) < 1e-8:
                 break
         _, w = score_weight(theta)
-        hess = (xt @ x.multiply(w[:, None])).toarray()
+        hess = gram.weighted(w)
         hess[np.diag_indices_from(hess)] += prec
         cov = linalg.cho_solve(linalg.cho_factor(hess), np.eye(len(theta)))
         return theta, np.asarray(cov, dtype=np.float64)
@@ -345,6 +356,8 @@ class ThompsonPolicy(BasePolicy):
             h = hashlib.sha256(self.coef_.tobytes())
             h.update(json.dumps([self.factors, self.context, asdict(self.prior),
                                  self.exploration, self.mc_draws]).encode())  # fmt: skip
+            if getattr(self, "posterior_scale", 1.0) != 1.0:  # versions of c = 1 unchanged
+                h.update(f"posterior_scale={self.posterior_scale!r}".encode())
             h.update(np.asarray(getattr(self, "scales_", np.zeros(0))).tobytes())
             self._version = f"ts-{h.hexdigest()[:12]}"
         return str(self._version)
@@ -424,7 +437,8 @@ class ThompsonPolicy(BasePolicy):
             z = np.random.default_rng(self._seed("theta")).standard_normal(
                 (self.mc_draws, len(self.coef_))
             )
-            self._theta = np.asarray(self.coef_ + z @ chol.T, dtype=np.float64)
+            c = getattr(self, "posterior_scale", 1.0)
+            self._theta = np.asarray(self.coef_ + c * (z @ chol.T), dtype=np.float64)
         return self._theta
 
     def _scores(
@@ -450,6 +464,7 @@ class ThompsonPolicy(BasePolicy):
                 np.stack(
                     [
                         self._unknown_scale(u)
+                        * getattr(self, "posterior_scale", 1.0)
                         * np.random.default_rng(self._seed("unknown", u)).standard_normal(
                             self.mc_draws
                         )
@@ -539,6 +554,7 @@ class ThompsonPolicy(BasePolicy):
             "mc_draws": self.mc_draws,
             "pooling": self.pooling,
             "scale_floor": self.scale_floor,
+            "posterior_scale": self.posterior_scale,
             "scales": dict(zip(d.group_names(), map(float, self.scales_), strict=True)),
             "n_decisions": self.n_decisions_,
             "factor_levels": [list(v) for v in d.factor_levels],
@@ -556,7 +572,8 @@ class ThompsonPolicy(BasePolicy):
             pol = cls(doc["factors"], doc["context"], prior=Prior(**doc["prior"]),
                       exploration=float(doc["exploration"]), mc_draws=int(doc["mc_draws"]),
                       pooling=doc.get("pooling", "fixed"),
-                      scale_floor=float(doc.get("scale_floor", 0.1)))  # fmt: skip
+                      scale_floor=float(doc.get("scale_floor", 0.1)),
+                      posterior_scale=float(doc.get("posterior_scale", 1.0)))  # fmt: skip
             pol.design_ = Design(
                 tuple(doc["factors"]),
                 tuple(doc["context"]),
@@ -580,6 +597,38 @@ class ThompsonPolicy(BasePolicy):
             raise SpecError(f"Thompson snapshot is incomplete or corrupt ({exc})") from exc
         pol._version = str(doc["version"])
         return pol
+
+
+class _Gram:
+    r"""Weighted Gram matrices :math:`X^\top \operatorname{diag}(w) X` of one sparse design.
+
+    Newton's method needs one per step on the same :math:`X`. Each row of the factorised
+    design has a dozen or so nonzeros, so the products of each row's pairs of nonzeros and
+    their flat positions in the matrix are listed once; a step is then one weighted
+    ``bincount`` — several times faster than scipy's sparse product, which rebuilds the
+    structure every time.
+    """
+
+    def __init__(self, x: Any) -> None:
+        x = sparse.csr_matrix(x)
+        self.size = int(x.shape[1])
+        counts = np.diff(x.indptr)
+        flat, vals, rows = [], [], []
+        for k in np.unique(counts[counts > 0]):
+            r = np.flatnonzero(counts == k)
+            pos = x.indptr[r][:, None] + np.arange(k)
+            idx, dat = x.indices[pos], x.data[pos]
+            flat.append((idx[:, :, None] * self.size + idx[:, None, :]).ravel())
+            vals.append((dat[:, :, None] * dat[:, None, :]).ravel())
+            rows.append(np.repeat(r, k * k))
+        self.flat = np.concatenate(flat) if flat else np.zeros(0, np.int64)
+        self.vals = np.concatenate(vals) if vals else np.zeros(0)
+        self.rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+
+    def weighted(self, w: FloatArray) -> FloatArray:
+        r""":math:`X^\top \operatorname{diag}(w) X` as a dense array."""
+        out = np.bincount(self.flat, weights=self.vals * w[self.rows], minlength=self.size**2)
+        return np.asarray(out.reshape(self.size, self.size), dtype=np.float64)
 
 
 def _group(log: pd.DataFrame, keys: Sequence[str], extra: Sequence[str] = ()) -> pd.DataFrame:
