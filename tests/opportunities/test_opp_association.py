@@ -160,6 +160,18 @@ def test_activity_leaves_out_the_patterns_own_events() -> None:
     acts = {r["member_id"]: r["_act"] for r in adj.cached.to_pyarrow().to_pylist()}
     assert acts == {"a": 2, "b": 2}
     assert any("constant covariate: plan" in n for n in adj.notes)
+    assert [c.name for c in adj.covariates] == ["plan", "activity"]
+    adj.release()
+    # An event before signup is history: it becomes a covariate and is not activity.
+    early = pd.DataFrame(
+        {"member_id": ["b"], "ts": [t0 - pd.Timedelta(days=3)], "action": ["feed.browse"]}
+    )
+    ds = from_frames(members, pd.concat([events, early]), t0 + pd.Timedelta(days=60))
+    adj = adjustment_table(ds, window=28, exclude_actions=["video.download", "video.upload"])
+    assert [c.name for c in adj.covariates] == ["plan", "activity", "presignup_events"]
+    assert adj.cached is not None
+    rows = {r["member_id"]: (r["_act"], r["_pre"]) for r in adj.cached.to_pyarrow().to_pylist()}
+    assert rows == {"a": (3, 0), "b": (2, 1)}  # without the spans, a's app.open counts
     adj.release()
 
 
