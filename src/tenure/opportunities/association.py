@@ -51,12 +51,14 @@ __all__ = [
     "SMD_LIMIT",
     "publish_rate_association",
     "retention_association",
+    "smd_limit",
 ]
 
 DEFAULT_FOLLOW_UP = 28
 """Days of follow-up after the window over which publishes are counted."""
 SMD_LIMIT = 0.1
-"""Largest |standardised mean difference| after weighting that counts as balanced."""
+"""Largest |standardised mean difference| after weighting that counts as balanced (at least;
+see :func:`smd_limit`)."""
 MAX_WEIGHT = 20.0
 """Stabilised inverse-probability weights are truncated here, as in the HVA engine."""
 _MIN_ARM = 10
@@ -160,13 +162,31 @@ def _warnings(
             f"poor overlap: {clipped:.0%} of members have a propensity at the clip — some "
             "members have no comparable counterpart in the other arm"
         )
-    bad = [c for c, v in balance.items() if abs(v["after"]) > SMD_LIMIT]
+    limit = smd_limit(ess1, ess0)
+    bad = [c for c, v in balance.items() if abs(v["after"]) > limit]
     if bad:
         out.append(
-            f"imbalance after weighting (|SMD| > {SMD_LIMIT}): {', '.join(bad)} — the "
+            f"imbalance after weighting (|SMD| > {limit:.2f}): {', '.join(bad)} — the "
             "adjustment did not make the arms comparable"
         )
     return out
+
+
+def smd_limit(ess1: float, ess0: float) -> float:
+    r"""|SMD| after weighting above which a covariate is flagged as imbalanced.
+
+    :data:`SMD_LIMIT`, or twice the SMD's chance spread for the effective sizes,
+    :math:`2\sqrt{1/\mathrm{ESS}_1 + 1/\mathrm{ESS}_0}`, when that is larger: with a
+    hundred effective doers an SMD of 0.1 on one of twenty indicator columns is noise.
+
+    Examples
+    --------
+    >>> round(smd_limit(100.0, 5_000.0), 3), smd_limit(10_000.0, 10_000.0)
+    (0.202, 0.1)
+    """
+    if not (ess1 > 0 and ess0 > 0):
+        return SMD_LIMIT
+    return max(SMD_LIMIT, 2.0 * float(np.sqrt(1.0 / ess1 + 1.0 / ess0)))
 
 
 def _adjustment(
@@ -271,6 +291,7 @@ def retention_association(
         "ess_untreated": float(r.ess0[0]),
         "clipped_share": float(r.clipped[0]),
         "smd": balance,
+        "smd_limit": smd_limit(float(r.ess1[0]), float(r.ess0[0])),
         "warnings": warns,
         "note": _NOTE,
     }
@@ -413,6 +434,7 @@ def publish_rate_association(
         "ess_untreated": r.ess0,
         "clipped_share": r.clipped,
         "smd": balance,
+        "smd_limit": smd_limit(r.ess1, r.ess0),
         "warnings": warns,
         "note": _NOTE,
     }
