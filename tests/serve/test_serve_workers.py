@@ -22,6 +22,7 @@ from serve_support import ADMIN, WRITE, FirstPolicy
 from tenure.serve.service import Service
 from tenure.serve.stores import DecisionRow, LogError, OutcomeRow, OutcomeStatus, open_log
 from tenure.serve.stores.sqlite_log import SQLiteLog
+from tenure.serve.workers import listen_shared, reserve
 
 Make = Callable[..., TestClient]
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -158,3 +159,18 @@ def test_checkpoints_run_in_the_background_not_in_a_commit(tmp_path: Path) -> No
         assert log.count() == (600, 0)
     finally:
         log.close()
+
+
+def test_a_port_held_by_another_server_is_refused_not_shared() -> None:
+    held = reserve("127.0.0.1", 0)  # a running --workers server: the parent's reservation
+    port = held.getsockname()[1]
+    worker = listen_shared("127.0.0.1", port)  # ... and a worker listening on it
+    try:
+        # SO_REUSEPORT alone would let a second server join the first one's port.
+        with pytest.raises(OSError):
+            reserve("127.0.0.1", port)
+    finally:
+        worker.close()
+        held.close()
+    again = reserve("127.0.0.1", port)  # free again once the server is gone
+    again.close()

@@ -60,8 +60,15 @@ def reserve(host: str, port: int) -> socket.socket:
     """Bind (without listening) the port the workers will share; ``port=0`` picks one.
 
     A bound socket that does not listen takes no connections, but holds the port for as
-    long as the parent runs, so a replaced worker binds the same one again.
+    long as the parent runs, so a replaced worker binds the same one again. The port is
+    first bound without ``SO_REUSEPORT``: that fails while any server holds it, where a
+    ``SO_REUSEPORT`` bind would quietly join another running ``--workers`` server.
     """
+    if port != 0:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))  # OSError (address in use) when a server has it
     return _socket(host, port)
 
 
