@@ -5,8 +5,8 @@ it is collected once per backend, and a known gap is declared with
 ``@pytest.mark.notyet(["polars"], reason=..., raises=...)``, which turns that backend's run
 into a strict xfail (it must fail, with that exception, until the gap is closed).
 
-Spark starts once per test run (the session-scoped ``spark`` fixture, ``local[2]``, four
-shuffle partitions, no UI), and only when a PySpark case is collected and run; Java is
+Spark starts once per test run (the session-scoped ``spark`` fixture, ``local[2]``, the
+small-data settings of ``tenure.store.spark.SMALL_DATA_CONF``, no UI), and only when a PySpark case is collected and run; Java is
 installed by ``scripts/java.sh`` when the machine has none.
 
 ``demo_run`` is one ``tenure demo`` on a 4,000-member world, shared by the CLI and browser
@@ -96,9 +96,9 @@ def spark() -> Iterator[Any]:
     java = Path(found.stdout.strip().splitlines()[-1])
     if "JAVA_HOME" not in os.environ:
         os.environ["JAVA_HOME"] = str(java.resolve().parents[1])
-    from tenure.store.spark import spark_session
+    from tenure.store.spark import SMALL_DATA_CONF, spark_session
 
-    session = spark_session()
+    session = spark_session(SMALL_DATA_CONF)  # the test worlds have 2,000 members
     yield session
     session.stop()
 

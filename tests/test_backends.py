@@ -7,10 +7,11 @@ computed from the raw files where one exists, and against DuckDB's numbers other
 counts must be equal exactly, statistics to 1e-9. Any DuckDB-only SQL in the pipelines would
 fail or differ here. Known gaps are ``notyet`` markers naming the backend and the reason.
 
-HVA discovery issues dozens of small queries (minutes on Spark on two busy cores), so the
-full-result comparisons are ``slow``; in ``make test`` the engine counts it rests on are
-compared on Polars (and on Spark under ``make test-slow``). "Same as DuckDB" tests run on the
-other backends only.
+Spark's cost here is its fixed cost per query, not the data: the session is created once for
+the run with `tenure.store.spark.SMALL_DATA_CONF` (one shuffle partition, interpreted
+expressions). HVA discovery's full result is compared on Spark in ``make test``; on Polars the
+engine counts it rests on are compared there and the full result under ``make test-slow``.
+"Same as DuckDB" tests run on the other backends only.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ N_MEMBERS = 2_000
 SPEC = Path(__file__).resolve().parents[1] / "src/tenure/data/experiments/value_messaging.yaml"
 OTHERS = ["polars", "pyspark"]  # "same as DuckDB" is vacuous on DuckDB itself
 HVA_COUNTS = ["polars", pytest.param("pyspark", marks=pytest.mark.slow, id="pyspark")]
-HVA_RESULT = [pytest.param(b, marks=pytest.mark.slow, id=b) for b in OTHERS]
+HVA_RESULT = ["pyspark", pytest.param("polars", marks=pytest.mark.slow, id="polars")]
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +194,10 @@ def test_hva_result_same_as_duckdb(con: Callable[..., Any], world: Path) -> None
     b = discover(connect(world), window=7, horizon=90, by="country").to_frame()
     assert len(b) > 0
     assert a["candidate"].tolist() == b["candidate"].tolist()
-    numeric = b.select_dtypes("number").columns
+    counts = b.select_dtypes("integer").columns
+    assert len(counts) > 0
+    pd.testing.assert_frame_equal(a[counts], b[counts])  # counts: exactly
+    numeric = b.select_dtypes("number").columns.difference(counts)
     np.testing.assert_allclose(a[numeric].to_numpy(float), b[numeric].to_numpy(float), rtol=1e-9)
 
 

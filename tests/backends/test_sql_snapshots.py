@@ -1,9 +1,11 @@
 """The compiled SQL of the core pipelines, committed so that a change to a query shows in review.
 
 Each pipeline runs on a small seeded world opened on DuckDB while every expression it caches
-or materialises is compiled with ``ibis.to_sql(expr, dialect="duckdb")`` and recorded in
-order; the list is compared with ``tests/snapshots/<pipeline>/out.sql``. Names Ibis draws at
-random (cached tables, in-memory tables) are numbered in order of appearance.
+or materialises is compiled with ``ibis.to_sql(expr, dialect=...)`` and recorded in order,
+once per dialect: DuckDB's list is compared with ``tests/snapshots/<pipeline>/out.sql`` and
+Spark SQL's with ``tests/snapshots/<pipeline>/spark.sql`` (the same expressions compiled for
+the PySpark backend, without running Spark). Names Ibis draws at random (cached tables,
+in-memory tables) are numbered in order of appearance.
 
 Refresh after an intended change, then review the diff like code::
 
@@ -27,6 +29,8 @@ from tenure.store import Dataset, connect
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 SPEC = Path(__file__).resolve().parents[2] / "src/tenure/data/experiments/value_messaging.yaml"
 UPDATE = os.environ.get("TENURE_SNAPSHOT_UPDATE") == "1"
+DIALECTS = ("duckdb", "pyspark")
+FILES = {"duckdb": "out.sql", "pyspark": "spark.sql"}
 _RANDOM_NAMES = re.compile(
     r"ibis_(cached|pandas_memtable|pyarrow_memtable|polars_memtable)_[a-z0-9]+"
 )
@@ -96,19 +100,23 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
 
 
 @pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, str]]]:
     """(kind, SQL) of every expression cached or materialised while the test runs."""
-    log: list[tuple[str, str]] = []
+    _ = ibis.pyspark  # loading the backend registers the options its SQL compiler reads
+    log: list[tuple[str, str, str]] = []
     to_pyarrow, cache = ir.Expr.to_pyarrow, ir.Table.cache
 
+    def compiled(expr: ir.Expr) -> tuple[str, str]:
+        duck, spark = (str(ibis.to_sql(expr, dialect=d)) for d in DIALECTS)
+        return duck, spark
+
     def materialise(self: ir.Expr, *args: Any, **kw: Any) -> Any:
-        log.append(("query", str(ibis.to_sql(self, dialect="duckdb"))))
+        log.append(("query", *compiled(self)))
         return to_pyarrow(self, *args, **kw)
 
     def cached(self: ir.Table) -> ir.Table:
         got = cache(self)
-        name = got.get_name()
-        log.append((f"cache {name}", str(ibis.to_sql(self, dialect="duckdb"))))
+        log.append((f"cache {got.get_name()}", *compiled(self)))
         return got
 
     monkeypatch.setattr(ir.Expr, "to_pyarrow", materialise)
@@ -116,13 +124,14 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]
     yield log
 
 
-def _normalised(log: list[tuple[str, str]]) -> str:
+def _normalised(log: list[tuple[str, str, str]], dialect: str) -> str:
     names: dict[str, str] = {}
 
     def stable(m: re.Match[str]) -> str:
         return names.setdefault(m.group(0), f"{m.group(1)}_{len(names)}")
 
-    parts = [f"-- {i}: {kind}\n{sql.strip()};\n" for i, (kind, sql) in enumerate(log, 1)]
+    k = 1 + DIALECTS.index(dialect)
+    parts = [f"-- {i}: {row[0]}\n{row[k].strip()};\n" for i, row in enumerate(log, 1)]
     return _RANDOM_NAMES.sub(stable, "\n".join(parts))
 
 
@@ -159,18 +168,22 @@ PIPELINES: dict[str, Callable[[Dataset], None]] = {
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_compiled_sql_matches_snapshot(
-    name: str, dataset: Dataset, recorded: list[tuple[str, str]]
+    name: str, dataset: Dataset, recorded: list[tuple[str, str, str]]
 ) -> None:
     PIPELINES[name](dataset)
-    got = _normalised(recorded)
-    assert "SELECT" in got  # the pipeline reached the engine
-    path = SNAPSHOTS / name / "out.sql"
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(got)
-        if not UPDATE:
-            pytest.fail(f"{path} did not exist and was written; review and commit it")
-    assert got == path.read_text(), (
-        f"the compiled SQL of {name} changed; if intended, refresh with "
-        "TENURE_SNAPSHOT_UPDATE=1 (see this module's docstring) and review the diff"
-    )
+    written = []
+    for dialect in DIALECTS:
+        got = _normalised(recorded, dialect)
+        assert "SELECT" in got  # the pipeline reached the engine
+        path = SNAPSHOTS / name / FILES[dialect]
+        if UPDATE or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(got)
+            written.append(path)
+            continue
+        assert got == path.read_text(), (
+            f"the compiled {dialect} SQL of {name} changed; if intended, refresh with "
+            "TENURE_SNAPSHOT_UPDATE=1 (see this module's docstring) and review the diff"
+        )
+    if written and not UPDATE:
+        pytest.fail(f"{', '.join(map(str, written))} did not exist and were written; review them")

@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import pyarrow as pa
 from tenure.errors import BackendError, DataContractError
 
 __all__ = [
+    "SMALL_DATA_CONF",
     "BackendNotInstalledError",
     "JavaNotFoundError",
     "UnsupportedOnBackendError",
@@ -62,13 +64,32 @@ class UnsupportedOnBackendError(BackendError, NotImplementedError):
         super().__init__(f"the {backend} backend cannot {what}; use {instead}")
 
 
+SMALL_DATA_CONF: dict[str, str] = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+"""Settings for data of a few thousand rows (tests, demos), where Spark's fixed cost per query
+dominates: one shuffle partition, no adaptive re-planning, expressions interpreted rather than
+compiled to Java (compiling each query costs more than running it on small data), and the
+JVM's quick compiler only. Wrong for real data: pass it to :func:`spark_session` only for
+small worlds."""
+
+
 def _java_available() -> bool:
     home = os.environ.get("JAVA_HOME")
     return shutil.which("java") is not None or bool(home and Path(home, "bin", "java").exists())
 
 
-def spark_session() -> Any:
-    """The process's SparkSession, created with one-machine settings when none exists yet."""
+def spark_session(conf: Mapping[str, str] | None = None) -> Any:
+    """The process's SparkSession, created with one-machine settings when none exists yet.
+
+    `conf` adds or overrides settings of a session created here (e.g. `SMALL_DATA_CONF`);
+    an existing session is returned as it is.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -97,6 +118,8 @@ def spark_session() -> Any:
         .config("spark.local.dir", str(scratch / "local"))
         .config("spark.driver.memory", os.environ.get("TENURE_SPARK_DRIVER_MEMORY", "2g"))
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -135,8 +158,12 @@ def _view_name(table: str) -> str:
 
 
 def register_arrow(con: Any, name: str, data: pa.Table) -> ir.Table:
-    """`data` as a temporary Spark view unique to this call, as an Ibis table."""
-    frame = con._session.createDataFrame(data)
+    """`data` as a temporary Spark view unique to this call, as an Ibis table.
+
+    The frame is cached: `data` came from the driver's memory, so it is small, and every
+    analysis reads it many times (decoding the Arrow batches again on each read otherwise).
+    """
+    frame = con._session.createDataFrame(data).cache()
     view = _view_name(name)
     frame.createOrReplaceTempView(view)
     return con.table(view)

@@ -1,0 +1,377 @@
+-- 1: query
+SELECT
+  COUNT(*) AS `_n`,
+  MAX(`t2`.`observed_days`) AS `_obs`
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `t0`.`member_id`,
+      `t0`.`signup_at`,
+      `t0`.`ended_at`,
+      `t0`.`channel`,
+      `t0`.`country`,
+      `t0`.`plan`,
+      `t0`.`age_band`,
+      `t0`.`fee`,
+      CAST(FLOOR(
+        (
+          UNIX_TIMESTAMP(
+            CAST(CASE
+              WHEN (
+                `t0`.`ended_at` IS NOT NULL
+              )
+              AND (
+                `t0`.`ended_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+              )
+              THEN `t0`.`ended_at`
+              ELSE CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+            END AS TIMESTAMP)
+          ) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+        ) / (
+          86400
+        )
+      ) AS BIGINT) AS `tenure_days`,
+      CAST((
+        `t0`.`ended_at` IS NOT NULL
+      )
+      AND (
+        `t0`.`ended_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+      ) AS BIGINT) AS `ended`,
+      CAST(FLOOR(
+        (
+          UNIX_TIMESTAMP(CAST(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP) AS TIMESTAMP)) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+        ) / (
+          86400
+        )
+      ) AS BIGINT) AS `observed_days`
+    FROM `members` AS `t0`
+    WHERE
+      `t0`.`signup_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+  ) AS `t1`
+  WHERE
+    `t1`.`tenure_days` >= 7 AND `t1`.`observed_days` >= 7
+) AS `t2`;
+
+-- 2: query
+SELECT
+  `t0`.`member_id`,
+  `t0`.`signup_at`
+FROM `members` AS `t0`
+WHERE
+  `t0`.`signup_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP);
+
+-- 3: cache temp.main.cached_0
+SELECT
+  `t5`.`member_id`,
+  `t5`.`signup_at`,
+  `t5`.`ended_at`,
+  `t5`.`channel`,
+  `t5`.`country`,
+  `t5`.`plan`,
+  `t5`.`age_band`,
+  `t5`.`fee`,
+  `t5`.`tenure_days`,
+  `t5`.`ended`,
+  `t5`.`observed_days`,
+  `t5`.`_mi`,
+  `t5`.`day1_end`,
+  `t5`.`early_end`,
+  `t5`.`_day1`,
+  `t5`.`_day2`,
+  `t5`.`_day3`,
+  `t5`.`_day4`,
+  `t5`.`_day5`,
+  `t5`.`_day6`,
+  `t5`.`_day7`,
+  CAST((
+    `t5`.`tenure_days` >= 7
+  ) AND (
+    `t5`.`observed_days` >= 7
+  ) AS BIGINT) AS `_lm`
+FROM (
+  SELECT
+    `t4`.`member_id`,
+    `t4`.`signup_at`,
+    `t4`.`ended_at`,
+    `t4`.`channel`,
+    `t4`.`country`,
+    `t4`.`plan`,
+    `t4`.`age_band`,
+    `t4`.`fee`,
+    `t4`.`tenure_days`,
+    `t4`.`ended`,
+    `t4`.`observed_days`,
+    `t2`.`_mi`,
+    `t2`.`day1_end`,
+    `t2`.`early_end`,
+    `t2`.`_day1`,
+    `t2`.`_day2`,
+    `t2`.`_day3`,
+    `t2`.`_day4`,
+    `t2`.`_day5`,
+    `t2`.`_day6`,
+    `t2`.`_day7`
+  FROM (
+    SELECT
+      `t0`.`member_id`,
+      `t0`.`signup_at`,
+      `t0`.`ended_at`,
+      `t0`.`channel`,
+      `t0`.`country`,
+      `t0`.`plan`,
+      `t0`.`age_band`,
+      `t0`.`fee`,
+      CAST(FLOOR(
+        (
+          UNIX_TIMESTAMP(
+            CAST(CASE
+              WHEN (
+                `t0`.`ended_at` IS NOT NULL
+              )
+              AND (
+                `t0`.`ended_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+              )
+              THEN `t0`.`ended_at`
+              ELSE CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+            END AS TIMESTAMP)
+          ) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+        ) / (
+          86400
+        )
+      ) AS BIGINT) AS `tenure_days`,
+      CAST((
+        `t0`.`ended_at` IS NOT NULL
+      )
+      AND (
+        `t0`.`ended_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+      ) AS BIGINT) AS `ended`,
+      CAST(FLOOR(
+        (
+          UNIX_TIMESTAMP(CAST(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP) AS TIMESTAMP)) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+        ) / (
+          86400
+        )
+      ) AS BIGINT) AS `observed_days`
+    FROM `members` AS `t0`
+    WHERE
+      `t0`.`signup_at` <= CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
+  ) AS `t4`
+  INNER JOIN `pyarrow_memtable_1` AS `t2`
+    ON `t4`.`member_id` = `t2`.`member_id`
+) AS `t5`;
+
+-- 4: query
+SELECT
+  `t7`.`_mi`,
+  `t7`.`action`,
+  `t7`.`_b`,
+  SUM(CAST(`t7`.`ts` >= `t7`.`signup_at` AS BIGINT)) AS `n`,
+  SUM(
+    CAST((
+      `t7`.`ts` >= `t7`.`signup_at`
+    ) AND (
+      `t7`.`ts` < `t7`.`day1_end`
+    ) AS BIGINT)
+  ) AS `n0`,
+  SUM(
+    CAST((
+      `t7`.`ts` >= `t7`.`signup_at`
+    ) AND (
+      `t7`.`ts` < `t7`.`_day1`
+    ) AS BIGINT)
+  ) AS `n1`,
+  MAX(
+    CAST((
+      `t7`.`ts` >= `t7`.`signup_at`
+    ) AND (
+      `t7`.`ts` < `t7`.`early_end`
+    ) AS BIGINT)
+  ) AS `early`,
+  MIN(
+    IF(
+      `t7`.`ts` >= `t7`.`signup_at`,
+      0 + CAST(`t7`.`ts` >= `t7`.`_day1` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day2` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day3` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day4` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day5` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day6` AS BIGINT),
+      7
+    )
+  ) AS `first`,
+  SUM(CAST(NOT (
+    `t7`.`ts` >= `t7`.`signup_at`
+  ) AS BIGINT)) AS `pre`
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      `t4`.`member_id`,
+      `t4`.`ts`,
+      `t4`.`action`,
+      `t4`.`_b`,
+      `t5`.`_mi`,
+      `t5`.`signup_at`,
+      `t5`.`day1_end`,
+      `t5`.`early_end`,
+      `t5`.`_day1`,
+      `t5`.`_day2`,
+      `t5`.`_day3`,
+      `t5`.`_day4`,
+      `t5`.`_day5`,
+      `t5`.`_day6`,
+      `t5`.`_day7`
+    FROM (
+      SELECT
+        `t0`.`member_id`,
+        `t0`.`ts`,
+        `t0`.`action`,
+        `t0`.`benefit` AS `_b`
+      FROM `events` AS `t0`
+    ) AS `t4`
+    INNER JOIN (
+      SELECT
+        `t1`.`member_id`,
+        `t1`.`_mi`,
+        `t1`.`signup_at`,
+        `t1`.`day1_end`,
+        `t1`.`early_end`,
+        `t1`.`_day1`,
+        `t1`.`_day2`,
+        `t1`.`_day3`,
+        `t1`.`_day4`,
+        `t1`.`_day5`,
+        `t1`.`_day6`,
+        `t1`.`_day7`
+      FROM `temp`.`main`.`cached_0` AS `t1`
+    ) AS `t5`
+      ON `t4`.`member_id` = `t5`.`member_id`
+  ) AS `t6`
+  WHERE
+    `t6`.`ts` < `t6`.`_day7`
+) AS `t7`
+GROUP BY
+  1,
+  2,
+  3;
+
+-- 5: query
+SELECT
+  COUNT(DISTINCT `t1`.`channel`) AS `channel`,
+  COUNT(DISTINCT `t1`.`country`) AS `country`,
+  COUNT(DISTINCT `t1`.`plan`) AS `plan`,
+  COUNT(DISTINCT `t1`.`age_band`) AS `age_band`,
+  COUNT(DISTINCT `t1`.`fee`) AS `fee`
+FROM (
+  SELECT
+    *
+  FROM `temp`.`main`.`cached_0` AS `t0`
+  WHERE
+    `t0`.`_lm` = 1
+) AS `t1`;
+
+-- 6: query
+SELECT DISTINCT
+  COALESCE(`t0`.`channel`, '(missing)') AS `channel`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 7: query
+SELECT DISTINCT
+  COALESCE(`t0`.`country`, '(missing)') AS `country`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 8: query
+SELECT DISTINCT
+  COALESCE(`t0`.`plan`, '(missing)') AS `plan`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 9: query
+SELECT DISTINCT
+  COALESCE(`t0`.`age_band`, '(missing)') AS `age_band`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 10: query
+SELECT DISTINCT
+  COALESCE(CAST(`t0`.`fee` AS STRING), '(missing)') AS `fee`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 11: query
+SELECT
+  `t0`.`_mi`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
+
+-- 12: query
+SELECT
+  `t0`.`_mi`,
+  `t0`.`member_id`,
+  0 + (
+    CAST(CASE
+      WHEN COALESCE(`t0`.`channel`, '(missing)') = 'organic'
+      THEN 0
+      WHEN COALESCE(`t0`.`channel`, '(missing)') = 'paid'
+      THEN 1
+      WHEN COALESCE(`t0`.`channel`, '(missing)') = 'referral'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 1
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(`t0`.`country`, '(missing)') = 'DE'
+      THEN 0
+      WHEN COALESCE(`t0`.`country`, '(missing)') = 'GB'
+      THEN 1
+      WHEN COALESCE(`t0`.`country`, '(missing)') = 'US'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 3
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(`t0`.`plan`, '(missing)') = 'annual'
+      THEN 0
+      WHEN COALESCE(`t0`.`plan`, '(missing)') = 'monthly'
+      THEN 1
+      ELSE 0
+    END AS BIGINT) * 9
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(`t0`.`age_band`, '(missing)') = '18-34'
+      THEN 0
+      WHEN COALESCE(`t0`.`age_band`, '(missing)') = '35-54'
+      THEN 1
+      WHEN COALESCE(`t0`.`age_band`, '(missing)') = '55+'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 18
+  ) + (
+    CAST(CASE
+      WHEN COALESCE(CAST(`t0`.`fee` AS STRING), '(missing)') = '12.99'
+      THEN 0
+      WHEN COALESCE(CAST(`t0`.`fee` AS STRING), '(missing)') = '14.99'
+      THEN 1
+      WHEN COALESCE(CAST(`t0`.`fee` AS STRING), '(missing)') = '8.99'
+      THEN 2
+      ELSE 0
+    END AS BIGINT) * 54
+  ) AS `_base`,
+  CAST(`t0`.`observed_days` >= 90 AS BIGINT) AS `obs_h`,
+  CAST(`t0`.`tenure_days` >= 90 AS BIGINT) AS `retained`,
+  LEAST(`t0`.`tenure_days`, 90) - 7 AS `t`,
+  CAST((
+    `t0`.`ended` = 1
+  ) AND (
+    `t0`.`tenure_days` < 90
+  ) AS BIGINT) AS `event`,
+  0 AS `seg`
+FROM `temp`.`main`.`cached_0` AS `t0`
+WHERE
+  `t0`.`_lm` = 1;
