@@ -4,14 +4,15 @@ Run: ``nice .venv/bin/python benchmarks/bench_scale.py [--sizes 0.1,0.3,1,3,10] 
 (sizes in millions of members). Each (size, stage) runs in its own process, so each peak RSS
 is that stage's own (for Spark: the Python driver plus its JVM, sampled from /proc). Stages:
 
-* **simulate** / **prepare** — the 0.1M world is simulated (``simulate_world``, seed 7,
-  truth on 20,000 members); the others are cut from or replicated out of the 1M seed-7 world
-  (``prepare_world``), since simulating ran at under 1k members/s on the loaded machine;
+* **simulate** / **prepare** — 0.1M, 3M and 10M are simulated (``simulate_world``, seed 7,
+  truth on 20,000 members; the simulator streams chunks of 100,000 members to one Parquet
+  file, a row group per chunk); 0.3M is a uniform member sample of the 1M seed-7 world
+  (``prepare_world``), and 1M is that world;
 * **checks** — the contract's rules on the typed Parquet (`tenure.store.lake.rule_counts`):
   what ``connect("spark:///…")`` runs before an analysis;
 * **ingest** — ``tenure.store.ingest`` (text-safe validation, quarantine, load into a DuckDB
-  file), only up to ``--ingest-max`` millions: it runs as one DuckDB query per table (it has
-  no chunking of its own), at about 13k rows/s per core on this machine;
+  file) with ``memory_limit`` and a spill folder, events checked and loaded in chunks of
+  about 50M rows (whole row groups), up to ``--ingest-max`` millions;
 * **retention**, **hva**, **experiments** — ``analyse_retention(by="channel")``,
   ``discover(window=7, horizon=90)`` and ``compute_metrics`` of the ``value_messaging`` spec,
   on the Parquet read in place (DuckDB ``read_parquet`` views, no copy).
@@ -128,47 +129,36 @@ BASE = Path(__file__).parent / "_work" / "world-1m"
 
 
 def prepare_world(millions: float) -> dict[str, Any]:
-    """Write the world of `millions` members from the 1M base world, with DuckDB.
+    """Write the world of `millions` members (at most 1M) as a sample of the 1M base world.
 
-    Below 1M: a uniform sample of the members (by a hash of ``member_id``) and their rows,
-    so each size spans the whole signup year like the base world. Above 1M:
-    ``k`` copies of the 1M world, member ids prefixed ``r<i>-`` (same rows renamed, so the
-    answers' proportions are the base world's; the cost is that of ``k`` times the rows),
-    read as DuckDB views over the base files rather than written out (the disk and the
-    time to copy 600M rows are spared; every stage still scans ``k`` times the rows).
+    A uniform sample of the members (by a hash of ``member_id``) and their rows, so each
+    size spans the whole signup year like the base world. Larger worlds are simulated
+    (stage ``simulate``), never copied.
     """
     import duckdb
 
     n = int(millions * 1_000_000)
+    if n > 1_000_000:
+        raise ValueError(f"{millions}M is simulated, not cut from the 1M world")
     out = world_dir(millions)
     out.mkdir(parents=True, exist_ok=True)
-    if n > 1_000_000:  # replicas are read as views (see `_dataset`): nothing to write
-        copies = round(n / 1_000_000)
-        (out / "copies.json").write_text(json.dumps({"copies": copies, "base": str(BASE)}))
-        (out / "truth.json").write_text((BASE / "truth.json").read_text())
-        with duckdb.connect() as con:
-            row = con.execute(f"SELECT count(*) FROM read_parquet('{BASE / 'events.parquet'}')")
-            one = row.fetchone()
-        return {"events": copies * int(one[0]) if one else 0}
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    copies = max(1, round(n / 1_000_000))
     for name in ("members", "events", "exposures"):
         src = f"read_parquet('{BASE / (name + '.parquet')}')"
-        if n <= 1_000_000:
-            keep = f"hash(member_id) % 1000000 < {n}"  # a uniform sample of members
-            sql = f"SELECT * FROM {src} WHERE {keep}"
-        else:
-            sql = " UNION ALL ".join(
-                f"SELECT * REPLACE ('r{i}-' || member_id AS member_id) FROM {src}"
-                for i in range(copies)
-            )
+        keep = f"hash(member_id) % 1000000 < {n}"  # a uniform sample of members
         con.execute(
-            f"COPY ({sql}) TO '{out / (name + '.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+            f"COPY (SELECT * FROM {src} WHERE {keep}) TO '{out / (name + '.parquet')}' "
+            "(FORMAT parquet, ROW_GROUP_SIZE 1000000)"
         )
     (out / "truth.json").write_text((BASE / "truth.json").read_text())
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{out / 'events.parquet'}')").fetchone()
     return {"events": int(rows[0]) if rows else 0}
+
+
+def _simulated(millions: float) -> bool:
+    """Sizes simulated from scratch (seed 7): 0.1M, and every size above the 1M base world."""
+    return millions < 0.2 or millions > 1.0
 
 
 def _dataset(engine: str, folder: Path) -> Any:
@@ -185,19 +175,7 @@ def _dataset(engine: str, folder: Path) -> Any:
         con = ibis.duckdb.connect()
         con.raw_sql("SET TimeZone = 'UTC'")
         names = ("members", "events", "exposures")
-        marker = folder / "copies.json"
-        if marker.exists():  # k replicas of the base world, member ids prefixed, as views
-            spec = json.loads(marker.read_text())
-            for n in names:
-                src = Path(spec["base"]) / f"{n}.parquet"
-                union = " UNION ALL ".join(
-                    f"SELECT * REPLACE ('r{i}-' || member_id AS member_id) FROM read_parquet('{src}')"
-                    for i in range(spec["copies"])
-                )
-                con.raw_sql(f"CREATE VIEW {n} AS {union}")
-            tables = {n: con.table(n) for n in names}
-        else:
-            tables = {n: con.read_parquet(folder / f"{n}.parquet", table_name=n) for n in names}
+        tables = {n: con.read_parquet(folder / f"{n}.parquet", table_name=n) for n in names}
     as_of = datetime(2026, 3, 31, tzinfo=UTC)
     return make(con, tables, as_of=as_of, source=str(folder), benefits=None)
 
@@ -219,7 +197,14 @@ def run_stage(stage: str, millions: float, engine: str) -> dict[str, Any]:
         from tenure.store import ingest
 
         db = WORK / f"ingest-{n}.duckdb"
-        report = ingest(folder, db, as_of=datetime(2026, 4, 1, tzinfo=UTC))
+        limit = os.environ.get("TENURE_BENCH_MEMORY_LIMIT", "4GB")
+        report = ingest(
+            folder,
+            db,
+            as_of=datetime(2026, 4, 1, tzinfo=UTC),
+            memory_limit=limit,
+            temp_directory=WORK / "spill",
+        )
         out["rows"] = sum(t.read for t in report.tables)
         out["quarantined"] = sum(t.quarantined for t in report.tables)
         db.unlink(missing_ok=True)
@@ -291,7 +276,7 @@ def _spawn(
 ) -> list[dict[str, Any]]:
     cmd = [sys.executable, __file__, "--child", "--stage", stages, "--millions", str(millions),
            "--engine", engine, "--memory-limit", memory_limit]  # fmt: skip
-    env = dict(os.environ)
+    env = dict(os.environ, TENURE_BENCH_MEMORY_LIMIT=memory_limit)
     if engine == "pyspark":
         env.setdefault("TENURE_SPARK_DRIVER_MEMORY", "4g")
         env.setdefault("TENURE_SPARK_PARTITIONS", "8")
@@ -321,10 +306,11 @@ def run(args: argparse.Namespace) -> None:
     for millions in sizes:
         plan: list[tuple[str, str]] = []
         if not (world_dir(millions) / "truth.json").exists():
-            plan.append(("prepare", "duckdb"))
-        plan += [(s, "duckdb") for s in ("checks", "retention", "hva", "experiments")]
-        if millions <= args.ingest_max:
-            plan.append(("ingest", "duckdb"))
+            plan.append(("simulate" if _simulated(millions) else "prepare", "duckdb"))
+        stages = ["retention", "ingest", "hva", "experiments", "checks"]
+        if millions > args.ingest_max:
+            stages.remove("ingest")
+        plan += [(s, "duckdb") for s in stages]
         done = {(r["members"], r["engine"], r["stage"]) for r in _saved() if "seconds" in r}
         n = int(millions * 1_000_000)
         plan = [(s, e) for s, e in plan if (n, e, s) not in done]
@@ -452,16 +438,12 @@ def report() -> None:
     fig.savefig(PLOT, dpi=110)
     lines += ["", f"![time per stage vs members]({PLOT.name})", ""]
     lines += [
-        "Notes. Sizes of 0.3M and 1M are a uniform member sample of, and the 1M seed-7 world "
-        "itself; 3M and 10M are 3 and 10 replicas of it with prefixed member ids, read as views "
-        "(the same rows renamed: the answers are the 1M world's, the rows scanned are k times as "
-        "many). *Ingest* ran at 0.1M only: it runs one DuckDB statement per table and has no "
-        "chunking of its own, and at the 26k rows/s it managed here under load, 10M members "
-        "(630M rows) would take about 7 hours, so it was not attempted. The peak RSS of DuckDB "
-        "stages stays near the 4 GB limit at most: the HVA stage reaches it at 3M (4.1 GB), and "
-        "at 10M DuckDB spilled (its temp files, hundreds of MB, were seen in the spill folder). "
-        "Spark rows are one process (driver + JVM), `local[2]`, 8 shuffle partitions, 4 GB "
-        "driver; its experiments stage did not finish inside the Spark run's 15-minute cap.",
+        "Notes. 0.1M, 3M and 10M are worlds simulated from scratch (seed 7); 0.3M is a "
+        "uniform member sample of the 1M seed-7 world and 1M that world itself. *Ingest* "
+        "checks members in one statement and events in chunks of about 50M rows (whole "
+        "row groups) under the same memory limit; its peak RSS is the stage's process. Spark "
+        "rows are one process (driver + JVM), `local[2]`, 8 shuffle partitions, 4 GB driver. "
+        "Rows measured in an earlier session are kept until re-measured (see each row's load).",
         "",
     ]
     analysed = sorted(
@@ -481,7 +463,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="0.1,0.3,1,3,10")
     p.add_argument("--spark-at", type=float, default=1.0)
-    p.add_argument("--ingest-max", type=float, default=1.0)
+    p.add_argument("--ingest-max", type=float, default=10.0)
     p.add_argument("--memory-limit", default="4GB")
     p.add_argument("--budget-minutes", type=float, default=90)
     p.add_argument("--spark-minutes", type=float, default=20)
