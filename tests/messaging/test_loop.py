@@ -76,21 +76,25 @@ def _closed(r: LoopResult) -> float:
 @pytest.fixture(scope="module")
 def demo_config_loop() -> LoopResult:
     """The demo's loop configuration (4 weeks, the 7-day reward learned from open windows,
-    learned pooling) at one placement and 150 arrivals a day: about 20 s."""
+    learned pooling) at one placement and 300 arrivals a day, Thompson draws tempered to
+    0.35 of the posterior's spread: about 13 s of CPU."""
     return run_closed_loop(
-        days=DEMO_DAYS, delay_days=DEMO_DELAY_DAYS, members_per_day=150, placements=("home",),
-        mc_draws=100, discount_members=0, seed=7, alpha=0.01,
+        days=DEMO_DAYS, delay_days=DEMO_DELAY_DAYS, members_per_day=300, placements=("home",),
+        mc_draws=100, discount_members=0, seed=7, alpha=0.01, posterior_scale=0.35,
     )  # fmt: skip
 
 
-def test_small_loop_at_the_demo_configuration_closes_half_the_gap(
+def test_small_loop_at_the_demo_configuration_closes_seventy_percent_of_the_gap(
     demo_config_loop: LoopResult,
 ) -> None:
-    """At 150 arrivals a day (a seventh of the demo's data per placement) the arm closes 52%,
-    59% and 71% of the gap for world seeds 11, 3 and 7: the bar is the one every seed met.
-    The demo's own size is held to 70% by the slow test below."""
+    """Measured over world seeds 11, 3, 2, 7, 1 (share of the uniform test's regret closed):
+    plain Thompson sampling (posterior_scale 1) 0.58-0.78 at 300 a day and 0.65-0.80 at 450;
+    tempered to 0.5, 0.68-0.83 at 300; tempered to 0.35, 0.74-0.77 on the three seeds that
+    were worst untempered (11, 3, 2) and see the report for 7 and 1. The bar is the one every
+    seed met. Plain TS explores ~100 creatives × 24 segments for longer than four weeks of
+    300 a day can pay for."""
     assert demo_config_loop.params["early_rewards"] is True
-    assert _closed(demo_config_loop) >= 0.50
+    assert _closed(demo_config_loop) >= 0.70
 
 
 @pytest.mark.slow
@@ -124,3 +128,21 @@ def test_waiting_for_windows_to_close_is_what_held_the_loop_back() -> None:
 
     early, late = run(True), run(False)
     assert _closed(early) > _closed(late) + 0.15
+
+
+@pytest.mark.slow
+def test_the_surrogate_reward_learns_from_open_windows_too() -> None:
+    """Rewarded by predicted retention, the loop learns from open windows (a "not yet" at
+    its expected outcome) and closes far more of the retention gap than waiting for windows
+    to close: 0.49 vs 0.20 measured (14 days × 150 a day, 7-day window, seed 7)."""
+
+    def run(early: bool) -> LoopResult:
+        return run_closed_loop(days=14, delay_days=DEMO_DELAY_DAYS, members_per_day=150,
+                               placements=("home",), mc_draws=100, discount_members=0,
+                               reward="surrogate", early_rewards=early)  # fmt: skip
+
+    early, late = run(True), run(False)
+    t, u = ARMS.index("thompson"), ARMS.index("uniform")
+    assert early.params["early_rewards"] and not late.params["early_rewards"]
+    assert _closed(early) > _closed(late) + 0.15
+    assert early.retention[t] > early.retention[u]

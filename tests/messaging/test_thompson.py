@@ -192,3 +192,37 @@ def test_gram_matrix_equals_the_sparse_product() -> None:
     w = rng.random(500)
     ref = (x.T @ sparse.diags(w) @ x).toarray()
     np.testing.assert_allclose(_Gram(x).weighted(w), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_rate_rewards_are_fitted_quasi_binomially_like_statsmodels() -> None:
+    """Rewards that are rates (h0 + delta * adopted, as the surrogate reward is) get the
+    Pearson dispersion and covariance of statsmodels' quasi-binomial GLM (scale="X2") under
+    a vague prior; 0/1 rewards keep dispersion 1."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(9)
+    n = 6000
+    msg = rng.choice(["a", "b", "c"], n)
+    p = np.select([msg == "a", msg == "b"], [0.3, 0.15], 0.05)
+    reward = 0.55 + 0.08 * (rng.random(n) < p)
+    frame = pd.DataFrame({"message": msg, "country": "US", "reward": reward})
+    vague = Prior(intercept=1e4, context=1e4, main=1e4, interaction=1e4)
+    pol = ThompsonPolicy(("message",), ("country",), prior=vague, pooling="fixed").fit(frame)
+    x = pd.get_dummies(pd.Series(msg), drop_first=True, dtype=float)
+    ref = sm.GLM(reward, sm.add_constant(x), family=sm.families.Binomial()).fit(scale="X2")
+    assert pol.dispersion_ == pytest.approx(ref.scale, rel=1e-3)
+    assert pol.dispersion_ < 0.02  # a Bernoulli of the same mean would say 1
+    probs = pol.expected_reward({"country": "US"}, [{"message": m} for m in ("a", "b", "c")])
+    means = [reward[msg == m].mean() for m in ("a", "b", "c")]
+    np.testing.assert_allclose(probs, means, atol=1e-6)
+    # the posterior sd of each message's log-odds: statsmodels' quasi-likelihood s.e.
+    d = pol.design_
+    rows = d.matrix(pd.DataFrame({"message": ["a", "b", "c"], "country": "US"})).toarray()
+    sd_eta = np.sqrt(np.einsum("ij,jk,ik->i", rows, pol.cov_, rows))
+    cov = ref.cov_params().to_numpy()
+    ref_sd = [np.sqrt(cov[0, 0])] + [
+        np.sqrt(cov[0, 0] + cov[k, k] + 2 * cov[0, k]) for k in (1, 2)
+    ]
+    np.testing.assert_allclose(sd_eta, ref_sd, rtol=2e-3)
+    binary = frame.assign(reward=(reward > 0.6).astype(float))
+    assert ThompsonPolicy(("message",), ("country",)).fit(binary).dispersion_ == 1.0

@@ -105,6 +105,12 @@ def train(
     mc_draws: Annotated[
         int, typer.Option("--mc-draws", help="Posterior draws per context for propensities.")
     ] = 2000,
+    posterior_scale: Annotated[
+        float,
+        typer.Option(
+            "--posterior-scale", help="Temper Thompson draws to this share of the posterior sd."
+        ),
+    ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON.")] = False,
 ) -> None:
     """Fit pooled Thompson sampling to logged decisions.
@@ -168,9 +174,12 @@ def train(
             p = frame["propensity"].to_numpy(dtype=float)
             if ((p <= 0) | (p > 1)).any():
                 raise SpecError(f"{source}: propensity must be in (0, 1] on every row")
+        if not 0 < posterior_scale <= 1:
+            raise SpecError(f"--posterior-scale: must be in (0, 1], got {posterior_scale}")
         pol = ThompsonPolicy(
-            _split(factors, "--factors"), ctx, exploration=exploration, mc_draws=mc_draws
-        ).fit(frame)
+            _split(factors, "--factors"), ctx, exploration=exploration, mc_draws=mc_draws,
+            posterior_scale=posterior_scale,
+        ).fit(frame)  # fmt: skip
         write_snapshot(out, "thompson", {**pol.snapshot_state(), "training": described})
     summary = {
         "snapshot": str(out),

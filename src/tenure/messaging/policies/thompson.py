@@ -179,6 +179,10 @@ class ThompsonPolicy(BasePolicy):
         Bernoulli observation with probability :math:`F\,\sigma(\eta)` — so a success counts
         the day it happens and an open failure counts only as much as its window has run,
         instead of every decision waiting for its window to close.
+        Rewards that are rates rather than 0/1 outcomes (one row per decision; e.g. the
+        surrogate reward, a predicted retention) are fitted quasi-binomially: the data are
+        weighed by the inverse of their Pearson dispersion ``dispersion_`` (1 for 0/1
+        rewards), so the posterior is as wide as the rewards' real spread, not a Bernoulli's.
         Logged propensities are not needed: with the context in the model, the adaptive
         design that produced the log is ignorable for the likelihood. ``warm_start``, a
         policy fitted on the same design, starts Newton's method from its coefficients.
@@ -207,6 +211,11 @@ class ThompsonPolicy(BasePolicy):
                 raise SpecError(
                     "seen: must be in (0, 1] (the share of the window's successes seen)"
                 )
+        rates = (
+            not seen_col and "n" not in log.columns and not np.all((reward == 0) | (reward == 1))
+        )
+        if rates:
+            log = log.assign(reward_sq=reward**2)
         grouped = _group(log, (*self.factors, *self.context), extra=("seen",) if seen_col else ())
         self.design_ = Design.from_frame(grouped, self.factors, self.context)
         x = self.design_.matrix(grouped)
@@ -215,7 +224,6 @@ class ThompsonPolicy(BasePolicy):
         seen = grouped["seen"].to_numpy(dtype=np.float64) if seen_col else np.ones(len(n))
         if np.any(s < 0) or np.any(s > n + 1e-9):
             raise SpecError("reward: this model needs rewards in [0, 1] (a rate per decision)")
-        groups = self.design_.groups()
         stated = self._stated_scales()
         scales = stated.copy()
         theta = np.zeros(self.design_.n_features)
@@ -230,6 +238,51 @@ class ThompsonPolicy(BasePolicy):
         xt = x.T.tocsr()
         gram = _Gram(x)
         self.n_iter_ = 0
+        theta, cov, scales = self._solve(x, xt, gram, n, s, seen, theta, scales)
+        self.dispersion_ = 1.0
+        if "reward_sq" in grouped.columns:
+            # Rewards that are rates (a predicted retention, not a 0/1 outcome) vary far less
+            # than a Bernoulli of the same mean: a binomial likelihood would leave the
+            # posterior many times too wide and Thompson sampling exploring as if blind.
+            # Quasi-binomial: Pearson's phi = sum_i (r_i - mu_i)^2 / (mu_i (1 - mu_i)) / (N - k)
+            # over the decisions, and the data weighed 1 / phi (McCullagh & Nelder 1989, 9.2;
+            # statsmodels' GLM(scale="X2")).
+            mu = np.clip(special.expit(x @ theta), 1e-9, 1 - 1e-9)
+            sq = grouped["reward_sq"].to_numpy(dtype=np.float64)
+            pearson = float(np.sum((sq - 2 * mu * s + n * mu**2) / (mu * (1 - mu))))
+            dof = max(float(n.sum()) - len(theta), 1.0)
+            phi = float(np.clip(pearson / dof, 1e-4, 1.0))
+            self.dispersion_ = phi
+            theta, cov, scales = self._solve(x, xt, gram, n / phi, s / phi, seen, theta, scales)
+        self.coef_: FloatArray = theta
+        self.cov_: FloatArray = cov
+        self.scales_: FloatArray = scales
+        self.n_decisions_ = int(n.sum())
+        self.actions_ = _actions(grouped, self.factors, self.context)
+        self.contexts_ = grouped[list(self.context)].astype(str).drop_duplicates()
+        self._cache.clear()
+        self._ctx_scores.clear()
+        self._theta = None
+        self._version = None
+        return self
+
+    MAX_POOLING_ROUNDS = 30
+    MAX_STEP = 5.0
+
+    def _solve(
+        self,
+        x: Any,
+        xt: Any,
+        gram: _Gram,
+        n: FloatArray,
+        s: FloatArray,
+        seen: FloatArray,
+        theta: FloatArray,
+        scales: FloatArray,
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Posterior mode, covariance and learned scales (empirical-Bayes rounds, then Newton)."""
+        groups = self.design_.groups()
+        stated = self._stated_scales()
         pooled = np.arange(2, len(stated))
         # Each pooling round takes one Newton step and re-estimates the scales from its
         # Laplace covariance (the joint fixed point is the same, at a fraction of the cost);
@@ -252,20 +305,7 @@ class ThompsonPolicy(BasePolicy):
             if done:
                 break
         theta, cov = self._newton(x, xt, gram, n, s, seen, theta, 1.0 / scales[groups] ** 2)
-        self.coef_: FloatArray = theta
-        self.cov_: FloatArray = cov
-        self.scales_: FloatArray = scales
-        self.n_decisions_ = int(n.sum())
-        self.actions_ = _actions(grouped, self.factors, self.context)
-        self.contexts_ = grouped[list(self.context)].astype(str).drop_duplicates()
-        self._cache.clear()
-        self._ctx_scores.clear()
-        self._theta = None
-        self._version = None
-        return self
-
-    MAX_POOLING_ROUNDS = 30
-    MAX_STEP = 5.0
+        return theta, cov, scales
 
     def _stated_scales(self) -> FloatArray:
         """The stated prior's scale of each group of :meth:`Design.groups`."""
@@ -555,6 +595,7 @@ class ThompsonPolicy(BasePolicy):
             "pooling": self.pooling,
             "scale_floor": self.scale_floor,
             "posterior_scale": self.posterior_scale,
+            "dispersion": getattr(self, "dispersion_", 1.0),
             "scales": dict(zip(d.group_names(), map(float, self.scales_), strict=True)),
             "n_decisions": self.n_decisions_,
             "factor_levels": [list(v) for v in d.factor_levels],
@@ -584,6 +625,7 @@ class ThompsonPolicy(BasePolicy):
             pol.coef_ = _decode(doc["coef"], (k,))
             pol.cov_ = _decode(doc["cov"], (k, k))
             pol.n_decisions_ = int(doc["n_decisions"])
+            pol.dispersion_ = float(doc.get("dispersion", 1.0))
             names = pol.design_.group_names()
             stored = doc.get("scales")
             pol.scales_ = (
@@ -641,16 +683,17 @@ def _group(log: pd.DataFrame, keys: Sequence[str], extra: Sequence[str] = ()) ->
             raise SpecError(
                 f"the log has no column {k!r} (have {', '.join(map(str, log.columns))})"
             )
-    frame = log[[*keys, *extra, "reward", *(["n"] if "n" in log.columns else [])]]
+    sums = ["reward", *(["reward_sq"] if "reward_sq" in log.columns else [])]
+    frame = log[[*keys, *extra, *sums, *(["n"] if "n" in log.columns else [])]]
     if "n" not in frame.columns:
         frame = frame.assign(n=1.0)
     by = [*keys, *extra]
     # group on the raw values (fast), then spell the few groups' keys as text and regroup
-    out = frame.groupby(by, sort=False, observed=True, dropna=False)[["n", "reward"]].sum()
+    out = frame.groupby(by, sort=False, observed=True, dropna=False)[["n", *sums]].sum()
     out = out.reset_index()
     for k in keys:
         out[k] = out[k].astype(str)
-    return out.groupby(by, sort=True)[["n", "reward"]].sum().reset_index()
+    return out.groupby(by, sort=True)[["n", *sums]].sum().reset_index()
 
 
 def _actions(grouped: pd.DataFrame, factors: Sequence[str], context: Sequence[str]) -> pd.DataFrame:
