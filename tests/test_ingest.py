@@ -202,3 +202,84 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_text("member_id,signup_at\nm1,2024-01-01\n")
     with pytest.raises(DataContractError, match="is a file but not a DuckDB database"):
         connect(path)
+
+
+def _chunked_world(folder: Path) -> Path:
+    """Members, and events in a part folder: a 6-row-group Parquet part, a CSV part, and a
+    Parquet part without the optional ``value`` column; bad rows in several row groups."""
+    folder.mkdir()
+    n = 40
+    ids = [f"m{i:03d}" for i in range(n)]
+    signup = [datetime(2024, 1, 1 + i % 28, tzinfo=UTC) for i in range(n)]
+    pq.write_table(pa.table({"member_id": ids, "signup_at": signup}), folder / "members.parquet")
+    parts = folder / "events"
+    parts.mkdir()
+    k = 600
+    member = [ids[i % n] for i in range(k)]
+    ts = [datetime(2024, 2, 1 + i % 27, tzinfo=UTC) for i in range(k)]
+    value = [float(i % 7) for i in range(k)]
+    member[5], member[250], member[599] = "nobody", "m999", "ghost"  # unknown members
+    value[130], value[470] = -1.0, -2.0  # negative money
+    ts[333] = datetime(2031, 1, 1, tzinfo=UTC)  # after as_of
+    ts[10] = datetime(2023, 12, 1, tzinfo=UTC)  # kept, dated before its member's signup
+    events = pa.table(
+        {"member_id": member, "ts": ts, "action": ["video.stream"] * k, "value": value}
+    )
+    pq.write_table(events, parts / "part-0.parquet", row_group_size=100)
+    (parts / "part-1.csv").write_text(
+        "member_id,ts,action,value\nm001,2024-03-01T00:00:00Z,music.play,1\n"
+        "m002,2024-03-01T00:00:00Z,,1\nm003,2024-03-01,music.play,1,extra\n"
+    )
+    pq.write_table(events.slice(0, 50).drop(["value"]), parts / "part-2.parquet")
+    return folder
+
+
+def _everything(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], object]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        events = con.execute("SELECT * FROM events ORDER BY ALL").fetchall()
+        quarantine = con.execute("SELECT * FROM quarantine").fetchall()  # in insertion order
+        columns = con.execute("DESCRIBE events").fetchall()
+    return events, quarantine, columns
+
+
+def test_events_in_chunks_load_what_one_statement_loads(tmp_path: Path) -> None:
+    world = _chunked_world(tmp_path / "w")
+    whole = ingest(world, tmp_path / "whole.duckdb", as_of=AS_OF)
+    parts = ingest(world, tmp_path / "parts.duckdb", as_of=AS_OF, chunk_rows=150)
+    events = {c.table: c for c in whole.tables}["events"]
+    assert (events.read, events.quarantined) == (600 + 3 + 50, 6 + 2 + 1)  # planted above
+    assert parts.tables == whole.tables
+    assert parts.pre_signup == whole.pre_signup == 2  # row 10, and its copy in part-2
+    got, ref = _everything(tmp_path / "parts.duckdb"), _everything(tmp_path / "whole.duckdb")
+    assert got == ref
+    # The malformed CSV record comes first (found when the file is read), then file order.
+    assert got[1][0][3] == "wrong number of fields"
+    lines = [(f, line) for _, f, line, *_ in got[1][1:]]
+    assert lines == sorted(lines, key=lambda x: (str(x[0]).split("part-")[1], x[1]))
+    assert ("events/part-0.parquet", 600) in lines  # the last row group's bad row
+
+
+def test_chunks_cut_a_big_parquet_file_at_row_groups(tmp_path: Path) -> None:
+    from tenure.schema import CONTRACTS
+    from tenure.store.sources import find_sources
+    from tenure.store.stage import chunks, open_file
+
+    world = _chunked_world(tmp_path / "w")
+    with duckdb.connect() as con:
+        files = [
+            open_file(con, f, CONTRACTS["events"], {}) for f in find_sources(world).tables["events"]
+        ]
+        cut = chunks(files, 250)
+    spans = [[(f.source.name.rsplit("/", 1)[-1], f.span, f.rows) for f in c] for c in cut]
+    assert spans == [
+        [("part-0.parquet", (0, 200), 200)],
+        [("part-0.parquet", (200, 400), 200)],
+        [("part-0.parquet", (400, 600), 200)],
+        [("part-1.csv", None, 3), ("part-2.parquet", None, 50)],
+    ]
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused(tmp_path: Path) -> None:
+    world = _chunked_world(tmp_path / "w")
+    with pytest.raises(DataContractError, match="memory_limit 'lots'"):
+        ingest(world, tmp_path / "t.duckdb", as_of=AS_OF, memory_limit="lots")
