@@ -311,7 +311,11 @@ def run(args: argparse.Namespace) -> None:
         if millions > args.ingest_max:
             stages.remove("ingest")
         plan += [(s, "duckdb") for s in stages]
-        done = {(r["members"], r["engine"], r["stage"]) for r in _saved() if "seconds" in r}
+        done = (
+            set()
+            if args.remeasure
+            else {(r["members"], r["engine"], r["stage"]) for r in _saved() if "seconds" in r}
+        )
         n = int(millions * 1_000_000)
         plan = [(s, e) for s, e in plan if (n, e, s) not in done]
         for stage, engine in plan:
@@ -453,7 +457,8 @@ def report() -> None:
         lines.append(f"Sizes with an analysis finished: {', '.join(f'{s:,}' for s in analysed)}.")
     lines.append(
         "Command: `nice .venv/bin/python benchmarks/bench_scale.py --sizes 0.1,0.3,1,3,10 "
-        "--spark-at 1` then `--report`."
+        "--spark-at 1 --remeasure --budget-minutes 240` (worlds already on disk are reused; "
+        "`--report` alone redraws this section)."
     )
     record("scale", "\n".join(lines))
     print("\n".join(lines))
@@ -468,6 +473,11 @@ def main() -> None:
     p.add_argument("--budget-minutes", type=float, default=90)
     p.add_argument("--spark-minutes", type=float, default=20)
     p.add_argument("--report", action="store_true")
+    p.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="run every stage again (default: skip stages already in scale-results.json)",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--stage", default="")
     p.add_argument("--millions", type=float, default=0.1)
