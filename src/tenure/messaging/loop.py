@@ -252,6 +252,10 @@ def run_closed_loop(
         oracle, are then in that reward's units (expected predicted retention).
     placements
         Where members arrive (a small test loop may run one placement).
+    posterior_scale
+        The learning policy's tempering of Thompson draws
+        (:class:`~tenure.messaging.policies.thompson.ThompsonPolicy`); 1 is plain Thompson
+        sampling.
     discount_members
         Members in the cancel-flow test of value messaging against a discount run in the
         same world (``0`` skips it); see :func:`tenure.messaging.cancel_flow.value_vs_discount`.
