@@ -220,9 +220,7 @@ def test_rate_rewards_are_fitted_quasi_binomially_like_statsmodels() -> None:
     rows = d.matrix(pd.DataFrame({"message": ["a", "b", "c"], "country": "US"})).toarray()
     sd_eta = np.sqrt(np.einsum("ij,jk,ik->i", rows, pol.cov_, rows))
     cov = ref.cov_params().to_numpy()
-    ref_sd = [np.sqrt(cov[0, 0])] + [
-        np.sqrt(cov[0, 0] + cov[k, k] + 2 * cov[0, k]) for k in (1, 2)
-    ]
+    ref_sd = [np.sqrt(cov[0, 0])] + [np.sqrt(cov[0, 0] + cov[k, k] + 2 * cov[0, k]) for k in (1, 2)]
     np.testing.assert_allclose(sd_eta, ref_sd, rtol=2e-3)
     binary = frame.assign(reward=(reward > 0.6).astype(float))
     assert ThompsonPolicy(("message",), ("country",)).fit(binary).dispersion_ == 1.0
