@@ -133,7 +133,7 @@ def test_timing_candidates_by_hand(hand: Path) -> None:
 def test_landmark_strata_and_outcomes(hand: Path) -> None:
     ds = connect(hand, as_of=AS_OF)
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=30)
-    frame = lm.members.to_pyarrow().to_pandas().set_index("member_id")
+    frame = lm.members_frame().set_index("member_id")
     lm.release()
     assert "m3" not in frame.index and len(frame) == 9
     # Early activity counts every event in days 0-6, benefit or not; d1 the signup day's.
@@ -261,8 +261,8 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
     horizon = 300
     result = discover(ds, window=7, horizon=horizon, min_support=0.0)
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=horizon)
-    members = lm.members.to_pyarrow().to_pandas()
-    uses = lm.uses.select("member_id", "a").to_pyarrow().to_pandas()
+    members = lm.members_frame()
+    uses = lm.uses_frame()[["member_id", "a"]]
     lm.release()
     assert (members["obs_h"] == 0).mean() > 0.2  # a real share is censored before the horizon
     name = "video.stream"

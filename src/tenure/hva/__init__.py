@@ -8,7 +8,8 @@
     result.to_frame()           # every candidate, with diagnostics
 
 Pipeline: :mod:`~tenure.hva.features` builds the landmark population, its strata and each
-member's window uses (Ibis); :mod:`~tenure.hva.aggregate` materialises small count tables;
+member's window uses (one Ibis pass over events keyed by an integer member index, then
+numpy); :mod:`~tenure.hva.aggregate` turns them into small count tables (numpy);
 :mod:`~tenure.hva.estimate` computes every contrast's naive and adjusted effect with its
 diagnostics from the counts and the pure :class:`~tenure.hva.design.LandmarkDesign`;
 :mod:`~tenure.hva.score` ranks.

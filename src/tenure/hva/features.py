@@ -1,4 +1,10 @@
-"""The landmark population, its strata and outcomes, and each member's window uses (Ibis).
+"""The landmark population, its strata and outcomes, and each member's window uses.
+
+The engine reads events once: joined to the members on ``member_id`` (each member carrying a
+dense integer index and its window bounds, :func:`_member_index`), filtered to the window and
+grouped to a few rows per member and action (:func:`_window_pass`). The members' attribute
+factors are small Ibis scans of the members. Everything else — per-member activity, strata,
+outcomes, per-use columns — is numpy on those arrays, indexed by the member index.
 
 Landmark design: only members still active at the end of the action window (``tenure_days >=
 window``, with the window observed) are compared, so the window never overlaps the outcome.
@@ -35,23 +41,26 @@ other numbers are continuous (quantile bins entering the models as numbers).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
+from tenure._types import BoolArray, IntArray
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
 from tenure.retention.curves import MISSING
-from tenure.retention.spans import day_number, member_spans
+from tenure.retention.spans import SECONDS_PER_DAY, member_spans
 
 __all__ = ["LANDMARK_COLUMNS", "Landmark", "landmark"]
 
 LANDMARK_COLUMNS = ("sid", "sid_nb", "d0", "d1", "obs_h", "retained", "t", "event", "seg")
-"""Per-member columns of the landmark population besides ``member_id``."""
+"""Per-member columns of the landmark population (``Landmark.members``)."""
 
 _RESERVED = {"member_id", "signup_at", "ended_at", "tenure_days", "ended", "observed_days"}
 _MAX_CATEGORY_NUMBERS = 10
@@ -59,17 +68,23 @@ _MAX_CATEGORY_NUMBERS = 10
 
 @dataclass(frozen=True)
 class Landmark:
-    """Engine handle: the cached landmark population and window uses, and the pure design.
+    """The landmark population, its window uses and the pure design, as numpy columns.
 
-    ``members`` has ``member_id`` and :data:`LANDMARK_COLUMNS`; ``uses`` one row per (member,
-    benefit action used in the window) with ``a`` (index into ``actions``), ``n`` uses,
-    ``n0`` day-0 uses, ``early``, ``first`` (day of the first use in the window), ``level``
-    (index of the highest threshold reached),
-    ``sid_a`` and the member's landmark columns.
+    ``members`` holds one entry per landmark member for each of :data:`LANDMARK_COLUMNS`
+    (``member_ids`` gives their identifiers, in the same order); ``uses`` one row per
+    (member, benefit action used in the window) with ``m`` (the member's row in
+    ``members``), ``a`` (index into ``actions``), ``n`` uses, ``n0`` uses in the activity
+    days, ``n1`` signup-day uses, ``early`` (1 when used in the pair days), ``first`` (day of
+    the first use in the window), ``level`` (index of the highest threshold reached) and
+    ``sid_a`` (the member's stratum with its activity counted without this action).
+
+    The engine's whole part is one pass over events (see :func:`landmark`); every count
+    table is then built from these columns in numpy (:mod:`tenure.hva.aggregate`).
     """
 
-    members: ir.Table
-    uses: ir.Table
+    members: Mapping[str, IntArray]
+    uses: Mapping[str, IntArray]
+    member_ids: pa.Array
     actions: tuple[str, ...]
     benefits: dict[str, str]
     has_benefit: bool
@@ -79,8 +94,24 @@ class Landmark:
     latest_horizon: int
 
     def release(self) -> None:
-        """Drop the engine's cached tables."""
-        _release(self.members, self.uses)
+        """Nothing left in the engine to drop (kept so callers need not know)."""
+
+    def members_frame(self) -> pd.DataFrame:
+        """``member_id`` and :data:`LANDMARK_COLUMNS`, one row per landmark member."""
+        frame = pd.DataFrame({c: self.members[c] for c in LANDMARK_COLUMNS})
+        frame.insert(0, "member_id", self.member_ids.to_numpy(zero_copy_only=False))
+        return frame
+
+    def uses_frame(self) -> pd.DataFrame:
+        """The window uses with ``member_id`` and the member's landmark columns."""
+        m = self.uses["m"]
+        frame = pd.DataFrame({c: v for c, v in self.uses.items() if c != "m"})
+        for c in LANDMARK_COLUMNS:
+            frame[c] = self.members[c][m]
+        frame.insert(
+            0, "member_id", self.member_ids.take(pa.array(m)).to_numpy(zero_copy_only=False)
+        )
+        return frame
 
 
 def _release(*tables: ir.Table) -> None:
@@ -257,6 +288,99 @@ def _attribute_factors(
     return factors, covs, numbers, notes
 
 
+def _codes(values: IntArray, edges: Sequence[float]) -> IntArray:
+    """Level code of each count: how many of the (increasing) ``edges`` it reaches."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right").astype(
+        np.int64
+    )
+
+
+def _column(table: pa.Table, name: str) -> IntArray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _encoded(table: pa.Table, name: str) -> pa.DictionaryArray:
+    """A string column as dictionary codes (so actions are integers from here on)."""
+    arr = table.column(name).combine_chunks()
+    out: pa.DictionaryArray = arr if pa.types.is_dictionary(arr.type) else arr.dictionary_encode()
+    return out
+
+
+def _member_index(spans: ir.Table, *, window: int, activity_days: int, early_days: int) -> ir.Table:
+    """Each member's dense integer index and window bounds, as an in-memory table.
+
+    The bounds (``signup_at`` plus 1 … ``window`` days, plus the activity and pair days)
+    are computed here on the members' timestamps as integers: in the engine, adding an
+    interval to a time-zone-aware timestamp goes through calendar arithmetic that cost
+    more than the whole events join at a million members. A day is 86,400 s (UTC).
+    """
+    got = spans.select("member_id", "signup_at").to_pyarrow()
+    signup = got.column("signup_at").combine_chunks()
+    kind = signup.type
+    micros = np.asarray(
+        signup.cast(pa.timestamp(kind.unit, kind.tz))
+        .cast(pa.int64())
+        .to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
+    per_day = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit] * SECONDS_PER_DAY
+
+    def shifted(days: int) -> pa.Array:
+        return pa.array(micros + days * per_day, type=pa.int64()).cast(kind)
+
+    cols: dict[str, pa.Array] = {
+        "member_id": got.column("member_id").combine_chunks(),
+        "_mi": pa.array(np.arange(got.num_rows, dtype=np.int64)),
+        "_act_end": shifted(activity_days),
+        "_early_end": shifted(early_days),
+        **{f"_day{k}": shifted(k) for k in range(1, window + 1)},
+    }
+    return ibis.memtable(pa.table(cols))
+
+
+def _window_pass(
+    keyed: ir.Table,
+    events: ir.Table,
+    *,
+    window: int,
+    activity_days: int,
+    early_days: int,
+) -> pa.Table:
+    """The one scan of events: per (member index, action, benefit), the window's counts.
+
+    Joined to the members on ``member_id`` once and filtered to events before the window's
+    end, it returns ``_mi``, ``action``, ``_b`` (the benefit, or the action without a
+    ``benefit`` column), ``n`` uses in the window, ``n0`` in the activity days, ``n1`` on the
+    signup day, ``early`` (any in the pair days), ``first`` (first day used in the window,
+    ``window`` when none) and ``pre`` (events before signup): a few rows per member.
+    """
+    # Per event there are only comparisons with the member's bounds (see
+    # :func:`_member_index`); the day of first use is the number of day boundaries passed.
+    bounds = keyed.select(
+        "member_id", "_mi", "signup_at", "_act_end", "_early_end",
+        *(f"_day{k}" for k in range(1, window + 1)),
+    )  # fmt: skip
+    bcol = events.benefit if "benefit" in events.columns else events.action
+    ev = events.select("member_id", "ts", "action", _b=bcol.cast("string")).join(
+        bounds, "member_id"
+    )
+    ev = ev.filter(ev.ts < ev[f"_day{window}"])
+    inwin = ev.ts >= ev.signup_at
+    passed: ir.IntegerValue = ibis.literal(0, type="int64")
+    for k in range(1, window):
+        passed = passed + (ev.ts >= ev[f"_day{k}"]).cast("int64")
+    acts = ev.group_by(["_mi", "action", "_b"]).agg(
+        n=inwin.cast("int64").sum(),
+        n0=(inwin & (ev.ts < ev._act_end)).cast("int64").sum(),
+        n1=(inwin & (ev.ts < ev._day1)).cast("int64").sum(),
+        early=(inwin & (ev.ts < ev._early_end)).cast("int64").max(),
+        first=inwin.ifelse(passed, window).min(),
+        pre=(~inwin).cast("int64").sum(),
+    )
+    out: pa.Table = acts.to_pyarrow()
+    return out
+
+
 def landmark(
     members: ir.Table,
     events: ir.Table,
@@ -274,7 +398,11 @@ def landmark(
     max_strata: int = 100_000,
     activity_days: int | None = None,
 ) -> Landmark:
-    """Build the landmark population, its design and the window uses (two cached tables).
+    """Build the landmark population, its design and the window uses.
+
+    The engine runs one pass over events (:func:`_window_pass`, keyed by a dense integer
+    member index so nothing downstream joins on strings) and small scans of the members for
+    the attribute factors; the strata, outcomes and per-use columns are then numpy.
 
     Parameters
     ----------
@@ -320,146 +448,158 @@ def landmark(
             f"horizon is {latest} days (use --horizon {latest} or less)"
         )
     ks = tuple(sorted({1, *(int(k) for k in thresholds if k >= 1)}))
-    bounds = spans.select(
-        "member_id",
-        "signup_at",
-        window_end=spans.signup_at + ibis.interval(days=window),
-        day1_end=spans.signup_at + ibis.interval(days=activity_days),
-        d1_end=spans.signup_at + ibis.interval(days=1),
-        early_end=spans.signup_at + ibis.interval(days=early_days),
-    )
-    has_benefit = "benefit" in events.columns
-    ev = events.join(bounds, "member_id")
-    ev = ev.filter(ev.ts < ev.window_end)
-    inwin = ev.ts >= ev.signup_at
-    bcol = ev.benefit.cast("string") if has_benefit else ev.action.cast("string")
-    ev = ev.mutate(_b=bcol, _in=inwin)
-    acts = (
-        ev.group_by(["member_id", "action", "_b"])
-        .agg(
-            n=ev._in.cast("int64").sum(),
-            n0=(ev._in & (ev.ts < ev.day1_end)).cast("int64").sum(),
-            n1=(ev._in & (ev.ts < ev.d1_end)).cast("int64").sum(),
-            early=(ev._in & (ev.ts < ev.early_end)).any(),
-            first=ev._in.ifelse(day_number(ev.ts, ev.signup_at), window).min(),
-            pre=(~ev._in).cast("int64").sum(),
+    # Every member (landmark or not: their uses name the candidate actions, as they always
+    # have) gets a dense integer index, joined in the engine and materialised once: the events
+    # pass returns it instead of the string id, and the attribute scans read the same rows.
+    # (A plain table of ids rather than ``row_number()``, which not every backend compiles.)
+    index = _member_index(spans, window=window, activity_days=activity_days, early_days=early_days)
+    keyed = spans.join(index, "member_id")
+    alive = (keyed.tenure_days >= window) & (keyed.observed_days >= window)
+    keyed = keyed.mutate(_lm=alive.cast("int64")).cache()
+    try:
+        acts = _window_pass(
+            keyed, events, window=window, activity_days=activity_days, early_days=early_days
         )
-        .cache()
-    )
-    per_m = acts.group_by("member_id").agg(
-        _d0=acts.n0.sum(),
-        _d0nb=(acts.n0 * acts._b.isnull().cast("int64")).sum(),
-        _d1=acts.n1.sum(),
-        _d1nb=(acts.n1 * acts._b.isnull().cast("int64")).sum(),
-        _pre=acts.pre.sum(),
-    )
-    lm = lm0.left_join(per_m, "member_id").select(
-        lm0, per_m._d0, per_m._d0nb, per_m._d1, per_m._d1nb, per_m._pre
-    )
-    # Materialised once: the attribute scans, quantiles and histograms below each read it, and
-    # without the cache every one of them would re-run the events join behind ``per_m``.
-    lm = lm.mutate(
-        **{c: lm[c].fill_null(0) for c in ("_d0", "_d0nb", "_d1", "_d1nb", "_pre")}
-    ).cache()
-    staged = lm
-    cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
-    pre_hist = lm.group_by("_pre").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    has_history = any(v > 0 for v in pre_hist["_pre"])
-    n_cat = int(np.prod([f.n_levels for f in cats], dtype=np.float64))
-    bins = _allocate_bins(
-        n_cat,
-        numbers,
-        has_history,
-        max_bins=max_bins,
-        number_bins=number_bins,
-        max_strata=max_strata,
-        day0=activity_days > 1,
-    )
-    by_name = {f.name: f for f in cats}
-    by_name.update({c: _number_factor(lm, c, bins[c]) for c in numbers})
-    hist = lm.group_by("_d0").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    act = _count_factor(ACTIVITY, np.asarray(hist["_d0"]), np.asarray(hist["_k"]), bins[ACTIVITY])
-    d1hist = lm.group_by("_d1").agg(_k=lm.count()).to_pyarrow().to_pydict()
-    if activity_days > 1:
-        d1f = _count_factor(DAY0, np.asarray(d1hist["_d1"]), np.asarray(d1hist["_k"]), bins[DAY0])
-    else:  # activity is the signup day already: no second reading of it
-        d1f = Factor(DAY0, "count", ("all",), (0.0,), ())
-    attr = [by_name[c] for c in (*covs, *(f.name for f in cats if f.name not in covs))]
-    factors = [*attr, act, d1f]
-    covariates = [*covs, ACTIVITY, *((DAY0,) if activity_days > 1 else ())]
-    if has_history:
-        hf = _count_factor(
-            HISTORY, np.asarray(pre_hist["_pre"]), np.asarray(pre_hist["_k"]), bins[HISTORY]
+        lm = keyed.filter(keyed._lm == 1)
+        cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
+        n_cat = int(np.prod([f.n_levels for f in cats], dtype=np.float64))
+        # Per-member sums over the window pass, by member index, then the landmark's.
+        mi = _column(acts, "_mi")
+        lm_mi = _column(lm.select("_mi").to_pyarrow(), "_mi")
+        size = max(int(mi.max()) if mi.size else 0, int(lm_mi.max())) + 1
+        b_null = np.asarray(acts.column("_b").is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        n = _column(acts, "n")
+        n0 = _column(acts, "n0")
+        n1 = _column(acts, "n1")
+
+        def per_member(w: IntArray, mask: BoolArray | None = None) -> IntArray:
+            sel = slice(None) if mask is None else mask
+            got = np.bincount(mi[sel], w[sel].astype(np.float64), size)
+            return np.rint(got).astype(np.int64)
+
+        all_d0, all_d0nb = per_member(n0), per_member(n0, b_null)
+        all_d1, all_d1nb = per_member(n1), per_member(n1, b_null)
+        all_pre = per_member(_column(acts, "pre"))
+        d0, d1, pre = all_d0[lm_mi], all_d1[lm_mi], all_pre[lm_mi]
+        pre_v, pre_k = np.unique(pre, return_counts=True)
+        has_history = bool((pre_v > 0).any())
+        bins = _allocate_bins(
+            n_cat,
+            numbers,
+            has_history,
+            max_bins=max_bins,
+            number_bins=number_bins,
+            max_strata=max_strata,
+            day0=activity_days > 1,
         )
-        factors.append(hf)
-        covariates.append(HISTORY)
-    design = LandmarkDesign(window, horizon, tuple(factors), tuple(covariates), segment)
-    if design.n_strata >= 2**62:
-        raise SpecError(
-            f"the adjustment set has {design.n_strata:.3g} possible strata; adjust for fewer "
-            "columns (--adjust-for)"
-        )
-    radix = design.radix
-    sid: ir.IntegerValue = ibis.literal(0, type="int64")
-    base: ir.IntegerValue = ibis.literal(0, type="int64")
-    for f in design.factors:
-        if f.name in (ACTIVITY, DAY0):
-            continue
-        if f.kind == "category":
-            col = lm[f.name].cast("string").fill_null(MISSING)
-            code = ibis.cases(*((col == v, i) for i, v in enumerate(f.levels)), else_=0)
-        elif f.name == HISTORY:
-            code = _code(lm._pre, f.edges)
-        else:
-            x = lm[f.name].cast("float64")
-            code = ibis.cases((x.isnull(), f.n_levels - 1), else_=_code(x, f.edges))
-        base = base + code.cast("int64") * radix[f.name]
-    r_act = radix[ACTIVITY]
-    seg_expr: ir.IntegerValue = ibis.literal(0, type="int64")
-    if segment is not None:
-        sf = design.factor(segment)
-        col = lm[segment].cast("string").fill_null(MISSING)
-        seg_expr = ibis.cases(*((col == v, i) for i, v in enumerate(sf.levels)), else_=0).cast(
-            "int64"
-        )
-    r_d1 = radix[DAY0]
-    sid = base + _code(lm._d0, act.edges) * r_act + _code(lm._d1, d1f.edges) * r_d1
-    lm = lm.mutate(
-        sid=sid,
-        sid_nb=base + _code(lm._d0nb, act.edges) * r_act + _code(lm._d1nb, d1f.edges) * r_d1,
-        d0=lm._d0,
-        d1=lm._d1,
-        obs_h=(lm.observed_days >= horizon).cast("int64"),
-        retained=(lm.tenure_days >= horizon).cast("int64"),
-        t=ibis.least(lm.tenure_days, horizon) - window,
-        event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
-        seg=seg_expr,
-    ).select("member_id", *LANDMARK_COLUMNS)
-    lm = lm.cache()
-    used = acts.filter((acts.n > 0) & acts._b.notnull())
-    pairs = used.select("action", "_b").distinct().to_pyarrow().to_pydict()
-    benefits = {str(a): str(b) for a, b in zip(pairs["action"], pairs["_b"], strict=True)}
+        by_name = {f.name: f for f in cats}
+        by_name.update({c: _number_factor(lm, c, bins[c]) for c in numbers})
+        act = _count_factor(ACTIVITY, *np.unique(d0, return_counts=True), bins[ACTIVITY])
+        if activity_days > 1:
+            d1f = _count_factor(DAY0, *np.unique(d1, return_counts=True), bins[DAY0])
+        else:  # activity is the signup day already: no second reading of it
+            d1f = Factor(DAY0, "count", ("all",), (0.0,), ())
+        attr = [by_name[c] for c in (*covs, *(f.name for f in cats if f.name not in covs))]
+        factors = [*attr, act, d1f]
+        covariates = [*covs, ACTIVITY, *((DAY0,) if activity_days > 1 else ())]
+        hf: Factor | None = None
+        if has_history:
+            hf = _count_factor(HISTORY, pre_v, pre_k, bins[HISTORY])
+            factors.append(hf)
+            covariates.append(HISTORY)
+        design = LandmarkDesign(window, horizon, tuple(factors), tuple(covariates), segment)
+        if design.n_strata >= 2**62:
+            raise SpecError(
+                f"the adjustment set has {design.n_strata:.3g} possible strata; adjust for "
+                "fewer columns (--adjust-for)"
+            )
+        radix = design.radix
+        base: ir.IntegerValue = ibis.literal(0, type="int64")
+        for f in design.factors:
+            if f.name in (ACTIVITY, DAY0, HISTORY):
+                continue
+            if f.kind == "category":
+                col = lm[f.name].cast("string").fill_null(MISSING)
+                code = ibis.cases(*((col == v, i) for i, v in enumerate(f.levels)), else_=0)
+            else:
+                x = lm[f.name].cast("float64")
+                code = ibis.cases((x.isnull(), f.n_levels - 1), else_=_code(x, f.edges))
+            base = base + code.cast("int64") * radix[f.name]
+        seg_expr: ir.IntegerValue = ibis.literal(0, type="int64")
+        if segment is not None:
+            sf = design.factor(segment)
+            col = lm[segment].cast("string").fill_null(MISSING)
+            seg_expr = ibis.cases(*((col == v, i) for i, v in enumerate(sf.levels)), else_=0).cast(
+                "int64"
+            )
+        rows = lm.select(
+            "_mi",
+            "member_id",
+            _base=base,
+            obs_h=(lm.observed_days >= horizon).cast("int64"),
+            retained=(lm.tenure_days >= horizon).cast("int64"),
+            t=ibis.least(lm.tenure_days, horizon) - window,
+            event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
+            seg=seg_expr,
+        ).to_pyarrow()
+    finally:
+        _release(keyed)
+    r_mi = _column(rows, "_mi")
+    d0, d0nb, d1, d1nb, pre = (v[r_mi] for v in (all_d0, all_d0nb, all_d1, all_d1nb, all_pre))
+    base_v = _column(rows, "_base")
+    if hf is not None:
+        base_v = base_v + _codes(pre, hf.edges) * radix[HISTORY]
+    r_act, r_d1 = radix[ACTIVITY], radix[DAY0]
+    sid = base_v + _codes(d0, act.edges) * r_act + _codes(d1, d1f.edges) * r_d1
+    cols: dict[str, IntArray] = {
+        "sid": sid,
+        "sid_nb": base_v + _codes(d0nb, act.edges) * r_act + _codes(d1nb, d1f.edges) * r_d1,
+        "d0": d0,
+        "d1": d1,
+        **{c: _column(rows, c) for c in ("obs_h", "retained", "t", "event", "seg")},
+    }
+    member_ids = rows.column("member_id").combine_chunks()
+    # Window uses: candidate actions (with a benefit) used in the window.
+    action = _encoded(acts, "action")
+    bval = _encoded(acts, "_b")
+    a_code = np.asarray(action.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    b_code = np.asarray(bval.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    used = (n > 0) & ~b_null
+    n_b = max(len(bval.dictionary), 1)
+    combos = np.unique(a_code[used] * n_b + b_code[used])
+    a_names = action.dictionary.to_pylist()
+    b_names = bval.dictionary.to_pylist()
+    benefits = {str(a_names[c // n_b]): str(b_names[c % n_b]) for c in combos.tolist()}
     actions = tuple(sorted(benefits))
-    codes = ibis.memtable({"action": list(actions), "a": list(range(len(actions)))})
-    u = used.join(codes, "action").join(lm, "member_id")
-    level: ir.IntegerValue = ibis.literal(0, type="int64")
+    position = {a: i for i, a in enumerate(actions)}
+    remap = np.asarray([position.get(str(a), -1) for a in a_names], dtype=np.int64)
+    # Member row of each pass row (-1 outside the landmark).
+    row_of = np.full(size, -1, dtype=np.int64)
+    row_of[r_mi] = np.arange(r_mi.size)
+    m = row_of[mi]
+    keep = np.flatnonzero(used & (m >= 0))
+    m, un, un0, un1 = m[keep], n[keep], n0[keep], n1[keep]
+    level = np.zeros(keep.size, dtype=np.int64)
     for k in ks[1:]:
-        level = level + (u.n >= k).cast("int64")
-    u = u.select(
-        "member_id",
-        "a",
-        "n",
-        "n0",
-        "n1",
-        "early",
-        "first",
-        *LANDMARK_COLUMNS,
-        level=level,
-        sid_a=u.sid
-        + (_code(u.d0 - u.n0, act.edges) - _code(u.d0, act.edges)) * r_act
-        + (_code(u.d1 - u.n1, d1f.edges) - _code(u.d1, d1f.edges)) * r_d1,
-    ).cache()
-    _release(acts, staged)
+        level += un >= k
+    md0, md1 = d0[m], d1[m]
+    sid_a = (
+        sid[m]
+        + (_codes(md0 - un0, act.edges) - _codes(md0, act.edges)) * r_act
+        + (_codes(md1 - un1, d1f.edges) - _codes(md1, d1f.edges)) * r_d1
+    )
+    uses: dict[str, IntArray] = {
+        "m": m,
+        "a": remap[a_code[keep]],
+        "n": un,
+        "n0": un0,
+        "n1": un1,
+        "early": _column(acts, "early")[keep],
+        "first": _column(acts, "first")[keep],
+        "level": level,
+        "sid_a": sid_a,
+    }
+    has_benefit = "benefit" in events.columns
     if not has_benefit:
         notes.append(
             "no benefit column: every action is a candidate; distinct-benefit counts are not offered"
@@ -473,4 +613,6 @@ def landmark(
             notes.append(
                 f"constant covariate: {f.name} has one value ({f.levels[0]}) — it adjusts nothing"
             )
-    return Landmark(lm, u, actions, benefits, has_benefit, ks, design, tuple(notes), latest)
+    return Landmark(
+        cols, uses, member_ids, actions, benefits, has_benefit, ks, design, tuple(notes), latest
+    )

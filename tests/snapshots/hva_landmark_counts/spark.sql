@@ -76,8 +76,8 @@ SELECT
   `t5`.`ended`,
   `t5`.`observed_days`,
   `t5`.`_mi`,
-  `t5`.`day1_end`,
-  `t5`.`early_end`,
+  `t5`.`_act_end`,
+  `t5`.`_early_end`,
   `t5`.`_day1`,
   `t5`.`_day2`,
   `t5`.`_day3`,
@@ -104,8 +104,8 @@ FROM (
     `t4`.`ended`,
     `t4`.`observed_days`,
     `t2`.`_mi`,
-    `t2`.`day1_end`,
-    `t2`.`early_end`,
+    `t2`.`_act_end`,
+    `t2`.`_early_end`,
     `t2`.`_day1`,
     `t2`.`_day2`,
     `t2`.`_day3`,
@@ -172,7 +172,7 @@ SELECT
     CAST((
       `t7`.`ts` >= `t7`.`signup_at`
     ) AND (
-      `t7`.`ts` < `t7`.`day1_end`
+      `t7`.`ts` < `t7`.`_act_end`
     ) AS BIGINT)
   ) AS `n0`,
   SUM(
@@ -186,7 +186,7 @@ SELECT
     CAST((
       `t7`.`ts` >= `t7`.`signup_at`
     ) AND (
-      `t7`.`ts` < `t7`.`early_end`
+      `t7`.`ts` < `t7`.`_early_end`
     ) AS BIGINT)
   ) AS `early`,
   MIN(
@@ -210,8 +210,8 @@ FROM (
       `t4`.`_b`,
       `t5`.`_mi`,
       `t5`.`signup_at`,
-      `t5`.`day1_end`,
-      `t5`.`early_end`,
+      `t5`.`_act_end`,
+      `t5`.`_early_end`,
       `t5`.`_day1`,
       `t5`.`_day2`,
       `t5`.`_day3`,
@@ -232,8 +232,8 @@ FROM (
         `t1`.`member_id`,
         `t1`.`_mi`,
         `t1`.`signup_at`,
-        `t1`.`day1_end`,
-        `t1`.`early_end`,
+        `t1`.`_act_end`,
+        `t1`.`_early_end`,
         `t1`.`_day1`,
         `t1`.`_day2`,
         `t1`.`_day3`,
