@@ -89,10 +89,11 @@ def test_small_loop_at_the_demo_configuration_closes_seventy_percent_of_the_gap(
 ) -> None:
     """Measured over world seeds 11, 3, 2, 7, 1 (share of the uniform test's regret closed):
     plain Thompson sampling (posterior_scale 1) 0.58-0.78 at 300 a day and 0.65-0.80 at 450;
-    tempered to 0.5, 0.68-0.83 at 300; tempered to 0.35, 0.74-0.77 on the three seeds that
-    were worst untempered (11, 3, 2) and see the report for 7 and 1. The bar is the one every
-    seed met. Plain TS explores ~100 creatives × 24 segments for longer than four weeks of
-    300 a day can pay for."""
+    tempered to 0.5, 0.68-0.83 at 300; tempered to 0.35 (this test), 0.76, 0.77, 0.74, 0.84,
+    0.86. The bar is the one every seed met. Plain TS explores ~100 creatives × 24 segments
+    for longer than four weeks of 300 a day can pay for. At the demo's own size (4 placements
+    × 1,000 a day) one run tempered to 0.35 closed 0.70, under the 0.75-0.79 of plain TS, so
+    the loop's default stays 1 (the slow test below holds the demo to 70%)."""
     assert demo_config_loop.params["early_rewards"] is True
     assert _closed(demo_config_loop) >= 0.70
 
