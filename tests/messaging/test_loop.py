@@ -92,7 +92,7 @@ def test_small_loop_at_the_demo_configuration_closes_seventy_percent_of_the_gap(
     tempered to 0.5, 0.68-0.83 at 300; tempered to 0.35 (this test), 0.76, 0.77, 0.74, 0.84,
     0.86. The bar is the one every seed met. Plain TS explores ~100 creatives × 24 segments
     for longer than four weeks of 300 a day can pay for. At the demo's own size (4 placements
-    × 1,000 a day) one run tempered to 0.35 closed 0.70, under the 0.75-0.79 of plain TS, so
+    × 1,000 a day) one run tempered to 0.35 closed 0.70, under the 0.74-0.79 of plain TS, so
     the loop's default stays 1 (the slow test below holds the demo to 70%)."""
     assert demo_config_loop.params["early_rewards"] is True
     assert _closed(demo_config_loop) >= 0.70
@@ -100,7 +100,7 @@ def test_small_loop_at_the_demo_configuration_closes_seventy_percent_of_the_gap(
 
 @pytest.mark.slow
 def test_demo_configuration_closes_seventy_percent_of_the_gap() -> None:
-    """The demo's loop itself (28 days × 1,000 arrivals, 7-day reward): 75–79% measured."""
+    """The demo's loop itself (28 days × 1,000 arrivals, 7-day reward): 74–79% measured (74% on this code, one BLAS thread)."""
     r = run_closed_loop(days=DEMO_DAYS, members_per_day=DEMO_MEMBERS_PER_DAY,
                         delay_days=DEMO_DELAY_DAYS, discount_members=0)  # fmt: skip
     assert _closed(r) >= 0.70
