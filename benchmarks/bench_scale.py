@@ -50,6 +50,17 @@ STAGES = ("simulate", "prepare", "checks", "ingest", "retention", "hva", "experi
 SPARK_STAGES = ("checks", "retention", "hva", "experiments")
 
 
+SESSION_NOTE = (
+    "This session (2026-12-02, load 7–26: six people on two cores, so every wall time is "
+    "inflated several-fold): the 3M and 10M worlds were simulated (10M: 629.8M events, 4,851 s, "
+    "1.1 GB peak); 3M ingest loaded 193.7M rows in chunks in 2,995 s at a 3.0 GB peak under "
+    "the 4 GB limit; 10M ingest and 10M HVA were not run (10M ingest would take hours at this "
+    "load; HVA at f929377 moves its count tables into numpy and peaked at 7.2 GB at 3M, past "
+    "the DuckDB limit, which bounds only the engine, so 10M would not fit one process's share "
+    "of this machine). The lead's quiet re-run is the command below."
+)
+
+
 def _load() -> float:
     return os.getloadavg()[0]
 
@@ -448,6 +459,8 @@ def report() -> None:
         "row groups) under the same memory limit; its peak RSS is the stage's process. Spark "
         "rows are one process (driver + JVM), `local[2]`, 8 shuffle partitions, 4 GB driver. "
         "Rows measured in an earlier session are kept until re-measured (see each row's load).",
+        "",
+        SESSION_NOTE,
         "",
     ]
     analysed = sorted(
