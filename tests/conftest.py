@@ -52,7 +52,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _worker_group(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and callspec.params.get("backend") == "pyspark":
+    on_spark = callspec is not None and callspec.params.get("backend") == "pyspark"
+    if on_spark or "spark" in getattr(item, "fixturenames", ()):
         return "spark"
     path = Path(str(item.path))
     if not path.is_relative_to(ROOT / "tests"):
