@@ -32,7 +32,7 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict
 
 test: check
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider --durations=15 -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider --durations=15
 
 test-slow: $(STAMP_DEV)
 	$(BIN)/python -m pytest -q -m slow

@@ -36,36 +36,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, keep together on one worker what shares a costly session resource.
-
-    ``make test`` runs two workers (``--dist loadgroup``). Session fixtures are per worker, so
-    every PySpark case shares one JVM, the service's tests one PostgreSQL cluster, and the CLI
-    and browser tests one demo run; any other test stays with its file, whose module fixtures
-    (the simulated worlds) are then built once.
-    """
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
-
-
-def _worker_group(item: pytest.Item) -> str:
-    callspec = getattr(item, "callspec", None)
-    on_spark = callspec is not None and callspec.params.get("backend") == "pyspark"
-    if on_spark or "spark" in getattr(item, "fixturenames", ()):
-        return "spark"
-    path = Path(str(item.path))
-    if not path.is_relative_to(ROOT / "tests"):
-        return str(path)  # the doctests of a module
-    parts = path.relative_to(ROOT / "tests").parts
-    if parts[0] == "serve":
-        return "serve"
-    if parts[0] == "browser" or parts[-1] == "test_cli.py":
-        return "demo"
-    return "/".join(parts)
-
-
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261123)
