@@ -22,6 +22,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # The JRE's post-install script expects the man page folder Debian's slim images omit.
 mkdir -p /usr/share/man/man1
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >&2
+apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends openjdk-17-jre-headless >&2
 command -v java
