@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -359,6 +360,48 @@ def _record_rows(rows: list[dict[str, Any]], millions: float, engine: str, limit
     _save(saved)
 
 
+def seed_from_markdown(text: str, session: str) -> list[dict[str, Any]]:
+    """Rows of the "scale" table already in RESULTS.md, for a fresh checkout's empty JSON.
+
+    ``scale-results.json`` lives in the untracked work folder; without it ``--report`` would
+    drop every row measured earlier. Each parsed row keeps its seconds, peak RSS and load and
+    is marked ``measured`` = `session`, so the table says it was not re-measured here.
+    """
+    section = text.split("<!-- bench:scale -->", 1)[-1].split("<!-- /bench:scale -->", 1)[0]
+    events: dict[int, int] = {}
+    for n, e in _EVENTS_RE.findall(section):
+        events[int(n.replace(",", ""))] = int(e.replace(",", ""))
+    rows: list[dict[str, Any]] = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 7 or not cells[0].replace(",", "").isdigit():
+            continue
+        members, stage, engine, secs, rss, load, note = cells
+        row: dict[str, Any] = {
+            "members": int(members.replace(",", "")),
+            "stage": stage,
+            "engine": engine,
+            "memory_limit": "driver 4g" if engine == "pyspark" else "4GB",
+            "measured": session,
+        }
+        if secs not in ("–", ""):
+            row["seconds"] = float(secs)
+        if rss not in ("–", ""):
+            row["peak_rss_mb"] = float(rss.replace(",", ""))
+        if load:
+            row["load_start"] = float(load)
+        error = note.replace("under load", "").strip()
+        if error or "seconds" not in row:
+            row["error"] = error or "no result"
+        if stage in ("simulate", "prepare") and row["members"] in events:
+            row["events"] = events[row["members"]]
+        rows.append(row)
+    return rows
+
+
+_EVENTS_RE = re.compile(r"([\d,]+) members → ([\d,]+) events")
+
+
 def _exponent(points: list[tuple[int, float]]) -> float | None:
     pts = [(n, s) for n, s in points if s > 0]
     if len(pts) < 3:
@@ -399,6 +442,8 @@ def report() -> None:
         note = r.get("error", "")
         if load is not None and load > 3:
             note = (note + " under load").strip()
+        if r.get("measured"):
+            note = f"{note}; {r['measured']}" if note else str(r["measured"])
         secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
         rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "–"
         lines.append(
@@ -487,6 +532,11 @@ def main() -> None:
     p.add_argument("--spark-minutes", type=float, default=20)
     p.add_argument("--report", action="store_true")
     p.add_argument(
+        "--seed",
+        metavar="SESSION",
+        help="fill an absent scale-results.json from the RESULTS.md table, rows marked SESSION",
+    )
+    p.add_argument(
         "--remeasure",
         action="store_true",
         help="run every stage again (default: skip stages already in scale-results.json)",
@@ -498,6 +548,13 @@ def main() -> None:
     args = p.parse_args()
     if args.child:
         _child(args)
+    elif args.seed:
+        if RESULTS_JSON.exists():
+            raise SystemExit(f"{RESULTS_JSON} exists; --seed only fills an empty work folder")
+        from _results import RESULTS
+
+        _save(seed_from_markdown(RESULTS.read_text(), args.seed))
+        print(f"seeded {len(_saved())} rows into {RESULTS_JSON}")
     elif args.report:
         report()
     else:
