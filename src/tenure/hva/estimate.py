@@ -24,7 +24,7 @@ events. Then:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,19 @@ from tenure.hva.candidates import Candidate, Segment
 from tenure.hva.design import LandmarkDesign
 from tenure.hva.result import Balance, Guards, HvaEstimate
 from tenure.stats.evalue import e_values
-from tenure.stats.ipw import EffectMethod, Status, aipw_grouped
+from tenure.stats.ipw import AdjustedEffect, EffectMethod, Status, aipw_grouped
 from tenure.stats.multiple import benjamini_hochberg
 from tenure.stats.proportion import effective_n, newcombe
 from tenure.stats.survival import km_grid
 
 __all__ = ["Arms", "build_arms", "estimate_effects"]
+
+MODEL_BUDGET_BYTES = 256 * 2**20
+"""Working memory of one batch of candidates' models (see :func:`_aipw_batched`)."""
+
+# The models hold about this many (candidates × strata) float64 arrays at once (the six
+# member types' counts, phi and deviations of both arms, the fits' working arrays).
+_MODEL_ARRAYS = 64
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,38 @@ def build_arms(
     )
 
 
+def _aipw_batched(
+    x: FloatArray,
+    trt: FloatArray,
+    ctl: FloatArray,
+    *,
+    method: EffectMethod,
+    alpha: float,
+    guards: Guards,
+    budget: int = MODEL_BUDGET_BYTES,
+) -> AdjustedEffect:
+    """:func:`aipw_grouped` over batches of candidates, the results concatenated.
+
+    Every candidate's models are fitted on their own (the fits share nothing across
+    candidates), so batching changes no figure; it bounds the (candidates × strata) working
+    arrays — 200 candidates × 20,000 strata is 1.2 GB at once — to about ``budget`` bytes.
+    """
+    step = max(1, int(budget // (max(x.shape[0], 1) * 8 * _MODEL_ARRAYS)))
+    parts: list[AdjustedEffect] = []
+    for i in range(0, trt.shape[0], step):
+        t, c = trt[i : i + step], ctl[i : i + step]
+        got = aipw_grouped(
+            x, t[:, 1], t[:, 2], c[:, 1], c[:, 2], all1=t[:, 0], all0=c[:, 0],
+            method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
+            min_arm=guards.min_arm, min_events=guards.min_events,
+        )  # fmt: skip
+        parts.append(got)
+    if len(parts) == 1:
+        return parts[0]
+    joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(parts[0])}
+    return AdjustedEffect(**joined)
+
+
 def _status(value: object) -> Status:
     text = str(value)
     if text == "too_few":
@@ -312,11 +351,7 @@ def estimate_effects(
             continue
         pop, trt = pop[keep], trt[keep]
         ctl = pop - trt
-        adj = aipw_grouped(
-            x[mask], trt[:, 1], trt[:, 2], ctl[:, 1], ctl[:, 2], all1=trt[:, 0], all0=ctl[:, 0],
-            method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
-            min_arm=guards.min_arm, min_events=guards.min_events,
-        )  # fmt: skip
+        adj = _aipw_batched(x[mask], trt, ctl, method=method, alpha=alpha, guards=guards)
         before, after = _smd(trt[:, 0], ctl[:, 0], adj.propensity, bal[mask])
         smd_b = _per_covariate(before, owner, covs)
         smd_a = _per_covariate(after, owner, covs)
