@@ -66,6 +66,41 @@ def test_a_client_id_is_stored_once_and_the_first_decision_wins(
     log.close()
 
 
+@pytest.mark.parametrize("kind", [*STORES, "sqlite-shared"])
+def test_a_server_made_id_a_client_claimed_first_is_answered_with_the_stored_row(
+    kind: str, log_target: Callable[[str], str]
+) -> None:
+    """A fresh row is inserted without a look-up; a taken id still gets the stored row."""
+    shared = kind == "sqlite-shared"
+    log = open_log(log_target("sqlite" if shared else kind), shared=shared)
+    claimed = row(1, member="m9")
+    log.write([claimed], [])
+    made = _replace(row(1), fresh=True)  # the server made "d1" too
+    other = _replace(row(2), fresh=True)
+    result = log.write([made, other], [])
+    assert result.decisions == ((claimed, False), (other, True))
+    assert log.count() == (2, 0)
+    assert log.get("d1") == claimed
+    log.close()
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_batch_larger_than_one_insert_statement_is_stored_whole(
+    kind: str, log_target: Callable[[str], str]
+) -> None:
+    log = open_log(log_target(kind))
+    rows = [_replace(row(i, member=f"m{i % 7}"), fresh=i % 2 == 0) for i in range(75)]
+    result = log.write(rows, [])
+    assert [new for _, new in result.decisions] == [True] * 75
+    assert [log.get(f"d{i}") for i in range(75)] == rows
+    outcomes = [OutcomeRow(f"d{i}", T0, reward=float(i)) for i in range(40)]
+    later = log.write([], [*outcomes, OutcomeRow("d404", T0, reward=1.0)])
+    assert later.outcomes == (*[OutcomeStatus.STORED] * 40, OutcomeStatus.UNKNOWN_DECISION)
+    assert log.outcomes() == sorted(outcomes, key=lambda o: o.decision_id)  # ts ties
+    assert log.count() == (75, 40)
+    log.close()
+
+
 @pytest.mark.parametrize("kind", STORES)
 def test_outcomes_are_stored_once_per_decision_and_kind(
     kind: str, log_target: Callable[[str], str]

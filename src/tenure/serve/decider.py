@@ -251,10 +251,11 @@ class Decider:
         policy = self.policies.current  # read once: a hot swap cannot split this decision
         ids = elig.ids
         did = decision_id or self._next_id()
+        fresh = not decision_id
         if not elig.creatives:
             row = DecisionRow(
                 did, member_id, now, policy.version, None, placement, 1.0, ids,
-                reason=elig.reason, context=full_context,
+                reason=elig.reason, context=full_context, fresh=fresh,
             )  # fmt: skip
             return Decision(row, None, None)
         choice = policy.choose(full_context, elig.creatives, self.rng)
@@ -268,7 +269,7 @@ class Decider:
             did, member_id, now, policy.version, creative.id, placement,
             float(choice.propensity), ids, benefit=creative.benefit,
             text=render_text(creative, recap), context=full_context, eligible_base=base,
-            eligible_removed=elig.removed,
+            eligible_removed=elig.removed, fresh=fresh,
         )  # fmt: skip
         shown = PastDecision(creative.id, placement, now)
         self.recent.add(member_id, shown)

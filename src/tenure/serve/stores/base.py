@@ -19,7 +19,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -93,6 +93,13 @@ class DecisionRow:
     """Those removed ids in the base set's order, when the decider already knows them.
 
     A hint, not data: with it the row is written without comparing the two sets.
+    """
+    fresh: bool = field(default=False, compare=False)
+    """The server made ``decision_id`` (the client sent none): no stored row holds it.
+
+    A hint, not data: a write looks up only the other ids before inserting. Should a
+    client have claimed a server-made id beforehand, the insert fails on the key and the
+    write is redone with every id looked up (:meth:`SQLLog.write`).
     """
 
     def values(self) -> tuple[Any, ...]:
@@ -270,6 +277,26 @@ def _ids_of(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
+def retry_unfresh(
+    write: Callable[[Sequence[DecisionRow], Sequence[OutcomeRow], bool], WriteResult],
+    decisions: Sequence[DecisionRow],
+    outcomes: Sequence[OutcomeRow],
+) -> WriteResult:
+    """``write(decisions, outcomes, trust=True)``; if it fails and trusted a fresh id, once more.
+
+    A server-made id is unique among the server's own, but a client could have sent one
+    as its ``decision_id`` before the server made it; the insert then fails on the key
+    (every driver has its own error type, so any failure counts), and the second write
+    looks every id up and answers with the stored row, as for a retry.
+    """
+    try:
+        return write(decisions, outcomes, True)
+    except Exception:
+        if not any(d.fresh for d in decisions):
+            raise
+    return write(decisions, outcomes, False)
+
+
 def check_header(path: Path, magic: bytes, offset: int, engine: str) -> None:
     """Refuse an existing, non-empty file that is not a database of ``engine``.
 
@@ -397,17 +424,30 @@ class SQLLog:
         self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
     ) -> WriteResult:
         """Insert the new decisions and outcomes in one transaction (one commit, one fsync)."""
-        result, new_decisions, new_outcomes = self._plan(decisions, outcomes)
+        return retry_unfresh(self._write, decisions, outcomes)
+
+    def _write(
+        self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow], trust: bool
+    ) -> WriteResult:
+        result, new_decisions, new_outcomes = self._plan(decisions, outcomes, trust=trust)
         if new_decisions or new_outcomes:
             self._insert(new_decisions, new_outcomes)
         return result
 
     def _plan(
-        self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
+        self,
+        decisions: Sequence[DecisionRow],
+        outcomes: Sequence[OutcomeRow],
+        *,
+        trust: bool = False,
     ) -> tuple[WriteResult, list[DecisionRow], list[OutcomeRow]]:
-        """What a write returns, and the rows of it that are new (the rest are retries)."""
+        """What a write returns, and the rows of it that are new (the rest are retries).
+
+        With ``trust``, :attr:`DecisionRow.fresh` rows are taken as new without a look-up.
+        """
         known = self._existing(
-            [d.decision_id for d in decisions] + [o.decision_id for o in outcomes]
+            [d.decision_id for d in decisions if not (trust and d.fresh)]
+            + [o.decision_id for o in outcomes]
         )
         stored: list[tuple[DecisionRow, bool]] = []
         new_decisions: list[DecisionRow] = []
@@ -445,9 +485,17 @@ class SQLLog:
         self._sets.update(sets)
 
     def _insert_in(
-        self, cur: Any, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
+        self,
+        cur: Any,
+        decisions: Sequence[DecisionRow],
+        outcomes: Sequence[OutcomeRow],
+        bound: Mapping[int, tuple[Any, ...]] | None = None,
     ) -> dict[str, str]:
-        """Insert the rows in the open transaction; return the eligible sets it added."""
+        """Insert the rows in the open transaction; return the eligible sets it added.
+
+        ``bound`` maps ``id(row)`` to its bound values, for a caller that bound them before
+        taking a lock (:meth:`_bind_all`); rows missing from it are bound here.
+        """
         sets: dict[str, str] = {}
         for d in decisions:
             set_id, ids = eligible_set(d.eligible if d.eligible_base is None else d.eligible_base)
@@ -456,11 +504,23 @@ class SQLLog:
         if sets:
             # Another writer (a second worker) may have stored the same set meanwhile.
             self._insert_rows(cur, ELIGIBLE_SETS, list(sets.items()), ignore_existing=True)
+        done = bound or {}
         if decisions:
-            self._insert_rows(cur, EXPOSURES, [self._bind_decision(d) for d in decisions])
+            rows = [done.get(id(d)) or self._bind_decision(d) for d in decisions]
+            self._insert_rows(cur, EXPOSURES, rows)
         if outcomes:
-            self._insert_rows(cur, OUTCOMES, [self._bind_outcome(o) for o in outcomes])
+            self._insert_rows(
+                cur, OUTCOMES, [done.get(id(o)) or self._bind_outcome(o) for o in outcomes]
+            )
         return sets
+
+    def _bind_all(
+        self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow]
+    ) -> dict[int, tuple[Any, ...]]:
+        """Every row's bound values by ``id(row)`` (see :meth:`_insert_in`)."""
+        bound = {id(d): self._bind_decision(d) for d in decisions}
+        bound.update((id(o), self._bind_outcome(o)) for o in outcomes)
+        return bound
 
     def _insert_rows(
         self,

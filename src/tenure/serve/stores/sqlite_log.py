@@ -42,6 +42,7 @@ from tenure.serve.stores.base import (
     WriteResult,
     as_utc,
     check_header,
+    retry_unfresh,
 )
 from tenure.serve.stores.schema import SQLITE, Dialect
 
@@ -70,7 +71,10 @@ class SQLiteLog(SQLLog):
         # The committer thread opens the store and is the only one to use it afterwards;
         # check_same_thread=False only lets tests open it in one thread and close in another.
         self._con = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+            str(self.path),
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=30.0,
         )
         self._lock_fd = -1
         self._last = 0
@@ -121,14 +125,22 @@ class SQLiteLog(SQLLog):
         """One transaction; in shared mode also what the other workers committed since."""
         if not self.shared:
             return super().write(decisions, outcomes)
+        return retry_unfresh(self._write_shared, decisions, outcomes)
+
+    def _write_shared(
+        self, decisions: Sequence[DecisionRow], outcomes: Sequence[OutcomeRow], trust: bool
+    ) -> WriteResult:
+        # The rows are bound before the lock: the other workers wait only for the reads
+        # that must see their commits, the inserts and the sync.
+        bound = self._bind_all(decisions, outcomes)
         cur = self._con.cursor()
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # releases the GIL while it waits
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 peers, last = self._peers(cur)
-                result, new_decisions, new_outcomes = self._plan(decisions, outcomes)
-                sets = self._insert_in(cur, new_decisions, new_outcomes)
+                result, new_decisions, new_outcomes = self._plan(decisions, outcomes, trust=trust)
+                sets = self._insert_in(cur, new_decisions, new_outcomes, bound)
                 if new_decisions:
                     cur.execute("SELECT max(rowid) FROM exposures")
                     last = int(cur.fetchone()[0])
