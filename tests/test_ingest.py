@@ -283,3 +283,132 @@ def test_a_memory_limit_that_is_not_a_size_is_refused(tmp_path: Path) -> None:
     world = _chunked_world(tmp_path / "w")
     with pytest.raises(DataContractError, match="memory_limit 'lots'"):
         ingest(world, tmp_path / "t.duckdb", as_of=AS_OF, memory_limit="lots")
+
+
+def _parquet_world(folder: Path, member_ids: list[str], fee: list[float]) -> Path:
+    folder.mkdir(exist_ok=True)
+    n = len(member_ids)
+    signup = pa.array([datetime(2024, 1, 1, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC"))
+    pq.write_table(
+        pa.table({"member_id": member_ids, "signup_at": signup, "fee": fee}),
+        folder / "members.parquet",
+    )
+    ts = pa.array([datetime(2024, 1, 2, tzinfo=UTC)] * n, pa.timestamp("us", tz="UTC"))
+    events = {"member_id": member_ids, "ts": ts, "action": ["app.open"] * n}
+    pq.write_table(pa.table(events), folder / "events.parquet")
+    return folder
+
+
+def test_parquet_values_that_need_cleaning_are_cleaned_where_clean_ones_are_read_as_stored(
+    tmp_path: Path,
+) -> None:
+    """A check finds no cleaning needed in one column and some in another: both read right."""
+    folder = _parquet_world(tmp_path / "w", [" m1", "m2 ", "m3"], [float("nan"), 2.0, 3.0])
+    ds = connect(folder)
+    members = ds.members.order_by("member_id").to_pyarrow().to_pylist()
+    assert [m["member_id"] for m in members] == ["m1", "m2", "m3"]
+    assert [m["fee"] for m in members] == [None, 2.0, 3.0]
+    events = ds.events.order_by("member_id").to_pyarrow().to_pylist()
+    assert [e["member_id"] for e in events] == ["m1", "m2", "m3"]
+    assert {e["action"] for e in events} == {"app.open"}
+    clean = connect(_parquet_world(tmp_path / "c", ["m1", "m2", "m3"], [1.0, 2.0, 3.0]))
+    assert clean.members.fee.sum().to_pyarrow().as_py() == 6.0
+    broken = _parquet_world(tmp_path / "b", ["m1", "m1", "\tm3"], [1.0, 2.0, -3.0])
+    with pytest.raises(DataContractError, match=r"2 of 3 members row\(s\)"):
+        connect(broken)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of the test's own, with files made a moment ago counted as settled."""
+    from tenure.store import verified
+
+    monkeypatch.setenv("TENURE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(verified, "RACY_SECONDS", 0.0)
+    return tmp_path / "cache" / "verified"
+
+
+def _checks_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import importlib
+
+    ingest_module = importlib.import_module("tenure.store.ingest")  # the package's
+    seen: list[str] = []  # `ingest` attribute is the function of that name
+    check = ingest_module._check_table
+
+    def counted(con: object, name: str, *args: object) -> frozenset[str]:
+        seen.append(name)
+        return check(con, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module, "_check_table", counted)
+    return seen
+
+
+def test_an_unchanged_folder_is_not_checked_again(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _parquet_world(tmp_path / "w", [" m1", "m2"], [1.0, 2.0])
+    seen = _checks_run(monkeypatch)
+    first = connect(folder).members.to_pyarrow().to_pylist()
+    assert seen == ["members", "events"]
+    assert len(list(cache.glob("*.json"))) == 1
+    again = connect(folder).members.to_pyarrow().to_pylist()
+    assert seen == ["members", "events"], "the unchanged folder was checked again"
+    assert again == first  # the record keeps which columns need cleaning (" m1" -> "m1")
+    assert sorted(m["member_id"] for m in again) == ["m1", "m2"]
+
+
+def test_a_changed_file_is_checked_again(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rewritten with a bad row, same size, its mtime put back: still checked, and refused."""
+    import os
+
+    folder = _parquet_world(tmp_path / "w", ["m1", "m2"], [1.0, 2.0])
+    seen = _checks_run(monkeypatch)
+    connect(folder)
+    path = folder / "members.parquet"
+    before = path.stat()
+    _parquet_world(tmp_path / "w", ["m1", "m2"], [1.0, -2.0])  # a negative fee
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(DataContractError, match="fee"):
+        connect(folder)
+    assert seen == ["members", "events", "members"]
+
+
+def test_a_new_file_or_an_earlier_as_of_is_checked_again(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenure.store.ingest import validate_in_place
+    from tenure.store.mapping import ColumnMap
+    from tenure.store.sources import find_sources
+
+    folder = _parquet_world(tmp_path / "w", ["m1", "m2"], [1.0, 2.0])
+    seen = _checks_run(monkeypatch)
+
+    def check(bound: datetime) -> None:
+        validate_in_place(duckdb.connect(), find_sources(folder), ColumnMap(), bound)
+
+    check(datetime(2025, 1, 1, tzinfo=UTC))
+    check(datetime(2026, 1, 1, tzinfo=UTC))  # a later bound: the record holds
+    assert seen == ["members", "events"]
+    check(datetime(2024, 6, 1, tzinfo=UTC))  # earlier: "nothing after as_of" must be re-proven
+    assert seen == ["members", "events"] * 2
+    (folder / "exposures.csv").write_text(
+        "member_id,ts,experiment,variant\nm9,2024-01-03T00:00:00Z,e,a\n"
+    )
+    with pytest.raises(DataContractError, match="not a known member"):
+        check(datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_the_check_cache_can_be_turned_off(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENURE_CHECK_CACHE", "0")
+    folder = _parquet_world(tmp_path / "w", ["m1", "m2"], [1.0, 2.0])
+    seen = _checks_run(monkeypatch)
+    connect(folder)
+    connect(folder)
+    assert seen == ["members", "events"] * 2
+    assert not cache.exists()

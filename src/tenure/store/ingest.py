@@ -27,7 +27,7 @@ import duckdb
 
 from tenure.errors import DataContractError
 from tenure.schema import CONTRACTS, TableContract
-from tenure.store.checks import checked_sql, lit, quote, typed_sql
+from tenure.store.checks import checked_sql, cleanable, lit, quote, typed_sql
 from tenure.store.mapping import ColumnMap, parse_mapping
 from tenure.store.sources import Sources, find_sources
 from tenure.store.stage import (
@@ -38,6 +38,7 @@ from tenure.store.stage import (
     stage_database_table,
     stage_table,
 )
+from tenure.store.verified import Verified, verified_for
 
 __all__ = ["IngestReport", "TableCounts", "ingest", "validate_database", "validate_in_place"]
 
@@ -390,7 +391,8 @@ def validate_in_place(
 
     Runs the very checks ingest runs, without writing anything. Returns the names of the
     views created (one per table). Raises `DataContractError` naming the first bad row and
-    how many there are when any row breaks the contract.
+    how many there are when any row breaks the contract. A folder that passed before and
+    has not changed since is not checked again (see `tenure.store.verified`).
     """
     con.execute("SET TimeZone = 'UTC'")
     staged = {
@@ -398,8 +400,31 @@ def validate_in_place(
         for name in CONTRACTS
         if name in sources.tables
     }
+    files = {name: [f.path for f in sources.tables[name]] for name in staged}
+    verified = verified_for(files, {name: _rules_text(name, t) for name, t in staged.items()})
     hint = f"run `tenure ingest {sources.folder} --db FILE.duckdb` to quarantine them"
-    return check_staged(con, staged, bound, str(sources.folder), hint)
+    return check_staged(con, staged, bound, str(sources.folder), hint, verified)
+
+
+def _rules_text(name: str, table: StagedTable) -> str:
+    """The check SQL of a staged table with a fixed bound: what a verified record is keyed on."""
+    contract = CONTRACTS[name]
+    members = "members" if contract.references_members else None
+    shortcut = frozenset(cleanable(contract, table.columns))
+    variants = (
+        checked_sql(contract, table.columns, table.names, table.view, _EPOCH, members=members),
+        checked_sql(
+            contract,
+            table.columns,
+            table.names,
+            table.view,
+            _EPOCH,
+            members=members,
+            clean=shortcut,
+            flag_dirty=True,
+        ),
+    )
+    return "\n".join(variants)
 
 
 def validate_database(
@@ -431,37 +456,95 @@ def check_staged(
     bound: datetime,
     label: str,
     hint: str,
+    verified: Verified | None = None,
 ) -> list[str]:
-    """Refuse when any staged row breaks the contract; else create one typed view per table."""
+    """Refuse when any staged row breaks the contract; else create one typed view per table.
+
+    With `verified` (the record of these files), a folder that passed for an earlier or
+    equal bound is not checked again; one that passes now is recorded.
+    """
+    known = verified.lookup(bound) if verified is not None else None
+    dirty: dict[str, frozenset[str]] = {}
     created = []
     for name, table in staged.items():
         contract = CONTRACTS[name]
         n = table.names
-        members = "members" if contract.references_members else None
-        sql = checked_sql(contract, table.columns, n, table.view, bound, members=members)
         try:
-            bad, first = con.execute(
-                f"SELECT count(*), arg_min({quote(n.file)} || ' line ' || {quote(n.line)} "
-                f"|| ': ' || {quote(n.reason)}, ({quote(n.fileno)}, {quote(n.line)})) "
-                f"FROM ({sql}) WHERE {quote(n.reason)} IS NOT NULL"
-            ).fetchone() or (0, None)
-            total = int(bad) + len(table.malformed)
-            if total:
-                if table.malformed:
-                    f, line, why, *_ = table.malformed[0]
-                    first = first or f"{f} line {line}: {why}"
-                raise DataContractError(
-                    f"{label}: {total:,} of {table.read:,} {name} row(s) break the data "
-                    f"contract (first: {first}); {hint}"
-                )
+            if known is not None and name in known:
+                dirty[name] = known[name]
+            else:
+                dirty[name] = _check_table(con, name, table, bound, label, hint)
+            clean = frozenset(cleanable(contract, table.columns)) - dirty[name]
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS "
-                f"{typed_sql(contract, table.columns, n, table.view)}"
+                f"{typed_sql(contract, table.columns, n, table.view, clean)}"
             )
         except duckdb.Error as exc:
             raise _engine_error(contract, exc) from exc
         created.append(name)
+    if verified is not None and known is None:
+        verified.remember(bound, dirty)
     return created
+
+
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: StagedTable,
+    bound: datetime,
+    label: str,
+    hint: str,
+) -> frozenset[str]:
+    """Refuse `table` when a row breaks the contract; else its columns that need cleaning.
+
+    The table is read once when its data need no cleaning (the common case): the rules run
+    on the stored values of its `cleanable` columns, while the same scan counts the values
+    cleaning would change. Only when some column has such a value, or some row breaks a
+    rule, is the table read again: checked with the cleaning on where it is needed (the
+    first count is then not used), to count and name the first bad row. The typed view
+    then cleans only the columns that need it, so an analysis reading a clean column reads
+    it as stored instead of re-cleaning it on every query.
+    """
+    contract = CONTRACTS[name]
+    n = table.names
+    members = "members" if contract.references_members else None
+    shortcut = cleanable(contract, table.columns)
+    sql = checked_sql(
+        contract,
+        table.columns,
+        n,
+        table.view,
+        bound,
+        members=members,
+        clean=frozenset(shortcut),
+        flag_dirty=True,
+    )
+    flags = "".join(f", count_if({quote(n.prefix + f'dirty{k}')})" for k in range(len(shortcut)))
+    bad, *dirty_counts = con.execute(
+        f"SELECT coalesce(count_if({quote(n.reason)} IS NOT NULL), 0){flags} FROM ({sql})"
+    ).fetchone() or (0,)
+    dirty = frozenset(c for c, k in zip(shortcut, dirty_counts, strict=True) if k)
+    first = None
+    if dirty or bad:  # the cleaning changes some value, or a row is refused
+        clean = frozenset(shortcut) - dirty
+        sql = checked_sql(
+            contract, table.columns, n, table.view, bound, members=members, clean=clean
+        )
+        bad, first = con.execute(
+            f"SELECT count(*), arg_min({quote(n.file)} || ' line ' || {quote(n.line)} "
+            f"|| ': ' || {quote(n.reason)}, ({quote(n.fileno)}, {quote(n.line)})) "
+            f"FROM ({sql}) WHERE {quote(n.reason)} IS NOT NULL"
+        ).fetchone() or (0, None)
+    total = int(bad) + len(table.malformed)
+    if total:
+        if table.malformed:
+            f, line, why, *_ = table.malformed[0]
+            first = first or f"{f} line {line}: {why}"
+        raise DataContractError(
+            f"{label}: {total:,} of {table.read:,} {name} row(s) break the data "
+            f"contract (first: {first}); {hint}"
+        )
+    return dirty
 
 
 def _latest(con: duckdb.DuckDBPyConnection, tables: list[str]) -> datetime | None:
