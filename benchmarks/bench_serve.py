@@ -224,9 +224,9 @@ def asgi_cost(data: Path, keys: Path, log: Path, ids: list[str], n: int = 6000) 
 
     from starlette.types import Message
 
-    from tenure.commands.serve import _build
+    from tenure.commands.serve import ServeOptions, build_app
 
-    app = _build(str(data), None, None, str(log), keys, None, None, "data", 1 << 20, 1, 512)
+    app = build_app(ServeOptions(str(data), str(log), api_keys=keys, clock="data", seed=1))
     service = app.state.service
     places = ("in_context", "home", "email", "cancel_flow")
     bodies = [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +22,27 @@ from tenure.commands._console import (
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``tenure serve`` builds a service from: its options, less host, port, workers.
+
+    One value is passed from the command to the worker supervisor and to
+    :func:`build_app`, so an option is declared once more here, not once per call site.
+    """
+
+    data: str
+    log: str = "tenure-decisions.sqlite"
+    catalogue: Path | None = None
+    policy: Path | None = None
+    api_keys: Path | None = None
+    as_of: datetime | None = None
+    mapping: str | None = None
+    clock: str = "wall"
+    max_body: int = 1 << 20
+    seed: int | None = None
+    max_batch: int = 512
 
 
 def register(app: typer.Typer) -> None:
@@ -113,16 +136,24 @@ def serve(
             raise SpecError(f"--max-body must be a positive number of bytes, got {max_body}")
         if workers < 1:
             raise SpecError(f"--workers must be at least 1, got {workers}")
+    options = ServeOptions(
+        data=data,
+        log=log,
+        catalogue=catalogue,
+        policy=policy,
+        api_keys=api_keys,
+        as_of=as_of,
+        mapping=mapping,
+        clock=clock,
+        max_body=max_body,
+        seed=seed,
+        max_batch=max_batch,
+    )
     if workers > 1:
-        _serve_workers(
-            workers, host, port, data, catalogue, policy, log, api_keys, as_of, mapping, clock,
-            max_body, seed, max_batch,
-        )  # fmt: skip
+        _serve_workers(options, workers, host, port)
         return
     with friendly_errors():
-        app = _build(
-            data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body, seed, max_batch
-        )
+        app = build_app(options)
         try:
             sock = bind(host, port)
         except OSError as exc:
@@ -135,22 +166,7 @@ def serve(
     run(app, sock, on_ready=ready)
 
 
-def _serve_workers(
-    workers: int,
-    host: str,
-    port: int,
-    data: str,
-    catalogue: Path | None,
-    policy: Path | None,
-    log: str,
-    api_keys: Path | None,
-    as_of: datetime | None,
-    mapping: str | None,
-    clock: str,
-    max_body: int,
-    seed: int | None,
-    max_batch: int,
-) -> None:
+def _serve_workers(options: ServeOptions, workers: int, host: str, port: int) -> None:
     """Supervise ``workers`` forked servers; exit with their status (0 after a drain)."""
     import socket
 
@@ -164,18 +180,16 @@ def _serve_workers(
     started = wall_clock()  # every worker's --clock data reads the same time
     with friendly_errors():
         # What can be wrong before forking is reported once, as one line.
-        ApiKeys.load(api_keys)
-        open_log(log, shared=True).close()  # creates the log, or refuses a foreign file
+        ApiKeys.load(options.api_keys)
+        open_log(options.log, shared=True).close()  # creates the log, or refuses a foreign file
 
     def work(index: int, sock: socket.socket, ready: Callable[[], None]) -> int:
         try:
             with friendly_errors():
                 # Each worker draws its own stream: a shared seed would repeat the draws.
-                worker_seed = None if seed is None else seed + index
-                app = _build(
-                    data, catalogue, policy, log, api_keys, as_of, mapping, clock, max_body,
-                    worker_seed, max_batch, shared=True, started=started,
-                )  # fmt: skip
+                seed = None if options.seed is None else options.seed + index
+                mine = dataclasses.replace(options, seed=seed)
+                app = build_app(mine, shared=True, started=started)
         except typer.Exit as exc:
             return int(exc.exit_code)
         run(app, sock, on_ready=lambda _url: ready())
@@ -183,7 +197,7 @@ def _serve_workers(
 
     def announce(url: str, n: int) -> None:
         err_console.print(
-            f"tenure serve: listening on {url} (log sqlite:{log}, {n} workers)",
+            f"tenure serve: listening on {url} (log sqlite:{options.log}, {n} workers)",
             highlight=False,
             soft_wrap=True,
         )
@@ -198,45 +212,39 @@ def _serve_workers(
         raise typer.Exit(status)
 
 
-def _build(
-    data: str,
-    catalogue_path: Path | None,
-    policy_path: Path | None,
-    log: str,
-    api_keys: Path | None,
-    as_of: datetime | None,
-    mapping: str | None,
-    clock: str,
-    max_body: int,
-    seed: int | None,
-    max_batch: int,
-    *,
-    shared: bool = False,
-    started: datetime | None = None,
+def build_app(
+    options: ServeOptions, *, shared: bool = False, started: datetime | None = None
 ) -> FastAPI:
+    """The service's app, with its log already open (a bad ``--log`` fails here).
+
+    ``shared``: one of several workers on one SQLite log; ``started``: the time every
+    worker's ``--clock data`` reads as the data's ``as_of`` (default: now).
+    """
     from tenure.messaging import Catalogue, MemberIndex, UniformPolicy, load_policy
     from tenure.serve.app import create_app
     from tenure.serve.auth import ApiKeys
     from tenure.serve.service import Service, data_clock, wall_clock
 
-    keys = ApiKeys.load(api_keys)
-    dataset = open_dataset(data, as_of=as_of, mapping=mapping)
-    if catalogue_path is None and Path(data, "catalogue.yaml").is_file():
-        catalogue_path = Path(data, "catalogue.yaml")
+    o = options
+    keys = ApiKeys.load(o.api_keys)
+    dataset = open_dataset(o.data, as_of=o.as_of, mapping=o.mapping)
+    catalogue_path = o.catalogue
+    if catalogue_path is None and Path(o.data, "catalogue.yaml").is_file():
+        catalogue_path = Path(o.data, "catalogue.yaml")
     cat = Catalogue.load(catalogue_path) if catalogue_path is not None else Catalogue.default()
     members = MemberIndex.from_dataset(dataset, catalogue=cat)
-    pol = load_policy(policy_path) if policy_path is not None else UniformPolicy(cat)
+    pol = load_policy(o.policy) if o.policy is not None else UniformPolicy(cat)
     service = Service(
         cat,
         members,
         pol,
-        log,
+        o.log,
         keys,
-        clock=data_clock(dataset.as_of, started=started) if clock == "data" else wall_clock,
-        seed=seed,
-        max_body=max_body,
-        watch_policy=policy_path,
-        max_batch=max_batch,
+        clock=data_clock(dataset.as_of, started=started) if o.clock == "data" else wall_clock,
+        seed=o.seed,
+        max_body=o.max_body,
+        watch_policy=o.policy,
+        max_batch=o.max_batch,
         shared=shared,
     )
     service.committer.start()  # a bad --log is a one-line error here, before the server
