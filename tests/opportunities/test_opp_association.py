@@ -24,8 +24,8 @@ from tenure.errors import SpecError
 from tenure.opportunities import OpportunityResult, find_workarounds
 from tenure.opportunities.adjustment import adjustment_table
 from tenure.opportunities.association import publish_rate_association
-from tenure.opportunities.rate_effect import ArmSums, rate_difference
 from tenure.simulate.workarounds import WORKAROUND_STEPS, workaround_events
+from tenure.stats.rate_effect import ArmSums, rate_difference
 from tenure.store import Dataset
 
 AS_OF = datetime(2025, 1, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ overlaps the outcome.
   ``video.upload``; ``--publish-action`` sets another). Publishes that are the closing step
   of an occurrence of the pattern itself are not counted: otherwise a workaround that ends in
   an upload would "raise publishing" by definition. Doubly robust ratio of standardised means,
-  :func:`tenure.opportunities.rate_effect.rate_difference`.
+  :func:`tenure.stats.rate_effect.rate_difference`.
 
 The covariates (:mod:`~tenure.opportunities.adjustment`) are the HVA engine's kinds: activity
 from any action but the pattern's own steps in quantile bins, every member attribute
@@ -40,9 +40,9 @@ import pandas as pd
 
 from tenure._types import FloatArray, IntArray
 from tenure.opportunities.adjustment import Adjustment, adjustment_table
-from tenure.opportunities.rate_effect import ArmSums, rate_difference
 from tenure.opportunities.sequences import epoch_seconds
 from tenure.stats.ipw import aipw_grouped
+from tenure.stats.rate_effect import ArmSums, rate_difference
 from tenure.store import Dataset
 
 __all__ = [
