@@ -7,8 +7,8 @@ from scipy import stats
 
 from tenure.messaging import Catalogue
 from tenure.messaging.loop import ARMS, run_closed_loop
-from tenure.messaging.surrogate_reward import fit_surrogate_reward
 from tenure.simulate.creatives import CreativeWorld, SimMembers
+from tenure.simulate.surrogate_history import fit_surrogate_reward
 
 
 def test_surrogate_reward_ranks_creatives_like_true_retention() -> None:

@@ -44,14 +44,11 @@ from tenure.messaging.eligibility import eligible
 from tenure.messaging.members import MemberState
 from tenure.messaging.policies.thompson import Prior, ThompsonPolicy
 from tenure.messaging.rewards import seen_share
-from tenure.messaging.surrogate_reward import (
-    adoption_rates,
-    fit_surrogate_reward,
-    open_window_reward,
-)
+from tenure.messaging.surrogate_reward import adoption_rates, open_window_reward
 from tenure.results import Result, json_safe
 from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers, adoption_day
+from tenure.simulate.surrogate_history import fit_surrogate_reward
 from tenure.stats.ope import OffPolicyEstimates, evaluate
 
 __all__ = [
@@ -243,7 +240,7 @@ def run_closed_loop(
     reward
         What the learning arm is rewarded by: ``adoption`` (the promoted benefit used in the
         window) or ``surrogate`` — retained at the horizon, predicted from that early outcome
-        by the surrogate index :func:`tenure.messaging.surrogate_reward.fit_surrogate_reward`
+        by the surrogate index :func:`tenure.simulate.surrogate_history.fit_surrogate_reward`
         (fitted on historical members of the same world). With ``early_rewards`` an open
         window is learned from too: a use already seen earns its benefit's predicted
         retention, a "not yet" its expected outcome given the adoption model fitted each

@@ -37,7 +37,7 @@ expectation :math:`h_0 + (h_b - h_0)\,q`; a use already seen earns :math:`h_b` a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -47,16 +47,14 @@ from tenure._types import FloatArray, IntArray
 from tenure.errors import SpecError
 from tenure.messaging.catalogue import Catalogue
 from tenure.messaging.policies.thompson import ThompsonPolicy
-from tenure.simulate import catalogue as model
-from tenure.simulate.creatives import CreativeWorld, SimMembers
 from tenure.stats.ipw import GroupedLogistic, one_hot
 
 __all__ = [
     "SurrogateReward",
     "adoption_rates",
     "fit_surrogate_index",
-    "fit_surrogate_reward",
     "open_window_reward",
+    "surrogate_design",
     "surrogate_training_frame",
 ]
 
@@ -68,8 +66,8 @@ class SurrogateReward:
     benefits: tuple[str, ...]
     table: FloatArray  # (countries, plans, 1 + benefits)
     n_historical: int
-    countries: tuple[str, ...] = field(default=model.COUNTRIES)
-    plans: tuple[str, ...] = field(default=model.PLANS)
+    countries: tuple[str, ...]
+    plans: tuple[str, ...]
     horizon_days: int = 180
 
     def reward(self, country: IntArray, plan: IntArray, adopted: IntArray) -> FloatArray:
@@ -94,55 +92,19 @@ class SurrogateReward:
         )
 
 
-def _design(
+def surrogate_design(
     country: IntArray, plan: IntArray, outcome: IntArray, n_out: int, nc: int, npn: int
 ) -> FloatArray:
+    """The index's design: early outcome, country, plan, and outcome × country.
+
+    The early outcome's effect on retention may differ by country (a benefit worth more where
+    it is cheaper to use), so each outcome gets its own country contrasts; plan enters
+    additively. Shared by the fit on data and the simulator's historical fit.
+    """
     s = one_hot(outcome, n_out)[:, 1:]
     c = one_hot(country, nc)
     inter = (s[:, :, None] * c[:, None, 1:]).reshape(len(outcome), -1)
     return np.hstack([np.ones((len(outcome), 1)), s, c[:, 1:], one_hot(plan, npn)[:, 1:], inter])
-
-
-def fit_surrogate_reward(
-    world: CreativeWorld, *, members: int = 40_000, seed: int = 0
-) -> SurrogateReward:
-    """Fit :math:`h(S, X)` on ``members`` historical members of ``world``.
-
-    Each historical member was shown one benefit at random (a past uniform test); whether
-    they took it up in the window and whether they were still members at the horizon are
-    drawn from the world — the index sees only those counts, never the world's effects.
-
-    Examples
-    --------
-    >>> from tenure.messaging import Catalogue
-    >>> sr = fit_surrogate_reward(CreativeWorld(Catalogue.default(), seed=7), members=20_000)
-    >>> sr.table.shape, bool(((sr.table > 0) & (sr.table < 1)).all())
-    ((6, 4, 11), True)
-    """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
-    benefits = tuple(b.id for b in world.catalogue.benefits if b.actions)
-    m = SimMembers.draw(rng, members)
-    rows = np.arange(members)
-    shown = rng.integers(len(benefits), size=members)
-    logit = world.base_logit(benefits, m, rows)[rows, shown]
-    adopted = np.isfinite(logit) & (rng.random(members) < 1 / (1 + np.exp(-logit)))
-    without, with_ = world.retention([benefits[b] for b in shown], m, rows)
-    retained = rng.random(members) < np.where(adopted, with_, without)
-    outcome = np.where(adopted, shown + 1, 0)
-    n_out = len(benefits) + 1
-    nc, npn = len(model.COUNTRIES), len(model.PLANS)
-    cell = (m.country * npn + m.plan) * n_out + outcome
-    size = nc * npn * n_out
-    trials = np.bincount(cell, minlength=size).astype(np.float64)
-    succ = np.bincount(cell, weights=retained.astype(np.float64), minlength=size)
-    grid = np.arange(size)
-    co, rest = np.divmod(grid, npn * n_out)
-    pl, out = np.divmod(rest, n_out)
-    x = _design(co, pl, out, n_out, nc, npn)
-    seen = trials > 0
-    fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
-    table = fit.predict_proba(x)[0].reshape(nc, npn, n_out)
-    return SurrogateReward(benefits, np.asarray(table, dtype=np.float64), members)
 
 
 def fit_surrogate_index(
@@ -181,7 +143,7 @@ def fit_surrogate_index(
     grid = np.arange(size)
     gco, rest = np.divmod(grid, npn * n_out)
     gpl, gout = np.divmod(rest, n_out)
-    x = _design(gco, gpl, gout, n_out, nc, npn)
+    x = surrogate_design(gco, gpl, gout, n_out, nc, npn)
     seen = trials > 0
     fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
     table = np.asarray(fit.predict_proba(x)[0].reshape(nc, npn, n_out), dtype=np.float64)
