@@ -9,8 +9,9 @@ fail or differ here. Known gaps are ``notyet`` markers naming the backend and th
 
 Spark's cost here is its fixed cost per query, not the data: the session is created once for
 the run with `tenure.store.spark.SMALL_DATA_CONF` (one shuffle partition, interpreted
-expressions). HVA discovery's full result is compared on Spark in ``make test``; on Polars the
-engine counts it rests on are compared there and the full result under ``make test-slow``.
+expressions). In ``make test`` HVA's engine counts (the landmark and every count table its
+result is computed from) are compared on Spark and Polars; the full discovery result on both
+runs under ``make test-slow`` (on Spark it costs three times the counts).
 "Same as DuckDB" tests run on the other backends only.
 """
 
@@ -38,11 +39,13 @@ from tenure.store.lake import rule_counts
 N_MEMBERS = 2_000
 SPEC = Path(__file__).resolve().parents[1] / "src/tenure/data/experiments/value_messaging.yaml"
 OTHERS = ["polars", "pyspark"]  # "same as DuckDB" is vacuous on DuckDB itself
-HVA_COUNTS = ["polars", pytest.param("pyspark", marks=pytest.mark.slow, id="pyspark")]
-# (backend, by): in `make test`, Spark without segments (each segment adds Spark jobs, and the
-# segment queries are the same expressions filtered); with segments under `make test-slow`.
+HVA_COUNTS = ["polars", "pyspark"]
+# (backend, by): every full HVA result on Spark is under `make test-slow`. Measured on this
+# checkout (2026-12-02, load 2.7-9.5): the engine counts on Spark 18 s, the whole discovery
+# 63 s and by country 124 s. In `make test` HVA's Spark case is the counts above: the landmark
+# and the count tables the result's figures are computed from in numpy.
 HVA_RESULT = [
-    pytest.param("pyspark", None, id="pyspark"),
+    pytest.param("pyspark", None, marks=pytest.mark.slow, id="pyspark"),
     pytest.param("pyspark", "country", marks=pytest.mark.slow, id="pyspark-by-country"),
     pytest.param("polars", "country", marks=pytest.mark.slow, id="polars-by-country"),
 ]
@@ -277,14 +280,16 @@ def test_a_broken_lake_folder_is_refused(broken: Path) -> None:
 
 
 def test_spark_url_reads_parquet_in_place(spark: Any, world: Path) -> None:
+    # Retention's full result on Spark is compared above (the `con` cases); here the tables
+    # Spark read itself give the engine counts retention is computed from, in one job.
     ds = connect(f"spark://{world}")
     assert ds.backend == "pyspark"
     ref = connect(world)
     assert ds.as_of == ref.as_of
-    assert (
-        analyse_retention(ds, by="channel").to_dict()
-        == analyse_retention(ref, by="channel").to_dict()
-    )
+    keys = ["channel", "country"]
+    got = _sorted(span_counts(member_spans(ds.members, ds.as_of), keys))
+    ref_counts = _sorted(_reference_span_counts(world, ds.as_of))
+    pd.testing.assert_frame_equal(got, ref_counts, check_dtype=False)
 
 
 def test_missing_java_is_a_named_error(monkeypatch: pytest.MonkeyPatch) -> None:
