@@ -197,6 +197,7 @@ def run_stage(stage: str, millions: float, engine: str) -> dict[str, Any]:
     folder = world_dir(millions)
     n = int(millions * 1_000_000)
     t0 = time.perf_counter()
+    cpu0 = _cpu()
     out: dict[str, Any] = {}
     if stage == "prepare":
         out.update(prepare_world(millions))
@@ -247,7 +248,14 @@ def run_stage(stage: str, millions: float, engine: str) -> dict[str, Any]:
             mf = compute_metrics(ds, load_spec(SPEC))
             out["stat_rows"] = len(mf.stats)
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = _cpu() - cpu0
     return out
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process so far (every DuckDB thread included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -374,8 +382,9 @@ def seed_from_markdown(text: str, session: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 7 or not cells[0].replace(",", "").isdigit():
+        if len(cells) not in (7, 8) or not cells[0].replace(",", "").isdigit():
             continue
+        cpu = cells.pop(4) if len(cells) == 8 else "–"  # the CPU s column, when present
         members, stage, engine, secs, rss, load, note = cells
         row: dict[str, Any] = {
             "members": int(members.replace(",", "")),
@@ -386,11 +395,14 @@ def seed_from_markdown(text: str, session: str) -> list[dict[str, Any]]:
         }
         if secs not in ("–", ""):
             row["seconds"] = float(secs)
+        if cpu not in ("–", ""):
+            row["cpu_seconds"] = float(cpu)
         if rss not in ("–", ""):
             row["peak_rss_mb"] = float(rss.replace(",", ""))
         if load:
             row["load_start"] = float(load)
-        error = note.replace("under load", "").strip()
+        error = note.split(";")[0].replace("under load", "").replace("earlier session", "")
+        error = error.strip()
         if error or "seconds" not in row:
             row["error"] = error or "no result"
         if stage in ("simulate", "prepare") and row["members"] in events:
@@ -422,10 +434,12 @@ def report() -> None:
         f"`memory_limit={duck[0]['memory_limit'] if duck else '4GB'}` and a spill folder, reading the world's "
         "Parquet in place (ingest writes its own DuckDB file). Seed 7 worlds from "
         "`tenure.simulate` (about 63 events per member). Load = 1-minute load average at the "
-        "stage's start; above 3 the figure is *under load* (five engineers share two cores).",
+        "stage's start; above 3 the figure is *under load* (five engineers share two cores). "
+        "CPU s = the stage process's user + system time (every DuckDB thread), which a busy "
+        "machine inflates far less than wall time; rows from an earlier session have none.",
         "",
-        "| members | stage | engine | seconds | peak RSS MB | load | note |",
-        "| ---: | --- | --- | ---: | ---: | ---: | --- |",
+        "| members | stage | engine | seconds | CPU s | peak RSS MB | load | note |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     events = {r["members"]: r["events"] for r in rows if "events" in r}
     lines[-3:-3] = [
@@ -446,8 +460,9 @@ def report() -> None:
             note = f"{note}; {r['measured']}" if note else str(r["measured"])
         secs = f"{r['seconds']:.1f}" if "seconds" in r else "–"
         rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "–"
+        cpu = f"{r['cpu_seconds']:.1f}" if "cpu_seconds" in r else "–"
         lines.append(
-            f"| {r['members']:,} | {r['stage']} | {r['engine']} | {secs} | {rss} | "
+            f"| {r['members']:,} | {r['stage']} | {r['engine']} | {secs} | {cpu} | {rss} | "
             f"{'' if load is None else f'{load:.1f}'} | {note} |"
         )
     lines += [
