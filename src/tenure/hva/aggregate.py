@@ -21,7 +21,7 @@ fraction of what the same ``GROUP BY`` costs after a round trip through the engi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +34,49 @@ from tenure.hva.features import Landmark, _codes
 __all__ = ["HvaCounts", "aggregate_counts", "group_count"]
 
 _PACK_LIMIT = 2**62
+
+COUNT_BUDGET_BYTES = 512 * 2**20
+"""Working memory of one batch of window uses while counting (see :func:`_batches`)."""
+
+# A batch of use rows holds about this many int64 arrays at once (the key columns, their
+# codes and packed key, the pair offsets' left/right columns).
+_ROW_ARRAYS = 32
+
+
+def _batch_rows(budget: int | None = None) -> int:
+    """Rows per batch from the memory budget (the budget, not the world, sets it)."""
+    return max(1 << 16, int((budget or COUNT_BUDGET_BYTES) // (8 * _ROW_ARRAYS)))
+
+
+def _summed(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    """The sum of count tables over the same keys (one table, sorted like `group_count`'s)."""
+    if not frames:
+        return _empty(*names, "n")
+    if len(frames) == 1:
+        return frames[0]
+    allf = pd.concat(frames, ignore_index=True)
+    cols = {c: allf[c].to_numpy(np.int64) for c in names}
+    return group_count(cols, allf["n"].to_numpy(np.int64))
+
+
+def _batched_count(
+    build: Callable[[slice], Mapping[str, IntArray]], size: int, rows: int
+) -> pd.DataFrame:
+    """`group_count` of ``build(batch)`` over row batches of ``rows``, the tables summed.
+
+    The counts are sums over rows, so adding the batches' tables gives exactly the table of
+    all rows; only one batch's key columns exist at a time. The running total is merged
+    after each batch, so it never holds more than two tables.
+    """
+    total: pd.DataFrame | None = None
+    names: list[str] = []
+    for lo in range(0, max(size, 1), rows):
+        cols = build(slice(lo, min(lo + rows, size)))
+        names = list(cols)
+        part = group_count(cols)
+        total = part if total is None else _summed([total, part], names)
+    assert total is not None
+    return total
 
 
 @dataclass(frozen=True)
@@ -116,14 +159,21 @@ def aggregate_counts(
     distinct: bool = True,
     max_distinct: int = 12,
     timing: bool = False,
+    budget: int | None = None,
 ) -> HvaCounts:
-    """Every count table of :func:`tenure.hva.discover` after the landmark (numpy only)."""
+    """Every count table of :func:`tenure.hva.discover` after the landmark (numpy only).
+
+    The tables over window uses are counted in batches of rows sized from ``budget``
+    (bytes, default :data:`COUNT_BUDGET_BYTES`) and summed — pairs in batches of whole
+    members — so the working memory does not grow with the number of members.
+    """
     base, u = lm.members, lm.uses
     act = lm.design.factor(ACTIVITY)
     r_act = lm.design.radix[ACTIVITY]
     day0 = lm.design.factor(DAY0)
     r_d1 = lm.design.radix[DAY0]
     m = u["m"]
+    rows = _batch_rows(budget)
 
     def of_member(col: str, rows: IntArray = m) -> IntArray:
         return base[col][rows]
@@ -131,30 +181,34 @@ def aggregate_counts(
     out = {
         "totals": group_count({c: base[c] for c in ("sid", "obs_h", "retained")}),
         "curve": group_count({c: base[c] for c in ("seg", "t", "event")}),
-        "uses": group_count(
-            {
-                "a": u["a"],
-                "level": u["level"],
-                "early": u["early"],
-                "sid": of_member("sid"),
-                "sid_a": u["sid_a"],
-                "obs_h": of_member("obs_h"),
-                "retained": of_member("retained"),
-            }
+        "uses": _batched_count(
+            lambda b: {
+                "a": u["a"][b],
+                "level": u["level"][b],
+                "early": u["early"][b],
+                "sid": of_member("sid", m[b]),
+                "sid_a": u["sid_a"][b],
+                "obs_h": of_member("obs_h", m[b]),
+                "retained": of_member("retained", m[b]),
+            },
+            m.size,
+            rows,
         ),
-        "uses_curve": group_count(
-            {
-                "a": u["a"],
-                "level": u["level"],
-                "early": u["early"],
-                "seg": of_member("seg"),
-                "t": of_member("t"),
-                "event": of_member("event"),
-            }
+        "uses_curve": _batched_count(
+            lambda b: {
+                "a": u["a"][b],
+                "level": u["level"][b],
+                "early": u["early"][b],
+                "seg": of_member("seg", m[b]),
+                "t": of_member("t", m[b]),
+                "event": of_member("event", m[b]),
+            },
+            m.size,
+            rows,
         ),
     }
     if pairs and len(lm.actions) > 1:
-        out["pairs"], out["pairs_curve"] = _pairs(lm, act.edges, day0.edges, r_act, r_d1)
+        out["pairs"], out["pairs_curve"] = _pairs(lm, act.edges, day0.edges, r_act, r_d1, rows)
     else:
         out["pairs"] = _empty("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n")
         out["pairs_curve"] = _empty("i", "j", "seg", "t", "event", "n")
@@ -187,23 +241,27 @@ def aggregate_counts(
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
     if timing:
-        out["first"] = group_count(
-            {
-                "a": u["a"],
-                "first": u["first"],
-                "sid_a": u["sid_a"],
-                "obs_h": of_member("obs_h"),
-                "retained": of_member("retained"),
-            }
+        out["first"] = _batched_count(
+            lambda b: {
+                "a": u["a"][b],
+                "first": u["first"][b],
+                "sid_a": u["sid_a"][b],
+                "obs_h": of_member("obs_h", m[b]),
+                "retained": of_member("retained", m[b]),
+            },
+            m.size,
+            rows,
         )
-        out["first_curve"] = group_count(
-            {
-                "a": u["a"],
-                "first": u["first"],
-                "seg": of_member("seg"),
-                "t": of_member("t"),
-                "event": of_member("event"),
-            }
+        out["first_curve"] = _batched_count(
+            lambda b: {
+                "a": u["a"][b],
+                "first": u["first"][b],
+                "seg": of_member("seg", m[b]),
+                "t": of_member("t", m[b]),
+                "event": of_member("event", m[b]),
+            },
+            m.size,
+            rows,
         )
     else:
         out["first"] = _empty("a", "first", "sid_a", "obs_h", "retained", "n")
@@ -217,17 +275,56 @@ def _pairs(
     d1_edges: tuple[float, ...],
     r_act: int,
     r_d1: int,
+    rows: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Counts over every member's pairs of actions both used early (``i < j``).
 
     The early uses are sorted by (member, action); the rows ``r`` and ``r + k`` of one
-    member are a pair, so each offset ``k`` is one vectorised step. Each step is counted on
-    its own and the small results summed, so the member × pair rows (tens of millions at a
-    million members) never exist at once.
+    member are a pair, so each offset ``k`` is one vectorised step. The sorted uses are cut
+    into batches of about ``rows`` rows at member boundaries (a member's pairs are all in
+    one batch); each step of each batch is counted on its own and the small results summed,
+    so the member × pair rows (tens of millions at a million members) never exist at once.
     """
-    base, u = lm.members, lm.uses
+    u = lm.uses
     early = np.flatnonzero(u["early"] > 0)
     order = early[np.lexsort((u["a"][early], u["m"][early]))]
+    del early
+    mm_all = u["m"][order]
+    keys = ["i", "j", "sid", "da_i", "dd_i", "da_j", "dd_j", "da_ij", "dd_ij", "obs_h", "retained"]
+    ckeys = ["i", "j", "seg", "t", "event"]
+    out: pd.DataFrame | None = None
+    curve: pd.DataFrame | None = None
+    lo = 0
+    while lo < order.size:
+        # End the batch where a member starts: the first row of the member at ``lo + rows``.
+        hi = (
+            order.size
+            if lo + rows >= order.size
+            else int(np.searchsorted(mm_all, mm_all[lo + rows], side="left"))
+        )
+        if hi <= lo:  # one member with more than ``rows`` early uses
+            hi = int(np.searchsorted(mm_all, mm_all[lo], side="right"))
+        part, cpart = _pairs_batch(lm, order[lo:hi], act_edges, d1_edges)
+        out = part if out is None else _summed([out, part], keys)
+        curve = cpart if curve is None else _summed([curve, cpart], ckeys)
+        lo = hi
+    if out is None or curve is None:
+        out, curve = _empty(*keys, "n"), _empty(*ckeys, "n")
+    for side in ("i", "j", "ij"):
+        shift = out.pop(f"da_{side}") * r_act + out.pop(f"dd_{side}") * r_d1
+        out[f"sid_{side}"] = out["sid"] + shift
+    order_cols = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n"]
+    return out[order_cols], curve
+
+
+def _pairs_batch(
+    lm: Landmark,
+    order: IntArray,
+    act_edges: tuple[float, ...],
+    d1_edges: tuple[float, ...],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pair count tables of the early uses ``order`` (sorted by member and action)."""
+    base, u = lm.members, lm.uses
     mm, aa = u["m"][order], u["a"][order]
     # A pair's strata differ from the member's only in the two activity codes, so they are
     # carried as code shifts (a few values each) and packed with the member's stratum; the
@@ -272,19 +369,4 @@ def _pairs(
             "event": event[left],
         }
         cparts.append(group_count(ccols))
-
-    def total(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
-        if not frames:
-            return _empty(*names, "n")
-        if len(frames) == 1:
-            return frames[0]
-        allf = pd.concat(frames, ignore_index=True)
-        cols = {c: allf[c].to_numpy(np.int64) for c in names}
-        return group_count(cols, allf["n"].to_numpy(np.int64))
-
-    out = total(parts, keys)
-    for side in ("i", "j", "ij"):
-        shift = out.pop(f"da_{side}") * r_act + out.pop(f"dd_{side}") * r_d1
-        out[f"sid_{side}"] = out["sid"] + shift
-    order_cols = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n"]
-    return out[order_cols], total(cparts, ckeys)
+    return _summed(parts, keys), _summed(cparts, ckeys)
