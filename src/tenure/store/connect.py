@@ -67,7 +67,9 @@ def connect(
     source
         A folder of `members`/`events`/`exposures` Parquet or CSV files, read in place and
         checked with the very rules `tenure ingest` applies (a folder with any bad row is
-        refused, naming the first one: ingest it to quarantine those rows), a `.duckdb`
+        refused, naming the first one: ingest it to quarantine those rows; a folder that
+        passed and has not changed since is not checked again, see `tenure.store.verified`,
+        ``TENURE_CHECK_CACHE=0`` to always check), a `.duckdb`
         file written by `ingest`, an Ibis connection URL such as ``duckdb://path.duckdb``,
         or ``spark:///absolute/path/to/folder``: Spark reads the folder's Parquet in place
         and checks it with the contract's rules run in Spark (see `tenure.store.spark`).
@@ -260,15 +262,21 @@ def _dataset(
 
 
 def _latest_timestamp(tables: dict[str, ir.Table]) -> datetime:
-    """The latest timestamp anywhere in the data: the default end of observation."""
-    candidates = [(tables["members"], c) for c in ("signup_at", "ended_at")]
-    candidates += [(tables[n], "ts") for n in ("events", "exposures") if n in tables]
+    """The latest timestamp anywhere in the data: the default end of observation.
+
+    One aggregate per table (on Spark each query is a job, so members' two columns share one).
+    """
+    wanted = {"members": ("signup_at", "ended_at"), "events": ("ts",), "exposures": ("ts",)}
     latest: list[datetime] = []
-    for t, c in candidates:
-        if c in t.columns:
-            value = t[c].max().to_pyarrow().as_py()
-            if value is not None:
-                latest.append(value if value.tzinfo else value.replace(tzinfo=UTC))
+    for name, columns in wanted.items():
+        t = tables.get(name)
+        present = [c for c in columns if t is not None and c in t.columns]
+        if t is None or not present:
+            continue
+        row = t.aggregate(**{f"max_{c}": t[c].max() for c in present}).to_pyarrow().to_pylist()
+        latest += [
+            v if v.tzinfo else v.replace(tzinfo=UTC) for v in row[0].values() if v is not None
+        ]
     if not latest:
         raise DataContractError("the dataset has no timestamps to take as_of from")
     return max(latest)
