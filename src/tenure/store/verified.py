@@ -45,13 +45,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tenure import __version__
-
 __all__ = ["Verified", "cache_folder", "verified_for"]
 
 FORMAT = 1
 RACY_SECONDS = 2.0
 """A folder with a file changed this recently is checked but not recorded."""
+
+
+def _version() -> str:
+    """Tenure's installed version (not imported from the package: `tenure` imports this)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tenure")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def cache_folder() -> Path | None:
@@ -122,7 +130,7 @@ def verified_for(files: Mapping[str, Iterable[Path]], rules: Mapping[str, str]) 
     except OSError:
         return None
     text = json.dumps(
-        {"format": FORMAT, "version": __version__, "files": identity, "rules": dict(rules)},
+        {"format": FORMAT, "version": _version(), "files": identity, "rules": dict(rules)},
         sort_keys=True,
     )
     key = hashlib.sha256(text.encode()).hexdigest()
