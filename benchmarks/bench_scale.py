@@ -52,13 +52,20 @@ SPARK_STAGES = ("checks", "retention", "hva", "experiments")
 
 
 SESSION_NOTE = (
-    "This session (2026-12-02, load 7–26: six people on two cores, so every wall time is "
-    "inflated several-fold): the 3M and 10M worlds were simulated (10M: 629.8M events, 4,851 s, "
-    "1.1 GB peak); 3M ingest loaded 193.7M rows in chunks in 2,995 s at a 3.0 GB peak under "
-    "the 4 GB limit; 10M ingest and 10M HVA were not run (10M ingest would take hours at this "
-    "load; HVA at f929377 moves its count tables into numpy and peaked at 7.2 GB at 3M, past "
-    "the DuckDB limit, which bounds only the engine, so 10M would not fit one process's share "
-    "of this machine). The lead's quiet re-run is the command below."
+    "This session (2026-12-02, 05:05–06:55 UTC, load 0.3–11: four people on two cores): the "
+    "10M world was simulated again (seed 7, 629.8M events, 807 s from a quiet start, 1.4 GB "
+    "peak) and 10M ingest was run in chunks under the 4 GB limit: 645.5M rows (members, "
+    "events, exposures) checked and loaded, 0 quarantined, in 2,396 s wall / 993 CPU s at a "
+    "4.4 GB process peak (the engine's 4 GB plus Python and Arrow; load 1.9 at the start, 9.9 "
+    "at the end). That is 1.54 CPU µs per row, as at 100k (`bench_ingest`: 10.1 CPU s for "
+    "6.48M rows, 1.56 µs): ingest's cost is linear in rows. The fitted *b* of simulate and "
+    "ingest from 1M up is not a growth rate: it sets an earlier session's 3M row (load 21) "
+    "against this session's 10M row (load 0.3–1.9 at the start). 10M HVA "
+    "was not run: HVA's batched counting (2aa0594) landed at 06:08, while the 10M ingest "
+    "held the cores, with no 1M/3M peak measured on it yet (at f929377 HVA peaked at 7.2 GB "
+    "at 3M, over one process's 6 GB share of this machine), and a 10M run (3.3x the 3M "
+    "run's 336 s at least) did not fit the session's remaining half hour. Rows marked *earlier session* are the previous session's figures, "
+    "kept until re-measured."
 )
 
 
@@ -518,7 +525,7 @@ def report() -> None:
         "checks members in one statement and events in chunks of about 50M rows (whole "
         "row groups) under the same memory limit; its peak RSS is the stage's process. Spark "
         "rows are one process (driver + JVM), `local[2]`, 8 shuffle partitions, 4 GB driver. "
-        "Rows measured in an earlier session are kept until re-measured (see each row's load).",
+        "Rows measured in an earlier session are kept until re-measured (marked so).",
         "",
         SESSION_NOTE,
         "",
