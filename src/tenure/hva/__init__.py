@@ -165,17 +165,24 @@ def discover(
         counts = aggregate_counts(lm, pairs=pair_days > 0, max_distinct=max_distinct, timing=timing)
     finally:
         lm.release()
+    # From here only the small parts of the landmark are needed: its per-member and per-use
+    # arrays (the bulk of the memory at a million members) are dropped before the models.
+    design, benefits, notes, latest = lm.design, lm.benefits, lm.notes, lm.latest_horizon
+    actions, ks = lm.actions, lm.thresholds
+    del lm
     arms = build_arms(
-        counts, lm.design, lm.actions, lm.thresholds, pairs=pair_days > 0,
+        counts, design, actions, ks, pairs=pair_days > 0,
         max_distinct=max_distinct, min_support=min_support if by is None else 0.0,
     )  # fmt: skip
+    del counts
     rows = estimate_effects(
-        arms, lm.design, alpha=alpha, min_support=min_support, method=method, guards=guards
+        arms, design, alpha=alpha, min_support=min_support, method=method, guards=guards
     )
+    del arms
     rows = score_estimates(
         rows,
         fee=_mean_fee(dataset),
-        cost_per_use=_costs(dataset, lm.benefits),
+        cost_per_use=_costs(dataset, benefits),
         weights=weights,
         ease_of_encouraging=ease_of_encouraging,
         alpha=alpha,
@@ -189,20 +196,20 @@ def discover(
         "confidence": 1.0 - alpha,
         "by": by,
         "method": method,
-        "adjust_for": list(lm.design.covariates),
+        "adjust_for": list(design.covariates),
         "adjustment_explicit": adjust_for is not None or covariates is not None,
         "min_support": min_support,
-        "thresholds": list(lm.thresholds),
+        "thresholds": list(ks),
         "pair_days": pair_days,
         "timing": timing,
         "guards": guards,
         "score_weights": w,
         "formula": FORMULA,
-        "latest_observable_horizon": lm.latest_horizon,
+        "latest_observable_horizon": latest,
         "censoring": "IPCW: observability modelled on the covariates and arm; standardised over every landmark member",
         "interval": "Newcombe hybrid score interval on effective sizes",
     }
-    return HvaResult(params=params, estimates=tuple(rows), warnings=lm.notes)
+    return HvaResult(params=params, estimates=tuple(rows), warnings=notes)
 
 
 def _mean_fee(dataset: Dataset) -> float:
