@@ -31,8 +31,16 @@ check: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict
 
+# The Debian packages the tests use (Java for Spark, Chromium, PostgreSQL) are installed first,
+# one script after the other: the two pytest workers would otherwise run apt-get at once. A script
+# that cannot install (no root, no package) is not fatal here: its tests then say why.
+# Two workers (one per core), each test file whole on one worker (`--dist loadfile`): a file's
+# module fixtures and the README smoke test's ordered commands stay together.
 test: check
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider --durations=15
+	-bash scripts/java.sh >/dev/null
+	-bash scripts/chromium.sh >/dev/null
+	-bash scripts/postgres.sh install >/dev/null
+	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider --durations=15 -n 2 --dist loadfile
 
 test-slow: $(STAMP_DEV)
 	$(BIN)/python -m pytest -q -m slow

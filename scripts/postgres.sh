@@ -3,6 +3,8 @@
 #
 #   scripts/postgres.sh start DIR   initdb in DIR, start on a free loopback port, print its URL
 #   scripts/postgres.sh stop DIR    stop the cluster started in DIR (the files stay for a post-mortem)
+#   scripts/postgres.sh install     only install the server when missing (`make test` runs it
+#                                   before pytest's workers, so two never run apt-get at once)
 #
 # PostgreSQL is installed from Debian's packages when no server binary is found, so a fresh
 # machine needs nothing by hand. The cluster listens on 127.0.0.1 only, trusts local
@@ -10,10 +12,10 @@
 # the one the Debian package creates (postgres), or a system user made here.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
-[[ $# -eq 2 ]] || usage
+usage() { echo "usage: $0 start|stop DIR, or $0 install" >&2; exit 2; }
+[[ $# -eq 2 || ( $# -eq 1 && $1 == install ) ]] || usage
 action=$1
-dir=$2
+dir=${2:-}
 
 find_bindir() {
     if command -v pg_ctl >/dev/null 2>&1; then
@@ -33,10 +35,11 @@ if [[ -z ${bindir:-} ]]; then
     fi
     echo "postgres.sh: installing PostgreSQL from Debian's packages" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq postgresql >&2
     bindir=$(find_bindir)
 fi
+[[ $action == install ]] && { echo "$bindir"; exit 0; }
 
 # initdb refuses to run as root: use an unprivileged user.
 run_as=()

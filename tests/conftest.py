@@ -11,10 +11,16 @@ installed by ``scripts/java.sh`` when the machine has none.
 
 ``demo_run`` is one ``tenure demo`` on a 4,000-member world, shared by the CLI and browser
 tests: the whole pipeline is the slowest thing the suite runs, so it runs once.
+
+The commands' console fixes its width when ``tenure.commands`` is first imported, from
+``COLUMNS`` (80 when the output is not a terminal). Which test imports it first depends on the
+order tests run in, so the width is set here, before any import: 120, as the README smoke test
+gives its commands.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +30,8 @@ import numpy as np
 import pytest
 
 from shared import DemoRun
+
+os.environ.setdefault("COLUMNS", "120")
 
 BACKENDS = ("duckdb", "polars", "pyspark")
 ROOT = Path(__file__).resolve().parents[1]
