@@ -53,6 +53,7 @@ __all__ = [
     "SurrogateReward",
     "adoption_rates",
     "fit_surrogate_index",
+    "index_table",
     "open_window_reward",
     "surrogate_design",
     "surrogate_training_frame",
@@ -107,6 +108,32 @@ def surrogate_design(
     return np.hstack([np.ones((len(outcome), 1)), s, c[:, 1:], one_hot(plan, npn)[:, 1:], inter])
 
 
+def index_table(
+    country: IntArray,
+    plan: IntArray,
+    outcome: IntArray,
+    retained: FloatArray,
+    shape: tuple[int, int, int],
+) -> FloatArray:
+    """Predicted retention per (country, plan, early outcome) cell, from member-level codes.
+
+    The members are counted per cell (trials, retained), so the logistic fit on
+    :func:`surrogate_design` runs on at most ``countries × plans × outcomes`` rows whatever the
+    number of members; cells nobody reached are predicted from the model, not left empty.
+    """
+    nc, npn, n_out = shape
+    size = nc * npn * n_out
+    cell = (country * npn + plan) * n_out + outcome
+    trials = np.bincount(cell, minlength=size).astype(np.float64)
+    succ = np.bincount(cell, weights=retained, minlength=size)
+    gco, rest = np.divmod(np.arange(size), npn * n_out)
+    gpl, gout = np.divmod(rest, n_out)
+    x = surrogate_design(gco, gpl, gout, n_out, nc, npn)
+    seen = trials > 0
+    fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
+    return np.asarray(fit.predict_proba(x)[0].reshape(shape), dtype=np.float64)
+
+
 def fit_surrogate_index(
     joined: pd.DataFrame, catalogue: Catalogue, *, horizon_days: int, min_historical: int = 200
 ) -> SurrogateReward:
@@ -135,18 +162,8 @@ def fit_surrogate_index(
     sr0 = SurrogateReward(benefits, np.zeros(0), 0, countries, plans, horizon_days)
     co, pl, b = sr0.codes(hist["member_country"], hist["member_plan"], hist["benefit"])
     outcome = np.where((hist["status"] == "joined").to_numpy(), b, 0)
-    n_out, nc, npn = len(benefits) + 1, len(countries), len(plans)
-    cell = (co * npn + pl) * n_out + outcome
-    size = nc * npn * n_out
-    trials = np.bincount(cell, minlength=size).astype(np.float64)
-    succ = np.bincount(cell, weights=hist["retained"].to_numpy(dtype=np.float64), minlength=size)
-    grid = np.arange(size)
-    gco, rest = np.divmod(grid, npn * n_out)
-    gpl, gout = np.divmod(rest, n_out)
-    x = surrogate_design(gco, gpl, gout, n_out, nc, npn)
-    seen = trials > 0
-    fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
-    table = np.asarray(fit.predict_proba(x)[0].reshape(nc, npn, n_out), dtype=np.float64)
+    retained = hist["retained"].to_numpy(dtype=np.float64)
+    table = index_table(co, pl, outcome, retained, (len(countries), len(plans), len(benefits) + 1))
     return SurrogateReward(benefits, table, len(hist), countries, plans, horizon_days)
 
 

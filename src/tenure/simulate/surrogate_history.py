@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tenure.messaging.surrogate_reward import SurrogateReward, surrogate_design
+from tenure.messaging.surrogate_reward import SurrogateReward, index_table
 from tenure.simulate import catalogue as model
 from tenure.simulate.creatives import CreativeWorld, SimMembers
-from tenure.stats.ipw import GroupedLogistic
 
 __all__ = ["fit_surrogate_reward"]
 
@@ -46,19 +45,6 @@ def fit_surrogate_reward(
     without, with_ = world.retention([benefits[b] for b in shown], m, rows)
     retained = rng.random(members) < np.where(adopted, with_, without)
     outcome = np.where(adopted, shown + 1, 0)
-    n_out = len(benefits) + 1
-    nc, npn = len(model.COUNTRIES), len(model.PLANS)
-    cell = (m.country * npn + m.plan) * n_out + outcome
-    size = nc * npn * n_out
-    trials = np.bincount(cell, minlength=size).astype(np.float64)
-    succ = np.bincount(cell, weights=retained.astype(np.float64), minlength=size)
-    grid = np.arange(size)
-    co, rest = np.divmod(grid, npn * n_out)
-    pl, out = np.divmod(rest, n_out)
-    x = surrogate_design(co, pl, out, n_out, nc, npn)
-    seen = trials > 0
-    fit = GroupedLogistic(ridge=1.0).fit(x[seen], succ[seen], trials[seen])
-    table = fit.predict_proba(x)[0].reshape(nc, npn, n_out)
-    return SurrogateReward(
-        benefits, np.asarray(table, dtype=np.float64), members, model.COUNTRIES, model.PLANS
-    )
+    shape = (len(model.COUNTRIES), len(model.PLANS), len(benefits) + 1)
+    table = index_table(m.country, m.plan, outcome, retained.astype(np.float64), shape)
+    return SurrogateReward(benefits, table, members, model.COUNTRIES, model.PLANS)
