@@ -10,6 +10,7 @@ drops the re-raise: a drained shutdown is a clean exit.
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import socket
 import sys
@@ -88,8 +89,16 @@ def run(
     server = DrainingServer(config(app, log_level=log_level))
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
-    if on_ready is not None:
-        _notify_when_started(server, lambda: on_ready(url))
+
+    def started() -> None:
+        # The world, the policy and the catalogue live as long as the process: moved out of
+        # the collector's reach, a full collection no longer walks them all (pauses of
+        # 50-150 ms every second or so under load, the service's p99).
+        gc.freeze()
+        if on_ready is not None:
+            on_ready(url)
+
+    _notify_when_started(server, started)
     server.run(sockets=[sock])
     if not server.started:
         # The lifespan start-up failed (e.g. the log could not be opened): uvicorn has
