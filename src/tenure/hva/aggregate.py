@@ -175,37 +175,17 @@ def aggregate_counts(
     m = u["m"]
     rows = _batch_rows(budget)
 
-    def of_member(col: str, rows: IntArray = m) -> IntArray:
-        return base[col][rows]
+    def count_uses(*columns: str) -> pd.DataFrame:
+        """Window uses counted by ``columns``: a use's own (``lm.uses``) or its member's."""
+        return _batched_count(
+            lambda b: {c: u[c][b] if c in u else base[c][m[b]] for c in columns}, m.size, rows
+        )
 
     out = {
         "totals": group_count({c: base[c] for c in ("sid", "obs_h", "retained")}),
         "curve": group_count({c: base[c] for c in ("seg", "t", "event")}),
-        "uses": _batched_count(
-            lambda b: {
-                "a": u["a"][b],
-                "level": u["level"][b],
-                "early": u["early"][b],
-                "sid": of_member("sid", m[b]),
-                "sid_a": u["sid_a"][b],
-                "obs_h": of_member("obs_h", m[b]),
-                "retained": of_member("retained", m[b]),
-            },
-            m.size,
-            rows,
-        ),
-        "uses_curve": _batched_count(
-            lambda b: {
-                "a": u["a"][b],
-                "level": u["level"][b],
-                "early": u["early"][b],
-                "seg": of_member("seg", m[b]),
-                "t": of_member("t", m[b]),
-                "event": of_member("event", m[b]),
-            },
-            m.size,
-            rows,
-        ),
+        "uses": count_uses("a", "level", "early", "sid", "sid_a", "obs_h", "retained"),
+        "uses_curve": count_uses("a", "level", "early", "seg", "t", "event"),
     }
     if pairs and len(lm.actions) > 1:
         out["pairs"], out["pairs_curve"] = _pairs(lm, act.edges, day0.edges, r_act, r_d1, rows)
@@ -241,28 +221,8 @@ def aggregate_counts(
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
     if timing:
-        out["first"] = _batched_count(
-            lambda b: {
-                "a": u["a"][b],
-                "first": u["first"][b],
-                "sid_a": u["sid_a"][b],
-                "obs_h": of_member("obs_h", m[b]),
-                "retained": of_member("retained", m[b]),
-            },
-            m.size,
-            rows,
-        )
-        out["first_curve"] = _batched_count(
-            lambda b: {
-                "a": u["a"][b],
-                "first": u["first"][b],
-                "seg": of_member("seg", m[b]),
-                "t": of_member("t", m[b]),
-                "event": of_member("event", m[b]),
-            },
-            m.size,
-            rows,
-        )
+        out["first"] = count_uses("a", "first", "sid_a", "obs_h", "retained")
+        out["first_curve"] = count_uses("a", "first", "seg", "t", "event")
     else:
         out["first"] = _empty("a", "first", "sid_a", "obs_h", "retained", "n")
         out["first_curve"] = _empty("a", "first", "seg", "t", "event", "n")
