@@ -39,6 +39,31 @@ def test_many_candidates_at_once_equal_one_at_a_time() -> None:
         )
 
 
+def test_two_arm_fit_is_the_stacked_design_fit() -> None:
+    """``fit_arms`` is the GLM on ``[[X, 1], [X, 0]]`` (statsmodels), without the stacking."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    x = _design(rng, 25)
+    n1, n0 = (rng.integers(5, 150, (3, 25)).astype(float) for _ in range(2))
+    k1 = rng.binomial(n1.astype(int), 0.45).astype(float)
+    k0 = rng.binomial(n0.astype(int), 0.3).astype(float)
+    xa = np.vstack([np.column_stack([x, np.ones(25)]), np.column_stack([x, np.zeros(25)])])
+    ours = GroupedLogistic(ridge=0.0).fit_arms(x, k1, n1, k0, n0)
+    treated, untreated = ours.predict_arms(x)
+    for c in range(3):
+        k, n = np.hstack([k1[c], k0[c]]), np.hstack([n1[c], n0[c]])
+        ref = sm.GLM(np.column_stack([k, n - k]), xa, family=sm.families.Binomial()).fit()
+        np.testing.assert_allclose(ours.coef_[c], ref.params, atol=1e-8)
+        np.testing.assert_allclose(np.hstack([treated[c], untreated[c]]), ref.mu, atol=1e-9)
+    ridged = GroupedLogistic(ridge=2.0)
+    np.testing.assert_allclose(
+        ridged.fit_arms(x, k1, n1, k0, n0).coef_,
+        GroupedLogistic(ridge=2.0).fit(xa, np.hstack([k1, k0]), np.hstack([n1, n0])).coef_,
+        atol=1e-9,
+    )
+
+
 def test_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         GroupedLogistic().predict_proba(np.ones((1, 1)))

@@ -90,13 +90,37 @@ class GroupedLogistic:
     ) -> GroupedLogistic:
         """Fit; ``X`` is (S, p) with an intercept column first, counts are (C, S) or (S,)."""
         x = np.asarray(X, dtype=np.float64)
-        k = np.atleast_2d(np.asarray(successes, dtype=np.float64))
-        n = np.atleast_2d(np.asarray(trials, dtype=np.float64))
-        if x.ndim != 2 or k.shape != n.shape or k.shape[1] != x.shape[0]:
+        k, n = _counts(successes, trials)
+        if x.ndim != 2 or k.shape[1] != x.shape[0]:
             raise SpecError("X must be (S, p) and successes, trials (C, S)")
+        return self._fit(_Dense(x), k, n)
+
+    def fit_arms(
+        self,
+        X: npt.ArrayLike,
+        successes1: npt.ArrayLike,
+        trials1: npt.ArrayLike,
+        successes0: npt.ArrayLike,
+        trials0: npt.ArrayLike,
+    ) -> GroupedLogistic:
+        """Fit one model shared by a treated and an untreated arm: the design ``[X, arm]``.
+
+        The same fit as :meth:`fit` on the stacked rows ``[[X, 1], [X, 0]]`` with the counts
+        side by side (the arm's coefficient last), at half the cost: both arms share ``X``,
+        so the Hessian's covariate block is one product with the arms' weights summed, and
+        the arm's row is a sum. Counts are (C, S) per arm; predict with :meth:`predict_arms`.
+        """
+        x = np.asarray(X, dtype=np.float64)
+        k, n = _counts(np.hstack([np.atleast_2d(successes1), np.atleast_2d(successes0)]),
+                       np.hstack([np.atleast_2d(trials1), np.atleast_2d(trials0)]))  # fmt: skip
+        if x.ndim != 2 or k.shape[1] != 2 * x.shape[0]:
+            raise SpecError("X must be (S, p) and each arm's successes, trials (C, S)")
+        return self._fit(_TwoArm(x), k, n)
+
+    def _fit(self, design: _Dense | _TwoArm, k: FloatArray, n: FloatArray) -> GroupedLogistic:
         if self.ridge < 0:
             raise SpecError(f"ridge must be non-negative, got {self.ridge}")
-        c, p = k.shape[0], x.shape[1]
+        c, p = k.shape[0], design.p
         pen = np.full(p, float(self.ridge))
         pen[0] = 0.0
         # Start at the pooled rate: one Newton step from there is already close.
@@ -106,8 +130,6 @@ class GroupedLogistic:
         beta[:, 0] = special.logit(rate)
         self.n_iter_ = 0
         self.last_step_ = np.zeros(c)
-        iu, ju = np.triu_indices(p)
-        xx32 = (x[:, iu] * x[:, ju]).astype(np.float32)  # the Hessian's upper triangle: w @ xx32
 
         def objective(eta: FloatArray, b: FloatArray, kk: FloatArray, nn: FloatArray) -> FloatArray:
             ll = (kk * eta - nn * np.logaddexp(0.0, eta)).sum(axis=1)
@@ -120,7 +142,7 @@ class GroupedLogistic:
         # likelihood); a chord step that grows instead of shrinking sends that fit back to
         # Newton with the line search. The Hessian is formed in float32: it only sets the
         # direction, the gradient and the likelihood stay in float64.
-        eta_all = beta @ x.T
+        eta_all = design.eta(beta)
         ll_all = objective(eta_all, beta, k, n)
         inverse = np.zeros((c, p, p))
         chord = np.zeros(c, dtype=bool)
@@ -129,15 +151,11 @@ class GroupedLogistic:
         for it in range(self.max_iter):
             b, kk, nn, eta = beta[active], k[active], n[active], eta_all[active]
             mu = special.expit(eta)  # (C, S)
-            grad = (kk - nn * mu) @ x - pen * b
+            grad = design.score(kk - nn * mu) - pen * b
             newton = ~chord[active]
             if newton.any():
                 rows = active[newton]
-                w = (nn[newton] * mu[newton] * (1.0 - mu[newton])).astype(np.float32)
-                upper = (w @ xx32).astype(np.float64)
-                hess = np.zeros((rows.size, p, p))
-                hess[:, iu, ju] = upper
-                hess[:, ju, iu] = upper
+                hess = design.hessian(nn[newton] * mu[newton] * (1.0 - mu[newton]))
                 inverse[rows] = np.linalg.inv(hess + np.diag(pen + 1e-10))
             step = (inverse[active] @ grad[..., None])[..., 0]
             # Damped Newton: a step of more than 2 on the logit scale overshoots on strata
@@ -146,7 +164,7 @@ class GroupedLogistic:
             big = np.max(np.abs(step), axis=1, keepdims=True)
             step = step * np.minimum(1.0, 2.0 / np.maximum(big, 1e-300))
             new_b = b + step
-            new_eta = new_b @ x.T
+            new_eta = design.eta(new_b)
             if newton.any():
                 nw = np.flatnonzero(newton)
                 base = ll_all[active[nw]]
@@ -158,7 +176,7 @@ class GroupedLogistic:
                     r = nw[worse]
                     step[r] *= 0.5
                     new_b[r] = b[r] + step[r]
-                    new_eta[r] = new_b[r] @ x.T
+                    new_eta[r] = design.eta(new_b[r])
                     trial[worse] = objective(new_eta[r], new_b[r], kk[r], nn[r])
                 ll_all[active[nw]] = trial
             beta[active], eta_all[active] = new_b, new_eta
@@ -187,6 +205,79 @@ class GroupedLogistic:
             )
         proba: FloatArray = special.expit(coef @ np.asarray(X, dtype=np.float64).T)
         return proba
+
+    def predict_arms(self, X: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Fitted probabilities of a :meth:`fit_arms` model: treated and untreated, each (C, S)."""
+        coef: FloatArray | None = getattr(self, "coef_", None)
+        if coef is None:
+            raise NotFittedError(
+                "GroupedLogistic is not fitted yet: call fit_arms(X, successes1, trials1, ...)"
+            )
+        xb = coef[:, :-1] @ np.asarray(X, dtype=np.float64).T
+        treated: FloatArray = special.expit(xb + coef[:, -1:])
+        untreated: FloatArray = special.expit(xb)
+        return treated, untreated
+
+
+def _counts(successes: npt.ArrayLike, trials: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    k = np.atleast_2d(np.asarray(successes, dtype=np.float64))
+    n = np.atleast_2d(np.asarray(trials, dtype=np.float64))
+    if k.shape != n.shape:
+        raise SpecError("successes and trials must have the same shape (C, S)")
+    return k, n
+
+
+class _Dense:
+    """A design matrix as it is: linear predictor, score and Hessian of (C, S) fits."""
+
+    def __init__(self, x: FloatArray) -> None:
+        self.x = x
+        self.p = x.shape[1]
+        self.iu, self.ju = np.triu_indices(self.p)
+        self.xx32 = (x[:, self.iu] * x[:, self.ju]).astype(np.float32)  # Hessian: w @ xx32
+
+    def eta(self, beta: FloatArray) -> FloatArray:
+        out: FloatArray = beta @ self.x.T
+        return out
+
+    def score(self, resid: FloatArray) -> FloatArray:
+        out: FloatArray = resid @ self.x
+        return out
+
+    def hessian(self, w: FloatArray) -> FloatArray:
+        upper = (w.astype(np.float32) @ self.xx32).astype(np.float64)
+        hess = np.zeros((w.shape[0], self.p, self.p))
+        hess[:, self.iu, self.ju] = upper
+        hess[:, self.ju, self.iu] = upper
+        return hess
+
+
+class _TwoArm:
+    """The stacked design ``[[X, 1], [X, 0]]`` without stacking it (see ``fit_arms``)."""
+
+    def __init__(self, x: FloatArray) -> None:
+        self.inner = _Dense(x)
+        self.s = x.shape[0]
+        self.p = x.shape[1] + 1
+
+    def eta(self, beta: FloatArray) -> FloatArray:
+        xb = self.inner.eta(beta[:, :-1])
+        out: FloatArray = np.hstack([xb + beta[:, -1:], xb])
+        return out
+
+    def score(self, resid: FloatArray) -> FloatArray:
+        r1 = resid[:, : self.s]
+        return np.column_stack([self.inner.score(r1 + resid[:, self.s :]), r1.sum(1)])
+
+    def hessian(self, w: FloatArray) -> FloatArray:
+        w1 = w[:, : self.s]
+        hess = np.zeros((w.shape[0], self.p, self.p))
+        hess[:, :-1, :-1] = self.inner.hessian(w1 + w[:, self.s :])
+        cross = w1 @ self.inner.x
+        hess[:, :-1, -1] = cross
+        hess[:, -1, :-1] = cross
+        hess[:, -1, -1] = w1.sum(1)
+        return hess
 
 
 Status = Literal["ok", "too_few", "few_events"]
@@ -238,14 +329,6 @@ class AdjustedEffect:
         return pd.DataFrame(
             {f.name: getattr(self, f.name) for f in fields(self) if f.name != "propensity"}
         )
-
-
-def _stack_arm(x: FloatArray, s: int) -> FloatArray:
-    """Design for a model shared by both arms, so covariate effects are learnt from everyone.
-
-    ``[x, 1]`` for treated rows, ``[x, 0]`` for untreated ones.
-    """
-    return np.vstack([np.column_stack([x, np.ones(s)]), np.column_stack([x, np.zeros(s)])])
 
 
 def aipw_grouped(
@@ -332,7 +415,6 @@ def aipw_grouped(
     o1, r1, o0, r0 = (np.atleast_2d(np.asarray(v, dtype=np.float64)) for v in (n1, y1, n0, y0))
     p1 = o1 if all1 is None else np.atleast_2d(np.asarray(all1, dtype=np.float64))
     p0 = o0 if all0 is None else np.atleast_2d(np.asarray(all0, dtype=np.float64))
-    s = x.shape[0]
     n_s = p1 + p0
     e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s).predict_proba(x)
     lo_e = np.full((e_raw.shape[0], 1), clip)
@@ -346,18 +428,16 @@ def aipw_grouped(
         hi_e = np.minimum(hi_e, 1.0 - np.nan_to_num(1.0 - share) / max_weight)
     e = np.clip(e_raw, lo_e, hi_e)
     at_clip = (e_raw < lo_e) | (e_raw > hi_e)
-    xa = _stack_arm(x, s)
+    # Observability and the outcome are each one model shared by both arms ([x, arm]), so
+    # covariate effects are learnt from everyone.
     censored = all1 is not None or all0 is not None
     if censored and bool(((o1 < p1) | (o0 < p0)).any()):
-        obs = GroupedLogistic(ridge=ridge).fit(xa, np.hstack([o1, o0]), np.hstack([p1, p0]))
-        pi = np.clip(obs.predict_proba(xa), max(clip, 1e-3), 1.0)
-        pi1, pi0 = pi[:, :s], pi[:, s:]
+        obs = GroupedLogistic(ridge=ridge).fit_arms(x, o1, p1, o0, p0)
+        pi1, pi0 = (np.clip(v, max(clip, 1e-3), 1.0) for v in obs.predict_arms(x))
     else:
         pi1 = pi0 = np.ones_like(e)
     if method == "aipw":
-        fit = GroupedLogistic(ridge=ridge).fit(xa, np.hstack([r1, r0]), np.hstack([o1, o0]))
-        m = fit.predict_proba(xa)
-        m1, m0 = m[:, :s], m[:, s:]
+        m1, m0 = GroupedLogistic(ridge=ridge).fit_arms(x, r1, o1, r0, o0).predict_arms(x)
     else:
         m1 = np.zeros_like(e)
         m0 = np.zeros_like(e)
