@@ -198,25 +198,24 @@ class GroupedLogistic:
 
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         """Fitted probabilities, shape (C, S)."""
-        coef: FloatArray | None = getattr(self, "coef_", None)
-        if coef is None:
-            raise NotFittedError(
-                "GroupedLogistic is not fitted yet: call fit(X, successes, trials)"
-            )
-        proba: FloatArray = special.expit(coef @ np.asarray(X, dtype=np.float64).T)
+        proba: FloatArray = special.expit(self._coef() @ np.asarray(X, dtype=np.float64).T)
         return proba
 
     def predict_arms(self, X: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Fitted probabilities of a :meth:`fit_arms` model: treated and untreated, each (C, S)."""
-        coef: FloatArray | None = getattr(self, "coef_", None)
-        if coef is None:
-            raise NotFittedError(
-                "GroupedLogistic is not fitted yet: call fit_arms(X, successes1, trials1, ...)"
-            )
+        coef = self._coef()
         xb = coef[:, :-1] @ np.asarray(X, dtype=np.float64).T
         treated: FloatArray = special.expit(xb + coef[:, -1:])
         untreated: FloatArray = special.expit(xb)
         return treated, untreated
+
+    def _coef(self) -> FloatArray:
+        coef: FloatArray | None = getattr(self, "coef_", None)
+        if coef is None:
+            raise NotFittedError(
+                "GroupedLogistic is not fitted yet: call fit(X, successes, trials) or fit_arms"
+            )
+        return coef
 
 
 def _counts(successes: npt.ArrayLike, trials: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
