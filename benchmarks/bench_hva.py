@@ -44,7 +44,7 @@ def _peak_mb() -> float:
 
 
 PHASES = (
-    ("tenure.hva.features", "_window_pass", "events pass (engine)"),
+    ("tenure.hva.features", "window_pass", "events pass (engine)"),
     ("tenure.hva", "landmark", "landmark (incl. events pass)"),
     ("tenure.hva", "aggregate_counts", "count tables (numpy)"),
     ("tenure.hva", "build_arms", "arms (numpy)"),

@@ -275,6 +275,27 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
         assert km.predict(horizon - 7 - 1) == pytest.approx(expected, abs=1e-9)
 
 
+def test_counts_do_not_depend_on_the_batches(world: Path) -> None:
+    """The window uses are read and counted in batches of whole members: cutting them into
+    many batches (a tiny budget) gives exactly the tables of one batch, pairs included."""
+    ds = connect(world)
+    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=90, early_days=7)
+    try:
+        whole = aggregate_counts(lm, timing=True)
+        n_batches = sum(1 for _ in lm.uses.batches(1024))
+        cut = aggregate_counts(lm, timing=True, budget=8 * 32 * 1024)  # 1,024 uses a batch
+    finally:
+        lm.release()
+    assert n_batches >= 10
+    assert len(whole.pairs) > 100 and len(whole.first) > 100
+    for field in dataclasses.fields(whole):
+        pd.testing.assert_frame_equal(
+            getattr(cut, field.name), getattr(whole, field.name), obj=field.name
+        )
+    with pytest.raises(RuntimeError, match="released"):
+        next(lm.uses.batches(1024))
+
+
 def test_segment_outside_the_adjustment_set(world: Path) -> None:
     """A segment column that is not adjusted for still splits results, one block per value."""
     ds = connect(world)

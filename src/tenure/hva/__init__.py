@@ -7,9 +7,10 @@
     result.shortlist()          # the few actions to act on
     result.to_frame()           # every candidate, with diagnostics
 
-Pipeline: :mod:`~tenure.hva.features` builds the landmark population, its strata and each
-member's window uses (one Ibis pass over events keyed by an integer member index, then
-numpy); :mod:`~tenure.hva.aggregate` turns them into small count tables (numpy);
+Pipeline: :mod:`~tenure.hva.features` builds the landmark population and its strata (one
+Ibis pass over events keyed by an integer member index, :mod:`~tenure.hva.window`, cached in
+the engine; then numpy); :mod:`~tenure.hva.aggregate` reads the window uses back in batches of
+whole members (:mod:`~tenure.hva.uses`) and turns them into small count tables (numpy);
 :mod:`~tenure.hva.estimate` computes every contrast's naive and adjusted effect with its
 diagnostics from the counts and the pure :class:`~tenure.hva.design.LandmarkDesign`;
 :mod:`~tenure.hva.score` ranks.

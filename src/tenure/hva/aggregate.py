@@ -21,7 +21,7 @@ fraction of what the same ``GROUP BY`` costs after a round trip through the engi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,14 +29,15 @@ import pandas as pd
 
 from tenure._types import IntArray
 from tenure.hva.design import ACTIVITY, DAY0
-from tenure.hva.features import Landmark, _codes
+from tenure.hva.features import Landmark
+from tenure.hva.uses import codes
 
 __all__ = ["HvaCounts", "aggregate_counts", "group_count"]
 
 _PACK_LIMIT = 2**62
 
 COUNT_BUDGET_BYTES = 512 * 2**20
-"""Working memory of one batch of window uses while counting (see :func:`_batches`)."""
+"""Working memory of one batch of window uses while counting (see :meth:`tenure.hva.uses.WindowUses.batches`)."""
 
 # A batch of use rows holds about this many int64 arrays at once (the key columns, their
 # codes and packed key, the pair offsets' left/right columns).
@@ -45,7 +46,7 @@ _ROW_ARRAYS = 32
 
 def _batch_rows(budget: int | None = None) -> int:
     """Rows per batch from the memory budget (the budget, not the world, sets it)."""
-    return max(1 << 16, int((budget or COUNT_BUDGET_BYTES) // (8 * _ROW_ARRAYS)))
+    return max(1 << 10, int((budget or COUNT_BUDGET_BYTES) // (8 * _ROW_ARRAYS)))
 
 
 def _summed(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
@@ -59,24 +60,11 @@ def _summed(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     return group_count(cols, allf["n"].to_numpy(np.int64))
 
 
-def _batched_count(
-    build: Callable[[slice], Mapping[str, IntArray]], size: int, rows: int
-) -> pd.DataFrame:
-    """`group_count` of ``build(batch)`` over row batches of ``rows``, the tables summed.
-
-    The counts are sums over rows, so adding the batches' tables gives exactly the table of
-    all rows; only one batch's key columns exist at a time. The running total is merged
-    after each batch, so it never holds more than two tables.
-    """
-    total: pd.DataFrame | None = None
-    names: list[str] = []
-    for lo in range(0, max(size, 1), rows):
-        cols = build(slice(lo, min(lo + rows, size)))
-        names = list(cols)
-        part = group_count(cols)
-        total = part if total is None else _summed([total, part], names)
-    assert total is not None
-    return total
+def _add(tables: dict[str, pd.DataFrame], name: str, part: pd.DataFrame) -> None:
+    """Add the count table `part` into ``tables[name]`` (counts are sums over rows)."""
+    prev = tables.get(name)
+    keys = [c for c in part.columns if c != "n"]
+    tables[name] = part if prev is None else _summed([prev, part], keys)
 
 
 @dataclass(frozen=True)
@@ -152,6 +140,31 @@ def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -
     return frame
 
 
+_USE_TABLES = {
+    "uses": ("a", "level", "early", "sid", "sid_a", "obs_h", "retained"),
+    "uses_curve": ("a", "level", "early", "seg", "t", "event"),
+}
+_TIMING_TABLES = {
+    "first": ("a", "first", "sid_a", "obs_h", "retained"),
+    "first_curve": ("a", "first", "seg", "t", "event"),
+}
+_PAIR_KEYS = (
+    "i",
+    "j",
+    "sid",
+    "da_i",
+    "dd_i",
+    "da_j",
+    "dd_j",
+    "da_ij",
+    "dd_ij",
+    "obs_h",
+    "retained",
+)
+_PAIR_TABLE = ("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained")
+_PAIR_CURVE = ("i", "j", "seg", "t", "event")
+
+
 def aggregate_counts(
     lm: Landmark,
     *,
@@ -163,43 +176,42 @@ def aggregate_counts(
 ) -> HvaCounts:
     """Every count table of :func:`tenure.hva.discover` after the landmark (numpy only).
 
-    The tables over window uses are counted in batches of rows sized from ``budget``
-    (bytes, default :data:`COUNT_BUDGET_BYTES`) and summed — pairs in batches of whole
-    members — so the working memory does not grow with the number of members.
+    The tables over window uses are counted one batch of whole members at a time (about
+    ``budget`` bytes of working memory, default :data:`COUNT_BUDGET_BYTES`; see
+    :meth:`tenure.hva.uses.WindowUses.batches`) and the batches' tables summed, so the
+    working memory does not grow with the number of members.
     """
-    base, u = lm.members, lm.uses
-    act = lm.design.factor(ACTIVITY)
-    r_act = lm.design.radix[ACTIVITY]
-    day0 = lm.design.factor(DAY0)
-    r_d1 = lm.design.radix[DAY0]
-    m = u["m"]
-    rows = _batch_rows(budget)
-
-    def count_uses(*columns: str) -> pd.DataFrame:
-        """Window uses counted by ``columns``: a use's own (``lm.uses``) or its member's."""
-        return _batched_count(
-            lambda b: {c: u[c][b] if c in u else base[c][m[b]] for c in columns}, m.size, rows
-        )
-
-    out = {
-        "totals": group_count({c: base[c] for c in ("sid", "obs_h", "retained")}),
-        "curve": group_count({c: base[c] for c in ("seg", "t", "event")}),
-        "uses": count_uses("a", "level", "early", "sid", "sid_a", "obs_h", "retained"),
-        "uses_curve": count_uses("a", "level", "early", "seg", "t", "event"),
-    }
-    if pairs and len(lm.actions) > 1:
-        out["pairs"], out["pairs_curve"] = _pairs(lm, act.edges, day0.edges, r_act, r_d1, rows)
+    base = lm.members
+    act, day0 = lm.design.factor(ACTIVITY), lm.design.factor(DAY0)
+    specs = {**_USE_TABLES, **(_TIMING_TABLES if timing else {})}
+    with_pairs = pairs and len(lm.actions) > 1
+    out: dict[str, pd.DataFrame] = {}
+    n_uses = np.zeros(base["sid"].size, dtype=np.int64)  # window uses per landmark member
+    for u in lm.uses.batches(_batch_rows(budget)):
+        m = u["m"]
+        for name, columns in specs.items():
+            _add(out, name, group_count({c: u[c] if c in u else base[c][m] for c in columns}))
+        if with_pairs:
+            part, cpart = _pairs_batch(base, u, act.edges, day0.edges)
+            _add(out, "pairs", part)
+            _add(out, "pairs_curve", cpart)
+        n_uses += np.bincount(m, minlength=n_uses.size)
+    for name, columns in specs.items():
+        out.setdefault(name, _empty(*columns, "n"))
+    if "pairs" in out:
+        out["pairs"] = _pair_strata(out["pairs"], lm.design.radix[ACTIVITY], lm.design.radix[DAY0])
     else:
-        out["pairs"] = _empty("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n")
-        out["pairs_curve"] = _empty("i", "j", "seg", "t", "event", "n")
+        out["pairs"] = _empty(*_PAIR_TABLE, "n")
+    out.setdefault("pairs_curve", _empty(*_PAIR_CURVE, "n"))
+    out["totals"] = group_count({c: base[c] for c in ("sid", "obs_h", "retained")})
+    out["curve"] = group_count({c: base[c] for c in ("seg", "t", "event")})
     top = min(max_distinct, len(lm.actions))
     if distinct and lm.has_benefit and top > 0:
         out["totals_nb"] = group_count(
             {"sid": base["sid_nb"], "obs_h": base["obs_h"], "retained": base["retained"]}
         )
-        nd = np.bincount(m, minlength=base["sid"].size)
-        who = np.flatnonzero(nd > 0)
-        level = np.minimum(nd[who], top).astype(np.int64)
+        who = np.flatnonzero(n_uses > 0)
+        level = np.minimum(n_uses[who], top).astype(np.int64)
         out["distinct"] = group_count(
             {
                 "level": level,
@@ -220,83 +232,44 @@ def aggregate_counts(
         out["totals_nb"] = _empty("sid", "obs_h", "retained", "n")
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
-    if timing:
-        out["first"] = count_uses("a", "first", "sid_a", "obs_h", "retained")
-        out["first_curve"] = count_uses("a", "first", "seg", "t", "event")
-    else:
-        out["first"] = _empty("a", "first", "sid_a", "obs_h", "retained", "n")
-        out["first_curve"] = _empty("a", "first", "seg", "t", "event", "n")
+    for name in _TIMING_TABLES:
+        out.setdefault(name, _empty(*_TIMING_TABLES[name], "n"))
     return HvaCounts(**out)
 
 
-def _pairs(
-    lm: Landmark,
-    act_edges: tuple[float, ...],
-    d1_edges: tuple[float, ...],
-    r_act: int,
-    r_d1: int,
-    rows: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Counts over every member's pairs of actions both used early (``i < j``).
-
-    The early uses are sorted by (member, action); the rows ``r`` and ``r + k`` of one
-    member are a pair, so each offset ``k`` is one vectorised step. The sorted uses are cut
-    into batches of about ``rows`` rows at member boundaries (a member's pairs are all in
-    one batch); each step of each batch is counted on its own and the small results summed,
-    so the member × pair rows (tens of millions at a million members) never exist at once.
-    """
-    u = lm.uses
-    early = np.flatnonzero(u["early"] > 0)
-    order = early[np.lexsort((u["a"][early], u["m"][early]))]
-    del early
-    mm_all = u["m"][order]
-    keys = ["i", "j", "sid", "da_i", "dd_i", "da_j", "dd_j", "da_ij", "dd_ij", "obs_h", "retained"]
-    ckeys = ["i", "j", "seg", "t", "event"]
-    out: pd.DataFrame | None = None
-    curve: pd.DataFrame | None = None
-    lo = 0
-    while lo < order.size:
-        # End the batch where a member starts: the first row of the member at ``lo + rows``.
-        hi = (
-            order.size
-            if lo + rows >= order.size
-            else int(np.searchsorted(mm_all, mm_all[lo + rows], side="left"))
-        )
-        if hi <= lo:  # one member with more than ``rows`` early uses
-            hi = int(np.searchsorted(mm_all, mm_all[lo], side="right"))
-        part, cpart = _pairs_batch(lm, order[lo:hi], act_edges, d1_edges)
-        out = part if out is None else _summed([out, part], keys)
-        curve = cpart if curve is None else _summed([curve, cpart], ckeys)
-        lo = hi
-    if out is None or curve is None:
-        out, curve = _empty(*keys, "n"), _empty(*ckeys, "n")
+def _pair_strata(counts: pd.DataFrame, r_act: int, r_d1: int) -> pd.DataFrame:
+    """The pair table with its three strata rebuilt from the member's stratum and code shifts."""
+    out = counts.copy()
     for side in ("i", "j", "ij"):
         shift = out.pop(f"da_{side}") * r_act + out.pop(f"dd_{side}") * r_d1
         out[f"sid_{side}"] = out["sid"] + shift
-    order_cols = ["i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained", "n"]
-    return out[order_cols], curve
+    return out[[*_PAIR_TABLE, "n"]]
 
 
 def _pairs_batch(
-    lm: Landmark,
-    order: IntArray,
+    base: Mapping[str, IntArray],
+    u: Mapping[str, IntArray],
     act_edges: tuple[float, ...],
     d1_edges: tuple[float, ...],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The pair count tables of the early uses ``order`` (sorted by member and action)."""
-    base, u = lm.members, lm.uses
+    """Counts over every member's pairs of actions both used early (``i < j``), one batch.
+
+    The batch's early uses are sorted by (member, action); the rows ``r`` and ``r + k`` of
+    one member are a pair, so each offset ``k`` is one vectorised step, counted on its own
+    and the small results summed: the member × pair rows never exist at once. A pair's
+    strata differ from the member's only in the two activity codes, so they are carried as
+    code shifts (a few values each) and packed with the member's stratum; the stratum ids
+    are rebuilt once, on the small result (:func:`_pair_strata`).
+    """
+    early = np.flatnonzero(u["early"] > 0)
+    order = early[np.lexsort((u["a"][early], u["m"][early]))]
     mm, aa = u["m"][order], u["a"][order]
-    # A pair's strata differ from the member's only in the two activity codes, so they are
-    # carried as code shifts (a few values each) and packed with the member's stratum; the
-    # stratum ids are rebuilt once, on the small result.
     d0, d1 = base["d0"][mm], base["d1"][mm]
-    c0, c1 = _codes(d0, act_edges), _codes(d1, d1_edges)
+    c0, c1 = codes(d0, act_edges), codes(d1, d1_edges)
     n0, n1 = u["n0"][order], u["n1"][order]
-    da, dd = _codes(d0 - n0, act_edges) - c0, _codes(d1 - n1, d1_edges) - c1
+    da, dd = codes(d0 - n0, act_edges) - c0, codes(d1 - n1, d1_edges) - c1
     sid, obs_h, retained = base["sid"][mm], base["obs_h"][mm], base["retained"][mm]
     seg, t, event = base["seg"][mm], base["t"][mm], base["event"][mm]
-    keys = ["i", "j", "sid", "da_i", "dd_i", "da_j", "dd_j", "da_ij", "dd_ij", "obs_h", "retained"]
-    ckeys = ["i", "j", "seg", "t", "event"]
     parts: list[pd.DataFrame] = []
     cparts: list[pd.DataFrame] = []
     for k in range(1, order.size):
@@ -315,18 +288,12 @@ def _pairs_batch(
             "dd_i": dd[left],
             "da_j": da[right],
             "dd_j": dd[right],
-            "da_ij": _codes(d0[left] - n0[left] - n0[right], act_edges) - c0[left],
-            "dd_ij": _codes(d1[left] - n1[left] - n1[right], d1_edges) - c1[left],
+            "da_ij": codes(d0[left] - n0[left] - n0[right], act_edges) - c0[left],
+            "dd_ij": codes(d1[left] - n1[left] - n1[right], d1_edges) - c1[left],
             "obs_h": obs_h[left],
             "retained": retained[left],
         }
         parts.append(group_count(cols))
-        ccols = {
-            "i": aa[left],
-            "j": aa[right],
-            "seg": seg[left],
-            "t": t[left],
-            "event": event[left],
-        }
-        cparts.append(group_count(ccols))
-    return _summed(parts, keys), _summed(cparts, ckeys)
+        ccols = {c: v[left] for c, v in (("seg", seg), ("t", t), ("event", event))}
+        cparts.append(group_count({"i": aa[left], "j": aa[right], **ccols}))
+    return _summed(parts, list(_PAIR_KEYS)), _summed(cparts, list(_PAIR_CURVE))

@@ -1,10 +1,11 @@
 """The landmark population, its strata and outcomes, and each member's window uses.
 
-The engine reads events once: joined to the members on ``member_id`` (each member carrying a
-dense integer index and its window bounds, :func:`_member_index`), filtered to the window and
-grouped to a few rows per member and action (:func:`_window_pass`). The members' attribute
-factors are small Ibis scans of the members. Everything else — per-member activity, strata,
-outcomes, per-use columns — is numpy on those arrays, indexed by the member index.
+The engine reads events once (:mod:`tenure.hva.window`): joined to the members on
+``member_id`` (each member carrying a dense integer index), filtered to the window and grouped
+to a few rows per member and action, and cached in the engine. Python reads back one row per
+member (the activity counts) and then the uses in batches of whole members
+(:mod:`tenure.hva.uses`). The members' attribute factors are small Ibis scans of the members.
+Everything else — strata, outcomes, per-use columns — is numpy, indexed by the member index.
 
 Landmark design: only members still active at the end of the action window (``tenure_days >=
 window``, with the window observed) are compared, so the window never overlaps the outcome.
@@ -51,11 +52,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tenure._types import BoolArray, IntArray
+from tenure._types import IntArray
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
+from tenure.hva.uses import USE_COLUMNS, WindowUses, candidate_benefits, codes, member_sums
+from tenure.hva.window import member_index, window_pass
 from tenure.retention.curves import MISSING
-from tenure.retention.spans import SECONDS_PER_DAY, member_spans
+from tenure.retention.spans import member_spans
 
 __all__ = ["LANDMARK_COLUMNS", "Landmark", "landmark"]
 
@@ -71,19 +74,17 @@ class Landmark:
     """The landmark population, its window uses and the pure design, as numpy columns.
 
     ``members`` holds one entry per landmark member for each of :data:`LANDMARK_COLUMNS`
-    (``member_ids`` gives their identifiers, in the same order); ``uses`` one row per
-    (member, benefit action used in the window) with ``m`` (the member's row in
-    ``members``), ``a`` (index into ``actions``), ``n`` uses, ``n0`` uses in the activity
-    days, ``n1`` signup-day uses, ``early`` (1 when used in the pair days), ``first`` (day of
-    the first use in the window), ``level`` (index of the highest threshold reached) and
-    ``sid_a`` (the member's stratum with its activity counted without this action).
+    (``member_ids`` gives their identifiers, in the same order); ``uses`` reads the window
+    uses (one row per member and benefit action used in the window) in batches of whole
+    members, :class:`tenure.hva.uses.WindowUses`; they stay in the engine until
+    :meth:`release`.
 
     The engine's whole part is one pass over events (see :func:`landmark`); every count
     table is then built from these columns in numpy (:mod:`tenure.hva.aggregate`).
     """
 
     members: Mapping[str, IntArray]
-    uses: Mapping[str, IntArray]
+    uses: WindowUses
     member_ids: pa.Array
     actions: tuple[str, ...]
     benefits: dict[str, str]
@@ -94,7 +95,8 @@ class Landmark:
     latest_horizon: int
 
     def release(self) -> None:
-        """Nothing left in the engine to drop (kept so callers need not know)."""
+        """Drop the cached events pass from the engine (after the count tables are built)."""
+        self.uses.release()
 
     def members_frame(self) -> pd.DataFrame:
         """``member_id`` and :data:`LANDMARK_COLUMNS`, one row per landmark member."""
@@ -104,8 +106,15 @@ class Landmark:
 
     def uses_frame(self) -> pd.DataFrame:
         """The window uses with ``member_id`` and the member's landmark columns."""
-        m = self.uses["m"]
-        frame = pd.DataFrame({c: v for c, v in self.uses.items() if c != "m"})
+        batches = list(self.uses.batches(1 << 20))
+        m = np.concatenate([b["m"] for b in batches]) if batches else np.zeros(0, np.int64)
+        frame = pd.DataFrame(
+            {
+                c: np.concatenate([b[c] for b in batches]) if batches else m
+                for c in USE_COLUMNS
+                if c != "m"
+            }
+        )
         for c in LANDMARK_COLUMNS:
             frame[c] = self.members[c][m]
         frame.insert(
@@ -288,97 +297,8 @@ def _attribute_factors(
     return factors, covs, numbers, notes
 
 
-def _codes(values: IntArray, edges: Sequence[float]) -> IntArray:
-    """Level code of each count: how many of the (increasing) ``edges`` it reaches."""
-    return np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right").astype(
-        np.int64
-    )
-
-
 def _column(table: pa.Table, name: str) -> IntArray:
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _encoded(table: pa.Table, name: str) -> pa.DictionaryArray:
-    """A string column as dictionary codes (so actions are integers from here on)."""
-    arr = table.column(name).combine_chunks()
-    out: pa.DictionaryArray = arr if pa.types.is_dictionary(arr.type) else arr.dictionary_encode()
-    return out
-
-
-def _member_index(spans: ir.Table, *, window: int, activity_days: int, early_days: int) -> ir.Table:
-    """Each member's dense integer index and window bounds, as an in-memory table.
-
-    The bounds (``signup_at`` plus 1 … ``window`` days, plus the activity and pair days)
-    are computed here on the members' timestamps as integers: in the engine, adding an
-    interval to a time-zone-aware timestamp goes through calendar arithmetic that cost
-    more than the whole events join at a million members. A day is 86,400 s (UTC).
-    """
-    got = spans.select("member_id", "signup_at").to_pyarrow()
-    signup = got.column("signup_at").combine_chunks()
-    kind = signup.type
-    micros = np.asarray(
-        signup.cast(pa.timestamp(kind.unit, kind.tz))
-        .cast(pa.int64())
-        .to_numpy(zero_copy_only=False),
-        dtype=np.int64,
-    )
-    per_day = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit] * SECONDS_PER_DAY
-
-    def shifted(days: int) -> pa.Array:
-        return pa.array(micros + days * per_day, type=pa.int64()).cast(kind)
-
-    cols: dict[str, pa.Array] = {
-        "member_id": got.column("member_id").combine_chunks(),
-        "_mi": pa.array(np.arange(got.num_rows, dtype=np.int64)),
-        "_act_end": shifted(activity_days),
-        "_early_end": shifted(early_days),
-        **{f"_day{k}": shifted(k) for k in range(1, window + 1)},
-    }
-    return ibis.memtable(pa.table(cols))
-
-
-def _window_pass(
-    keyed: ir.Table,
-    events: ir.Table,
-    *,
-    window: int,
-    activity_days: int,
-    early_days: int,
-) -> pa.Table:
-    """The one scan of events: per (member index, action, benefit), the window's counts.
-
-    Joined to the members on ``member_id`` once and filtered to events before the window's
-    end, it returns ``_mi``, ``action``, ``_b`` (the benefit, or the action without a
-    ``benefit`` column), ``n`` uses in the window, ``n0`` in the activity days, ``n1`` on the
-    signup day, ``early`` (any in the pair days), ``first`` (first day used in the window,
-    ``window`` when none) and ``pre`` (events before signup): a few rows per member.
-    """
-    # Per event there are only comparisons with the member's bounds (see
-    # :func:`_member_index`); the day of first use is the number of day boundaries passed.
-    bounds = keyed.select(
-        "member_id", "_mi", "signup_at", "_act_end", "_early_end",
-        *(f"_day{k}" for k in range(1, window + 1)),
-    )  # fmt: skip
-    bcol = events.benefit if "benefit" in events.columns else events.action
-    ev = events.select("member_id", "ts", "action", _b=bcol.cast("string")).join(
-        bounds, "member_id"
-    )
-    ev = ev.filter(ev.ts < ev[f"_day{window}"])
-    inwin = ev.ts >= ev.signup_at
-    passed: ir.IntegerValue = ibis.literal(0, type="int64")
-    for k in range(1, window):
-        passed = passed + (ev.ts >= ev[f"_day{k}"]).cast("int64")
-    acts = ev.group_by(["_mi", "action", "_b"]).agg(
-        n=inwin.cast("int64").sum(),
-        n0=(inwin & (ev.ts < ev._act_end)).cast("int64").sum(),
-        n1=(inwin & (ev.ts < ev._day1)).cast("int64").sum(),
-        early=(inwin & (ev.ts < ev._early_end)).cast("int64").max(),
-        first=inwin.ifelse(passed, window).min(),
-        pre=(~inwin).cast("int64").sum(),
-    )
-    out: pa.Table = acts.to_pyarrow()
-    return out
 
 
 def landmark(
@@ -400,7 +320,7 @@ def landmark(
 ) -> Landmark:
     """Build the landmark population, its design and the window uses.
 
-    The engine runs one pass over events (:func:`_window_pass`, keyed by a dense integer
+    The engine runs one pass over events (:func:`~tenure.hva.window.window_pass`, keyed by a dense integer
     member index so nothing downstream joins on strings) and small scans of the members for
     the attribute factors; the strata, outcomes and per-use columns are then numpy.
 
@@ -452,34 +372,26 @@ def landmark(
     # have) gets a dense integer index, joined in the engine and materialised once: the events
     # pass returns it instead of the string id, and the attribute scans read the same rows.
     # (A plain table of ids rather than ``row_number()``, which not every backend compiles.)
-    index = _member_index(spans, window=window, activity_days=activity_days, early_days=early_days)
+    index = member_index(spans, window=window, activity_days=activity_days, early_days=early_days)
     keyed = spans.join(index, "member_id")
     alive = (keyed.tenure_days >= window) & (keyed.observed_days >= window)
     keyed = keyed.mutate(_lm=alive.cast("int64")).cache()
+    acts: ir.Table | None = None
     try:
-        acts = _window_pass(
+        acts = window_pass(
             keyed, events, window=window, activity_days=activity_days, early_days=early_days
         )
         lm = keyed.filter(keyed._lm == 1)
         cats, covs, numbers, notes = _attribute_factors(lm, adjust_for, segment, max_levels)
         n_cat = int(np.prod([f.n_levels for f in cats], dtype=np.float64))
         # Per-member sums over the window pass, by member index, then the landmark's.
-        mi = _column(acts, "_mi")
+        size = int(index.count().to_pyarrow().as_py())
+        sums = member_sums(acts, size)
+        all_d0, all_d0nb, all_d1, all_d1nb, all_pre = (
+            sums[c] for c in ("d0", "d0nb", "d1", "d1nb", "pre")
+        )
+        benefits = candidate_benefits(acts)
         lm_mi = _column(lm.select("_mi").to_pyarrow(), "_mi")
-        size = max(int(mi.max()) if mi.size else 0, int(lm_mi.max())) + 1
-        b_null = np.asarray(acts.column("_b").is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        n = _column(acts, "n")
-        n0 = _column(acts, "n0")
-        n1 = _column(acts, "n1")
-
-        def per_member(w: IntArray, mask: BoolArray | None = None) -> IntArray:
-            sel = slice(None) if mask is None else mask
-            got = np.bincount(mi[sel], w[sel].astype(np.float64), size)
-            return np.rint(got).astype(np.int64)
-
-        all_d0, all_d0nb = per_member(n0), per_member(n0, b_null)
-        all_d1, all_d1nb = per_member(n1), per_member(n1, b_null)
-        all_pre = per_member(_column(acts, "pre"))
         d0, d1, pre = all_d0[lm_mi], all_d1[lm_mi], all_pre[lm_mi]
         pre_v, pre_k = np.unique(pre, return_counts=True)
         has_history = bool((pre_v > 0).any())
@@ -542,63 +454,41 @@ def landmark(
             event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
             seg=seg_expr,
         ).to_pyarrow()
+    except BaseException:
+        if acts is not None:
+            _release(acts)
+        raise
     finally:
         _release(keyed)
     r_mi = _column(rows, "_mi")
     d0, d0nb, d1, d1nb, pre = (v[r_mi] for v in (all_d0, all_d0nb, all_d1, all_d1nb, all_pre))
     base_v = _column(rows, "_base")
     if hf is not None:
-        base_v = base_v + _codes(pre, hf.edges) * radix[HISTORY]
+        base_v = base_v + codes(pre, hf.edges) * radix[HISTORY]
     r_act, r_d1 = radix[ACTIVITY], radix[DAY0]
-    sid = base_v + _codes(d0, act.edges) * r_act + _codes(d1, d1f.edges) * r_d1
+    sid = base_v + codes(d0, act.edges) * r_act + codes(d1, d1f.edges) * r_d1
     cols: dict[str, IntArray] = {
         "sid": sid,
-        "sid_nb": base_v + _codes(d0nb, act.edges) * r_act + _codes(d1nb, d1f.edges) * r_d1,
+        "sid_nb": base_v + codes(d0nb, act.edges) * r_act + codes(d1nb, d1f.edges) * r_d1,
         "d0": d0,
         "d1": d1,
         **{c: _column(rows, c) for c in ("obs_h", "retained", "t", "event", "seg")},
     }
     member_ids = rows.column("member_id").combine_chunks()
-    # Window uses: candidate actions (with a benefit) used in the window.
-    action = _encoded(acts, "action")
-    bval = _encoded(acts, "_b")
-    a_code = np.asarray(action.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    b_code = np.asarray(bval.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    used = (n > 0) & ~b_null
-    n_b = max(len(bval.dictionary), 1)
-    combos = np.unique(a_code[used] * n_b + b_code[used])
-    a_names = action.dictionary.to_pylist()
-    b_names = bval.dictionary.to_pylist()
-    benefits = {str(a_names[c // n_b]): str(b_names[c % n_b]) for c in combos.tolist()}
     actions = tuple(sorted(benefits))
-    position = {a: i for i, a in enumerate(actions)}
-    remap = np.asarray([position.get(str(a), -1) for a in a_names], dtype=np.int64)
-    # Member row of each pass row (-1 outside the landmark).
-    row_of = np.full(size, -1, dtype=np.int64)
+    row_of = np.full(size, -1, dtype=np.int64)  # member row of each index (-1: not landmark)
     row_of[r_mi] = np.arange(r_mi.size)
-    m = row_of[mi]
-    keep = np.flatnonzero(used & (m >= 0))
-    m, un, un0, un1 = m[keep], n[keep], n0[keep], n1[keep]
-    level = np.zeros(keep.size, dtype=np.int64)
-    for k in ks[1:]:
-        level += un >= k
-    md0, md1 = d0[m], d1[m]
-    sid_a = (
-        sid[m]
-        + (_codes(md0 - un0, act.edges) - _codes(md0, act.edges)) * r_act
-        + (_codes(md1 - un1, d1f.edges) - _codes(md1, d1f.edges)) * r_d1
+    uses = WindowUses(
+        acts,
+        row_of=row_of,
+        n_uses=int(sums["uses"].sum()),
+        actions=actions,
+        thresholds=ks,
+        sid=sid,
+        d0=d0,
+        d1=d1,
+        shifts=((act.edges, r_act), (d1f.edges, r_d1)),
     )
-    uses: dict[str, IntArray] = {
-        "m": m,
-        "a": remap[a_code[keep]],
-        "n": un,
-        "n0": un0,
-        "n1": un1,
-        "early": _column(acts, "early")[keep],
-        "first": _column(acts, "first")[keep],
-        "level": level,
-        "sid_a": sid_a,
-    }
     has_benefit = "benefit" in events.columns
     if not has_benefit:
         notes.append(

@@ -162,7 +162,7 @@ FROM (
     ON "t4"."member_id" = "t2"."member_id"
 ) AS "t5";
 
--- 4: query
+-- 4: cache temp.main.cached_2
 SELECT
   "t7"."_mi",
   "t7"."action",
@@ -305,12 +305,42 @@ WHERE
 
 -- 11: query
 SELECT
+  COUNT(*) AS "CountStar(pyarrow_memtable_1)"
+FROM "pyarrow_memtable_1" AS "t0";
+
+-- 12: query
+SELECT
+  "t0"."_mi",
+  SUM("t0"."n0") AS "d0",
+  SUM(CASE WHEN "t0"."_b" IS NULL THEN "t0"."n0" ELSE 0 END) AS "d0nb",
+  SUM("t0"."n1") AS "d1",
+  SUM(CASE WHEN "t0"."_b" IS NULL THEN "t0"."n1" ELSE 0 END) AS "d1nb",
+  SUM("t0"."pre") AS "pre",
+  SUM(CAST((
+    "t0"."n" > 0
+  ) AND (
+    "t0"."_b" IS NOT NULL
+  ) AS BIGINT)) AS "uses"
+FROM "temp"."main"."cached_2" AS "t0"
+GROUP BY
+  1;
+
+-- 13: query
+SELECT DISTINCT
+  "t0"."action",
+  "t0"."_b"
+FROM "temp"."main"."cached_2" AS "t0"
+WHERE
+  "t0"."n" > 0 AND "t0"."_b" IS NOT NULL;
+
+-- 14: query
+SELECT
   "t0"."_mi"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 12: query
+-- 15: query
 SELECT
   "t0"."_mi",
   "t0"."member_id",
@@ -375,3 +405,16 @@ SELECT
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
+
+-- 16: query
+SELECT
+  "t0"."_mi",
+  "t0"."action",
+  "t0"."n",
+  "t0"."n0",
+  "t0"."n1",
+  "t0"."early",
+  "t0"."first"
+FROM "temp"."main"."cached_2" AS "t0"
+WHERE
+  "t0"."n" > 0 AND "t0"."_b" IS NOT NULL AND "t0"."_mi" >= 0 AND "t0"."_mi" < 600;

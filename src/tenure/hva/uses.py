@@ -1,0 +1,174 @@
+"""The window uses of the landmark members, read back from the engine in member ranges.
+
+The events pass (:func:`tenure.hva.window.window_pass`) is cached in the engine, which can
+spill it to disk; Python reads it three ways, each bounded whatever the number of members:
+
+* :func:`member_sums` — one row per member: its activity counts and number of window uses
+  (what the engagement covariates' bins and the strata need, before any use is read);
+* :func:`candidate_benefits` — the distinct (action, benefit) pairs used: the candidates;
+* :class:`WindowUses` — the uses themselves, one batch of whole members at a time (members
+  by integer index range), each batch as numpy columns ready for the count tables.
+
+So at ten million members the per-use columns (hundreds of millions of rows) never exist in
+Python at once; only per-member arrays and one batch do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+
+from tenure._types import IntArray
+
+__all__ = ["USE_COLUMNS", "WindowUses", "candidate_benefits", "codes", "member_sums"]
+
+USE_COLUMNS = ("m", "a", "n", "n0", "n1", "early", "first", "level", "sid_a")
+"""Columns of one batch of :meth:`WindowUses.batches`."""
+
+
+def codes(values: IntArray, edges: Sequence[float]) -> IntArray:
+    """Level code of each count: how many of the (increasing) ``edges`` it reaches."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float64), values, side="right").astype(
+        np.int64
+    )
+
+
+def _column(table: pa.Table, name: str) -> IntArray:
+    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _used(acts: ir.Table) -> ir.BooleanValue:
+    """A window use of a candidate: used in the window, of an action with a benefit."""
+    return (acts.n > 0) & acts._b.notnull()
+
+
+def member_sums(acts: ir.Table, size: int) -> dict[str, IntArray]:
+    """Per member index (``size`` of them): activity counts, pre-signup events and uses.
+
+    ``d0``/``d1`` count events in the activity days and on the signup day, ``d0nb``/``d1nb``
+    the same without benefit actions, ``pre`` the events before signup and ``uses`` the
+    member's window uses (:func:`_used` rows). Members without events are 0.
+    """
+    nb = acts._b.isnull()
+    got = (
+        acts.group_by("_mi")
+        .agg(
+            d0=acts.n0.sum(),
+            d0nb=nb.ifelse(acts.n0, 0).sum(),
+            d1=acts.n1.sum(),
+            d1nb=nb.ifelse(acts.n1, 0).sum(),
+            pre=acts.pre.sum(),
+            uses=_used(acts).cast("int64").sum(),
+        )
+        .to_pyarrow()
+    )
+    mi = _column(got, "_mi")
+    out: dict[str, IntArray] = {}
+    for c in ("d0", "d0nb", "d1", "d1nb", "pre", "uses"):
+        full = np.zeros(size, dtype=np.int64)
+        full[mi] = _column(got, c)
+        out[c] = full
+    return out
+
+
+def candidate_benefits(acts: ir.Table) -> dict[str, str]:
+    """The benefit of every action used in some member's window (the candidate actions)."""
+    got = acts.filter(_used(acts)).select("action", "_b").distinct().to_pyarrow()
+    return {
+        str(a): str(b)
+        for a, b in zip(got.column("action").to_pylist(), got.column("_b").to_pylist(), strict=True)
+    }
+
+
+class WindowUses:
+    """The landmark members' window uses, read from the cached events pass in member batches.
+
+    Each batch (:meth:`batches`) holds every use of a range of members — a member's uses are
+    never split, which the pair counts need — as :data:`USE_COLUMNS`: ``m`` (the member's
+    landmark row), ``a`` (index into ``actions``), ``n`` uses, ``n0`` in the activity days,
+    ``n1`` on the signup day, ``early`` (1 when used in the pair days), ``first`` (day of the
+    first use), ``level`` (index of the highest threshold reached) and ``sid_a`` (the
+    member's stratum with its activity counted without this action's events).
+    """
+
+    def __init__(
+        self,
+        acts: ir.Table,
+        *,
+        row_of: IntArray,
+        n_uses: int,
+        actions: Sequence[str],
+        thresholds: Sequence[int],
+        sid: IntArray,
+        d0: IntArray,
+        d1: IntArray,
+        shifts: Sequence[tuple[Sequence[float], int]],
+    ) -> None:
+        self._acts: ir.Table | None = acts
+        self.row_of = row_of
+        self.n_uses = n_uses
+        self.position = {a: i for i, a in enumerate(actions)}
+        self.thresholds = tuple(thresholds)
+        self.sid, self.d0, self.d1 = sid, d0, d1
+        self.shifts = tuple(shifts)
+
+    def batches(self, rows: int) -> Iterator[dict[str, IntArray]]:
+        """The uses in batches of whole members, about ``rows`` uses each (see class)."""
+        if self._acts is None:
+            raise RuntimeError("the window uses were released")
+        acts = self._acts
+        size = self.row_of.size
+        step = max(1, int(rows * size // max(self.n_uses, 1)))
+        for lo in range(0, size, step):
+            hi = min(lo + step, size)
+            part = acts.filter(_used(acts) & (acts._mi >= lo) & (acts._mi < hi))
+            got = part.select("_mi", "action", "n", "n0", "n1", "early", "first").to_pyarrow()
+            if got.num_rows:
+                batch = self._columns(got)
+                if batch["m"].size:
+                    yield batch
+
+    def _columns(self, got: pa.Table) -> dict[str, IntArray]:
+        """One batch's numpy columns, restricted to landmark members."""
+        m = self.row_of[_column(got, "_mi")]
+        keep = np.flatnonzero(m >= 0)
+        action = got.column("action").combine_chunks().dictionary_encode()
+        remap = np.asarray(
+            [self.position.get(str(a), -1) for a in action.dictionary.to_pylist()], dtype=np.int64
+        )
+        a = remap[np.asarray(action.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        m = m[keep]
+        n, n0, n1 = (_column(got, c)[keep] for c in ("n", "n0", "n1"))
+        level = np.zeros(keep.size, dtype=np.int64)
+        for k in self.thresholds[1:]:
+            level += n >= k
+        # The stratum without this action's events: the activity codes recomputed.
+        (act_edges, r_act), (d1_edges, r_d1) = self.shifts
+        md0, md1 = self.d0[m], self.d1[m]
+        sid_a = (
+            self.sid[m]
+            + (codes(md0 - n0, act_edges) - codes(md0, act_edges)) * r_act
+            + (codes(md1 - n1, d1_edges) - codes(md1, d1_edges)) * r_d1
+        )
+        return {
+            "m": m,
+            "a": a[keep],
+            "n": n,
+            "n0": n0,
+            "n1": n1,
+            "early": _column(got, "early")[keep],
+            "first": _column(got, "first")[keep],
+            "level": level,
+            "sid_a": sid_a,
+        }
+
+    def release(self) -> None:
+        """Drop the cached events pass from the engine (batches cannot be read after)."""
+        if self._acts is not None:
+            release = getattr(self._acts, "release", None)
+            if release is not None:
+                release()
+            self._acts = None
