@@ -25,11 +25,13 @@ from tenure.schema import NULL_TOKENS, TIMESTAMP_PATTERN, YEAR_RANGE, Column, Ta
 
 __all__ = [
     "Internal",
+    "Probe",
     "checked_sql",
     "cleanable",
     "dirty_condition",
     "internal_names",
     "lit",
+    "quick_check_sql",
     "quote",
     "typed_sql",
 ]
@@ -483,3 +485,146 @@ def _known(select: str, key: str, n: Internal, members: str, quarantined: str | 
         f"m.signup_at AS {quote(n.signup)} "
         f"FROM c LEFT JOIN {members} m ON c.{key} = m.member_id {join_q}"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One query of a table's quick check: one row, ``breaks`` then one flag per `dirty`.
+
+    ``breaks`` says whether some row breaks a rule; each flag whether some value of that
+    `cleanable` column meets `dirty_condition`.
+    """
+
+    sql: str
+    dirty: tuple[str, ...] = ()
+
+
+def quick_check_sql(
+    contract: TableContract,
+    columns: dict[str, str],
+    names: Internal,
+    source: str,
+    as_of: datetime,
+    *,
+    members: str | None = None,
+) -> list[Probe]:
+    """The quick check: does any row break a rule, and which columns need cleaning?
+
+    It answers what the row-by-row first pass of `checked_sql` (all `cleanable` columns
+    read as stored, ``flag_dirty``) answers, as "is any row refused?" rather than a count.
+    The dirty flags are exact; ``breaks`` (the OR over the probes) is exact whenever no
+    flag is set, which is when the caller relies on it (otherwise it checks again with the
+    cleaning on). They are cheaper than the row-by-row pass because a rule is tested on a
+    summary of its column where one decides it: a bound on a typed number or timestamp by
+    the column's min and max (DuckDB reads those, and the counts, from Parquet footers); a
+    text rule, a unique key and a reference to members on the column's distinct values (a
+    few per events file for an action, a million member ids for 100M events, instead of a
+    join and several string tests per row). Each probe reads only the columns it tests.
+    Rules on text to parse, and the rule across two columns, are tested row by row, exactly
+    as `checked_sql` words them; so is NaN in a typed number column, since the footers'
+    min and max leave NaN out (a NaN needs cleaning, so its column is then checked again
+    row by row, and the min and max need only be right about the other values).
+    """
+    clean = frozenset(cleanable(contract, columns))
+    typed = _typed_columns(contract, columns, names)
+    rows_source = _values_select(contract, columns, names, source, clean)
+    stats: list[str] = []
+    per_row: list[str] = []
+    probes: list[Probe] = []
+    for i, (c, sql_type) in enumerate(columns.items()):
+        col = contract.column(c)
+        if col is None:
+            continue
+        text = sql_type.upper() == "VARCHAR"
+        if col.type == "string":
+            probes += _distinct_probe(contract, col, quote(c), text, c in clean, source, members)
+        elif text:
+            x = quote(names.prefix + f"x{i}")
+            conditions = column_rules(col, quote(c), quote(typed[c]), x, sql_type, as_of)
+            per_row += [r.condition for r in conditions]
+        else:
+            stats += _summary_breaks(col, quote(typed[c]), as_of)
+            if col.type == "float" and c in clean:  # NaN: row by row (see the docstring)
+                nan = f"coalesce(bool_or(isnan({quote(typed[c])})), FALSE)"
+                probes.append(Probe(f"SELECT FALSE, {nan} FROM ({rows_source})", (c,)))
+    if "ended_at" in columns and "signup_at" in columns:
+        per_row.append(f"{quote(typed['ended_at'])} < {quote(typed['signup_at'])}")
+    if stats:
+        probes.append(Probe(f"SELECT {_any(stats)} FROM ({rows_source})"))
+    if per_row:
+        every = " OR ".join(f"({r})" for r in per_row)
+        probes.append(Probe(f"SELECT coalesce(bool_or({every}), FALSE) FROM ({rows_source})"))
+    return probes
+
+
+def _any(conditions: list[str]) -> str:
+    """SQL true when any of `conditions` is (NULL, from an empty summary, counts as false)."""
+    if not conditions:
+        return "FALSE"
+    return "coalesce(" + " OR ".join(f"({c})" for c in conditions) + ", FALSE)"
+
+
+def _summary_breaks(column: Column, v: str, as_of: datetime) -> list[str]:
+    """Aggregates true when some row of typed column `v` breaks one of `column_rules`' rules.
+
+    Exact for each rule on its own: a value is below a bound iff the minimum is, above iff
+    the maximum is; an infinite value is the minimum or the maximum; a value is missing iff
+    the column counts fewer values than rows. NaN is left to the caller's own probe.
+    """
+    out = [f"count({v}) < count(*)"] if column.required else []
+    if column.type == "timestamp":
+        lo, hi = YEAR_RANGE
+        bound = as_of.astimezone(UTC)
+        out += [
+            f"min({v}) < TIMESTAMPTZ '{lo:04d}-01-01 00:00:00+00'",
+            f"max({v}) >= TIMESTAMPTZ '{hi + 1:04d}-01-01 00:00:00+00'",
+            f"max({v}) > TIMESTAMPTZ '{bound.isoformat()}'",
+        ]
+        return out
+    out += [f"NOT isfinite(min({v}))", f"NOT isfinite(max({v}))"]
+    if column.minimum is not None:
+        out.append(f"min({v}) < {column.minimum!r}")
+    if column.maximum is not None:
+        out.append(f"max({v}) > {column.maximum!r}")
+    return out
+
+
+def _distinct_probe(
+    contract: TableContract,
+    column: Column,
+    q: str,
+    text: bool,
+    clean: bool,
+    source: str,
+    members: str | None,
+) -> list[Probe]:
+    """The rules of string column `q` tested once per distinct value (and how often it occurs).
+
+    A row breaks a rule of the column iff its value does: missing (NULL), a NUL byte, a
+    member id no accepted member has, or a unique key seen more than once (when every row
+    is otherwise good, which is when ``breaks`` is relied on). Cleaning is off (`clean`),
+    so the typed value is the stored value as text.
+    """
+    name = column.name
+    key = contract.unique == name
+    refers = contract.references_members and name == "member_id" and members is not None
+    breaks = ["d.k IS NULL"] if column.required else []
+    if text:
+        breaks.append("strpos(d.k, chr(0)) > 0")
+    if key:
+        breaks.append("d.k IS NOT NULL AND d.n > 1")
+    if refers:
+        breaks.append("d.k IS NOT NULL AND m.member_id IS NULL")
+    if not breaks and not clean:
+        return []
+    every = " OR ".join(f"({b})" for b in breaks) or "FALSE"
+    flag = f", coalesce(bool_or({dirty_condition(column, 'd.k')}), FALSE)" if clean else ""
+    count = ", count(*) AS n" if key else ""
+    join = f" LEFT JOIN {members} m ON d.k = m.member_id" if refers else ""
+    return [
+        Probe(
+            f"SELECT coalesce(bool_or({every}), FALSE){flag} FROM (SELECT k{count} FROM "
+            f"(SELECT CAST({q} AS VARCHAR) AS k FROM {source}) GROUP BY k) d{join}",
+            (name,) if clean else (),
+        )
+    ]

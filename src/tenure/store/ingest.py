@@ -27,7 +27,7 @@ import duckdb
 
 from tenure.errors import DataContractError
 from tenure.schema import CONTRACTS, TableContract
-from tenure.store.checks import checked_sql, cleanable, lit, quote, typed_sql
+from tenure.store.checks import checked_sql, cleanable, lit, quick_check_sql, quote, typed_sql
 from tenure.store.mapping import ColumnMap, parse_mapping
 from tenure.store.sources import Sources, find_sources
 from tenure.store.stage import (
@@ -410,20 +410,11 @@ def _rules_text(name: str, table: StagedTable) -> str:
     """The check SQL of a staged table with a fixed bound: what a verified record is keyed on."""
     contract = CONTRACTS[name]
     members = "members" if contract.references_members else None
-    shortcut = frozenset(cleanable(contract, table.columns))
-    variants = (
-        checked_sql(contract, table.columns, table.names, table.view, _EPOCH, members=members),
-        checked_sql(
-            contract,
-            table.columns,
-            table.names,
-            table.view,
-            _EPOCH,
-            members=members,
-            clean=shortcut,
-            flag_dirty=True,
-        ),
+    full = checked_sql(contract, table.columns, table.names, table.view, _EPOCH, members=members)
+    quick = quick_check_sql(
+        contract, table.columns, table.names, table.view, _EPOCH, members=members
     )
+    variants = (full, *(p.sql for p in quick))
     return "\n".join(variants)
 
 
@@ -497,45 +488,39 @@ def _check_table(
 ) -> frozenset[str]:
     """Refuse `table` when a row breaks the contract; else its columns that need cleaning.
 
-    The table is read once when its data need no cleaning (the common case): the rules run
-    on the stored values of its `cleanable` columns, while the same scan counts the values
-    cleaning would change. Only when some column has such a value, or some row breaks a
-    rule, is the table read again: checked with the cleaning on where it is needed (the
-    first count is then not used), to count and name the first bad row. The typed view
-    then cleans only the columns that need it, so an analysis reading a clean column reads
-    it as stored instead of re-cleaning it on every query.
+    The quick check (`quick_check_sql`) says whether any row breaks a rule and which
+    `cleanable` columns hold a value cleaning would change, reading each column once and
+    testing rules on column summaries where they decide them (the common case ends there).
+    Only when some column needs cleaning, or some row is refused, is the table read again
+    row by row: checked with the cleaning on where it is needed, to count and name the
+    first bad row. The typed view then cleans only the columns that need it, so an analysis
+    reading a clean column reads it as stored instead of re-cleaning it on every query.
     """
     contract = CONTRACTS[name]
     n = table.names
     members = "members" if contract.references_members else None
     shortcut = cleanable(contract, table.columns)
-    sql = checked_sql(
-        contract,
-        table.columns,
-        n,
-        table.view,
-        bound,
-        members=members,
-        clean=frozenset(shortcut),
-        flag_dirty=True,
-    )
-    flags = "".join(f", count_if({quote(n.prefix + f'dirty{k}')})" for k in range(len(shortcut)))
-    bad, *dirty_counts = con.execute(
-        f"SELECT coalesce(count_if({quote(n.reason)} IS NOT NULL), 0){flags} FROM ({sql})"
-    ).fetchone() or (0,)
-    dirty = frozenset(c for c, k in zip(shortcut, dirty_counts, strict=True) if k)
+    probes = quick_check_sql(contract, table.columns, n, table.view, bound, members=members)
+    bad = False
+    found: set[str] = set()
+    for probe in probes:
+        breaks, *flags = con.execute(probe.sql).fetchone() or (False,)
+        bad = bad or bool(breaks)
+        found.update(c for c, f in zip(probe.dirty, flags, strict=True) if f)
+    dirty = frozenset(c for c in shortcut if c in found)
     first = None
+    count = 0
     if dirty or bad:  # the cleaning changes some value, or a row is refused
         clean = frozenset(shortcut) - dirty
         sql = checked_sql(
             contract, table.columns, n, table.view, bound, members=members, clean=clean
         )
-        bad, first = con.execute(
+        count, first = con.execute(
             f"SELECT count(*), arg_min({quote(n.file)} || ' line ' || {quote(n.line)} "
             f"|| ': ' || {quote(n.reason)}, ({quote(n.fileno)}, {quote(n.line)})) "
             f"FROM ({sql}) WHERE {quote(n.reason)} IS NOT NULL"
         ).fetchone() or (0, None)
-    total = int(bad) + len(table.malformed)
+    total = int(count) + len(table.malformed)
     if total:
         if table.malformed:
             f, line, why, *_ = table.malformed[0]
