@@ -26,9 +26,10 @@ from tenure import connect
 from tenure.errors import DataContractError
 from tenure.schema import CONTRACTS
 from tenure.store.checks import checked_sql, cleanable, quick_check_sql, quote, typed_sql
-from tenure.store.ingest import _stage
+from tenure.store.ingest import _answer, _open
 from tenure.store.mapping import ColumnMap
 from tenure.store.sources import find_sources
+from tenure.store.stage import stage_table
 
 AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -45,7 +46,8 @@ def _verdicts(
         sources = find_sources(folder)
         for name in (n for n in CONTRACTS if n in sources.tables):
             contract = CONTRACTS[name]
-            table = _stage(con, contract, sources, ColumnMap())
+            files = _open(con, contract, sources, ColumnMap())
+            table = stage_table(con, contract, files)
             members = "members" if contract.references_members else None
             shortcut = cleanable(contract, table.columns)
             n = table.names
@@ -64,7 +66,7 @@ def _verdicts(
             for probe in quick_check_sql(
                 contract, table.columns, n, table.view, bound, members=members
             ):
-                first, *found = con.execute(probe.sql).fetchone() or (False,)
+                first, *found = _answer(con, contract, table, probe, members, files)
                 breaks = breaks or bool(first)
                 dirty.update(c for c, f in zip(probe.dirty, found, strict=True) if f)
             out[name] = ((breaks, frozenset(dirty)), slow)
@@ -269,3 +271,82 @@ def test_random_typed_tables_get_the_same_verdict(
         "value": pa.array(fees[:j] + [0.0] * (j - min(j, 5)), pa.float64()),
     }
     _agree(_world(folder, members, events))
+
+
+def _members_and_events(folder: Path, events: pa.Table) -> Path:
+    _world(folder)
+    pq.write_table(events, folder / "events.parquet")
+    return folder
+
+
+def _events_with(member_id: pa.Array) -> pa.Table:
+    n = len(member_id)
+    return pa.table(
+        {
+            "member_id": member_id,
+            "ts": _stamps(*[datetime(2024, 2, 1, tzinfo=UTC)] * n),
+            "action": ["open"] * n,
+        }
+    )
+
+
+def test_the_dictionaries_of_dictionary_encoded_ids_answer_the_probe(tmp_path: Path) -> None:
+    from tenure.store.ingest import _dictionary_values
+
+    ids = pa.array(["m1", "m2", "m3", "m1"] * 50).dictionary_encode()
+    folder = _members_and_events(tmp_path / "w", _events_with(ids))
+    with duckdb.connect() as con:
+        files = _open(con, CONTRACTS["events"], find_sources(folder), ColumnMap())
+    values = _dictionary_values(files, "member_id")
+    assert values is not None
+    assert sorted(values.to_pylist()) == ["m1", "m2", "m3"]  # 3 entries for 200 rows
+    _agree(folder)
+    assert connect(folder).table("events").count().to_pyarrow().as_py() == 200
+
+
+@pytest.mark.parametrize("unused", ["m9", " m1", "m\x001", ""])
+def test_a_dictionary_value_no_row_has_refuses_nothing(tmp_path: Path, unused: str) -> None:
+    """Dictionaries may list a value no row uses: it sends the probe to the rows, no more."""
+    from tenure.store.ingest import _dictionary_values
+
+    ids = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 2, 0], pa.int32()), pa.array(["m1", "m2", "m3", unused])
+    )
+    folder = _members_and_events(tmp_path / "w", _events_with(ids))
+    with duckdb.connect() as con:
+        files = _open(con, CONTRACTS["events"], find_sources(folder), ColumnMap())
+    values = _dictionary_values(files, "member_id")
+    if values is not None:  # the writer kept the unused entry: the case under test
+        assert unused in values.to_pylist()
+    _agree(folder)
+    events = connect(folder).table("events").to_pyarrow()
+    assert sorted(events["member_id"].to_pylist()) == ["m1", "m1", "m2", "m3"]
+
+
+def test_a_null_id_is_seen_through_the_dictionaries(tmp_path: Path) -> None:
+    ids = pa.array(["m1", None, "m3", "m1"]).dictionary_encode()
+    folder = _members_and_events(tmp_path / "w", _events_with(ids))
+    _agree(folder)
+    with pytest.raises(DataContractError, match="line 2: member_id is missing"):
+        connect(folder)
+
+
+def test_plain_encoded_and_mixed_csv_parts_take_the_row_probe(tmp_path: Path) -> None:
+    from tenure.store.ingest import _dictionary_values
+
+    folder = tmp_path / "w"
+    _world(folder)
+    (folder / "events.parquet").unlink()
+    (folder / "events").mkdir()
+    table = _events_with(pa.array(["m1", "m2"]))
+    pq.write_table(table, folder / "events" / "part-0.parquet", use_dictionary=False)
+    (folder / "events" / "part-1.csv").write_text(
+        "member_id,ts,action\nm9,2024-02-01T00:00:00Z,open\n"
+    )
+    with duckdb.connect() as con:
+        files = _open(con, CONTRACTS["events"], find_sources(folder), ColumnMap())
+    assert _dictionary_values(files, "member_id") is None  # a CSV part: no dictionaries
+    assert _dictionary_values(files[:1], "member_id") is not None  # plain pages: read whole
+    _agree(folder)
+    with pytest.raises(DataContractError, match="member_id 'm9' is not a known member"):
+        connect(folder)

@@ -34,6 +34,7 @@ __all__ = [
     "quick_check_sql",
     "quote",
     "typed_sql",
+    "values_probe",
 ]
 
 _INTEGER_TYPES: tuple[str, ...] = (
@@ -497,6 +498,8 @@ class Probe:
 
     sql: str
     dirty: tuple[str, ...] = ()
+    column: str | None = None
+    """The column whose distinct values alone decide the probe (see `values_probe`)."""
 
 
 def quick_check_sql(
@@ -626,5 +629,29 @@ def _distinct_probe(
             f"SELECT coalesce(bool_or({every}), FALSE){flag} FROM (SELECT k{count} FROM "
             f"(SELECT CAST({q} AS VARCHAR) AS k FROM {source}) GROUP BY k) d{join}",
             (name,) if clean else (),
+            None if key else name,
         )
     ]
+
+
+def values_probe(
+    contract: TableContract,
+    columns: dict[str, str],
+    column: str,
+    source: str,
+    *,
+    members: str | None = None,
+) -> Probe | None:
+    """The probe of `quick_check_sql` on string `column`, run on `source` instead.
+
+    `source` holds the column's distinct values, or a superset of them (the dictionaries of
+    Parquet files, where a value may be listed that no row has): a probe finding nothing
+    there proves the same of the table; one finding something proves nothing.
+    """
+    col = contract.column(column)
+    if col is None or col.type != "string" or contract.unique == column:
+        return None
+    text = columns[column].upper() == "VARCHAR"
+    clean = column in cleanable(contract, columns)
+    probes = _distinct_probe(contract, col, quote(column), text, clean, source, members)
+    return probes[0] if probes else None
