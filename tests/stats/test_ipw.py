@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tenure.errors import NotFittedError
-from tenure.stats.ipw import GroupedLogistic, aipw_grouped, one_hot
+from tenure.errors import NotFittedError, SpecError
+from tenure.stats.ipw import GroupedLogistic, StrataDesign, aipw_grouped, one_hot
 
 
 def _design(rng: np.random.Generator, s: int) -> np.ndarray:
@@ -62,6 +62,60 @@ def test_two_arm_fit_is_the_stacked_design_fit() -> None:
         GroupedLogistic(ridge=2.0).fit(xa, np.hstack([k1, k0]), np.hstack([n1, n0])).coef_,
         atol=1e-9,
     )
+
+
+def test_warm_start_reaches_the_cold_fit() -> None:
+    """A start only saves iterations: the statsmodels-checked fit again, from elsewhere."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(1)
+    x = _design(rng, 40)
+    n = rng.integers(5, 200, 40).astype(float)
+    k = rng.binomial(n.astype(int), 0.3).astype(float)
+    ref = sm.GLM(np.column_stack([k, n - k]), x, family=sm.families.Binomial()).fit()
+    cold = GroupedLogistic(ridge=0.0).fit(x, k, n)
+    for start in (ref.params + 0.3, np.full(x.shape[1], -1.0), np.zeros(x.shape[1])):
+        warm = GroupedLogistic(ridge=0.0).fit(x, k, n, start=start)
+        np.testing.assert_allclose(warm.coef_, cold.coef_, atol=1e-9)
+    n1, n0 = (rng.integers(5, 150, (3, 40)).astype(float) for _ in range(2))
+    k1 = rng.binomial(n1.astype(int), 0.45).astype(float)
+    k0 = rng.binomial(n0.astype(int), 0.3).astype(float)
+    arms = GroupedLogistic().fit_arms(x, k1, n1, k0, n0).coef_
+    start = np.append(GroupedLogistic().fit(x, (k1 + k0).mean(0), (n1 + n0).mean(0)).coef_, 0.0)
+    warm_arms = GroupedLogistic().fit_arms(StrataDesign(x), k1, n1, k0, n0, start=start).coef_
+    np.testing.assert_allclose(warm_arms, arms, atol=1e-9)
+    with pytest.raises(SpecError):
+        GroupedLogistic().fit(x, k, n, start=np.zeros(3))
+
+
+def test_strata_design_hessian_is_the_dense_product() -> None:
+    """Only distinct non-zero products are kept; the Hessian is still x.T diag(w) x."""
+    rng = np.random.default_rng(5)
+    lv = rng.integers(0, 6, 300)
+    z = (lv - 2.5) / 1.7
+    x = np.column_stack([_design(rng, 300), z, z * z, one_hot(lv, 6)[:, 2:]])  # rank-deficient
+    w = rng.random((4, 300)) * 50
+    dense = np.einsum("cs,si,sj->cij", w, x, x)
+    np.testing.assert_allclose(StrataDesign(x).hessian(w), dense, rtol=1e-12, atol=1e-9)
+
+
+def test_rank_deficient_batch_equals_one_at_a_time() -> None:
+    """A count covariate's quadratic and its level steps overlap (the HVA design): only the
+    ridge separates them, and every fit of a batch must still reach its own optimum."""
+    rng = np.random.default_rng(6)
+    s = 2000
+    lv = rng.integers(0, 16, s)
+    z = (lv - 7.5) / 4.6
+    x = np.column_stack([_design(rng, s), z, z * z, one_hot(lv, 16)[:, 2:]])
+    n = rng.integers(0, 500, (8, s)).astype(float)
+    p = np.where(lv[None, :] >= np.arange(8)[:, None], 0.2 + 0.04 * lv[None, :], 0.0)
+    k = rng.binomial(n.astype(int), p).astype(float)
+    batch = GroupedLogistic().fit(x, k, n)
+    assert (batch.last_step_ < batch.tol).all()
+    for c in range(8):
+        np.testing.assert_allclose(
+            GroupedLogistic().fit(x, k[c], n[c]).coef_[0], batch.coef_[c], atol=1e-9
+        )
 
 
 def test_not_fitted() -> None:

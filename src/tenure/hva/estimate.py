@@ -36,7 +36,7 @@ from tenure.hva.candidates import Candidate, Segment
 from tenure.hva.design import LandmarkDesign
 from tenure.hva.result import Balance, Guards, HvaEstimate
 from tenure.stats.evalue import e_values
-from tenure.stats.ipw import AdjustedEffect, EffectMethod, Status, aipw_grouped
+from tenure.stats.ipw import AdjustedEffect, EffectMethod, Status, StrataDesign, aipw_grouped
 from tenure.stats.multiple import benjamini_hochberg
 from tenure.stats.proportion import effective_n, newcombe
 from tenure.stats.survival import km_grid
@@ -46,9 +46,10 @@ __all__ = ["Arms", "build_arms", "estimate_effects"]
 MODEL_BUDGET_BYTES = 256 * 2**20
 """Working memory of one batch of candidates' models (see :func:`_aipw_batched`)."""
 
-# The models hold about this many (candidates × strata) float64 arrays at once (the six
-# member types' counts, phi and deviations of both arms, the fits' working arrays).
-_MODEL_ARRAYS = 64
+# The models hold about this many (candidates × strata) float64 arrays at once: the two-arm
+# fits' working arrays (2 S wide) and the AIPW sums; tracemalloc measured a peak of 23 on the
+# 1M-member Parla world, plus the design's Hessian products, held once for all batches.
+_MODEL_ARRAYS = 32
 
 
 @dataclass(frozen=True)
@@ -239,24 +240,39 @@ def _aipw_batched(
 ) -> AdjustedEffect:
     """:func:`aipw_grouped` over batches of candidates, the results concatenated.
 
-    Every candidate's models are fitted on their own (the fits share nothing across
-    candidates), so batching changes no figure; it bounds the (candidates × strata) working
-    arrays — 200 candidates × 20,000 strata is 1.2 GB at once — to about ``budget`` bytes.
+    Every candidate's models are fitted on their own (a batch shares only the start of its
+    two-arm fits, which moves no optimum), so batching changes no figure beyond the fits'
+    tolerance; it bounds the (candidates × strata) working arrays — 200 candidates × 20,000
+    strata is 1.2 GB at once — to about ``budget`` bytes.
     """
     step = max(1, int(budget // (max(x.shape[0], 1) * 8 * _MODEL_ARRAYS)))
-    parts: list[AdjustedEffect] = []
-    for i in range(0, trt.shape[0], step):
-        t, c = trt[i : i + step], ctl[i : i + step]
-        got = aipw_grouped(
-            x, t[:, 1], t[:, 2], c[:, 1], c[:, 2], all1=t[:, 0], all0=c[:, 0],
-            method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
-            min_arm=guards.min_arm, min_events=guards.min_events,
-        )  # fmt: skip
-        parts.append(got)
+    design = StrataDesign(x)  # its Hessian products are built once, not once per batch
+    parts = [
+        _aipw_batch(design, trt[i : i + step], ctl[i : i + step], method=method, alpha=alpha,
+                    guards=guards)
+        for i in range(0, trt.shape[0], step)
+    ]  # fmt: skip
     if len(parts) == 1:
         return parts[0]
     joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(parts[0])}
     return AdjustedEffect(**joined)
+
+
+def _aipw_batch(
+    design: StrataDesign,
+    t: FloatArray,
+    c: FloatArray,
+    *,
+    method: EffectMethod,
+    alpha: float,
+    guards: Guards,
+) -> AdjustedEffect:
+    """One batch: treated ``t`` and control ``c`` counts (C, 3, S) into :func:`aipw_grouped`."""
+    return aipw_grouped(
+        design, t[:, 1], t[:, 2], c[:, 1], c[:, 2], all1=t[:, 0], all0=c[:, 0],
+        method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
+        min_arm=guards.min_arm, min_events=guards.min_events,
+    )  # fmt: skip
 
 
 def _status(value: object) -> Status:
@@ -322,8 +338,26 @@ def estimate_effects(
 
     Candidates below ``min_support`` (share of the landmark population, within the segment)
     are left out of that segment's rows.
+
+    BLAS runs on one thread here: the models' products are (batch × strata) by at most a few
+    hundred columns, too small to gain from a second thread, and on a shared two-core
+    machine the threads' waiting cost many times the CPU of one (on the Parla world at load
+    6, a (14 × 36,306) score product took 80 ms of CPU threaded against 2.6 ms on one).
     """
-    guards = guards or Guards()
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate_effects(arms, design, alpha, min_support, method, guards or Guards())
+
+
+def _estimate_effects(
+    arms: Arms,
+    design: LandmarkDesign,
+    alpha: float,
+    min_support: float,
+    method: EffectMethod,
+    guards: Guards,
+) -> list[HvaEstimate]:
     z = float(special.ndtri(1.0 - alpha / 2.0))
     x, _ = design.matrix(arms.sids)
     bal, owner = design.balance_columns(arms.sids)
@@ -339,8 +373,9 @@ def estimate_effects(
     out: list[HvaEstimate] = []
     for segment, mask, seg_idx in groups:
         gi = seg_idx or list(range(arms.pop_curve.shape[1]))
-        pop = arms.pop[:, :, mask]
-        trt = arms.treated[:, :, mask]
+        whole = bool(mask.all())  # no segment: the (C, 3, S) counts are used as they are
+        pop = arms.pop if whole else arms.pop[:, :, mask]
+        trt = arms.treated if whole else arms.treated[:, :, mask]
         n_land = pop[:, 0].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             support = trt[:, 0].sum(axis=1) / n_land
@@ -349,7 +384,8 @@ def estimate_effects(
         )
         if keep.size == 0:
             continue
-        pop, trt = pop[keep], trt[keep]
+        if keep.size < pop.shape[0]:
+            pop, trt = pop[keep], trt[keep]
         ctl = pop - trt
         adj = _aipw_batched(x[mask], trt, ctl, method=method, alpha=alpha, guards=guards)
         before, after = _smd(trt[:, 0], ctl[:, 0], adj.propensity, bal[mask])
