@@ -21,7 +21,8 @@ fraction of what the same ``GROUP BY`` costs after a round trip through the engi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,11 +61,64 @@ def _summed(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     return group_count(cols, allf["n"].to_numpy(np.int64))
 
 
-def _add(tables: dict[str, pd.DataFrame], name: str, part: pd.DataFrame) -> None:
-    """Add the count table `part` into ``tables[name]`` (counts are sums over rows)."""
-    prev = tables.get(name)
-    keys = [c for c in part.columns if c != "n"]
-    tables[name] = part if prev is None else _summed([prev, part], keys)
+class _Summed:
+    """One count table summed over batches, its columns coded in fixed ranges ``[0, span)``.
+
+    The spans are the columns' global ranges, known before the first batch, so every batch
+    packs its rows into the same ``int64`` keys; the batches' distinct keys are folded into
+    the running table once they are as many as it has (so each row is sorted a few times,
+    not once per batch). The running table is two arrays whatever its width, where summing
+    frames column by column held several copies of every column at once. A table whose spans do
+    not fit one ``int64`` is summed as frames instead (:func:`_summed`).
+    """
+
+    def __init__(self, spans: Mapping[str, int]) -> None:
+        self.names = list(spans)
+        self.spans = [max(int(spans[c]), 1) for c in self.names]
+        self.packed = math.prod(self.spans) < _PACK_LIMIT
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.n = np.zeros(0, dtype=np.int64)
+        self.pending: list[tuple[IntArray, IntArray]] = []
+        self.n_pending = 0
+        self.frame: pd.DataFrame | None = None
+
+    def add(self, cols: Mapping[str, IntArray]) -> None:
+        """Count the rows of ``cols`` (coded columns, one array each) into the table."""
+        if not self.packed:
+            part = group_count({c: cols[c] for c in self.names})
+            self.frame = part if self.frame is None else _summed([self.frame, part], self.names)
+            return
+        key = np.zeros(np.asarray(cols[self.names[0]]).size, dtype=np.int64)
+        for c, span in zip(self.names, self.spans, strict=True):
+            key = key * span + cols[c]
+        k, n = np.unique(key, return_counts=True)
+        self.pending.append((k, n))
+        self.n_pending += k.size
+        if self.n_pending >= max(self.keys.size, 1 << 20):
+            self._merge()
+
+    def _merge(self) -> None:
+        """Fold the pending batches' keys into the running table (one sort of both)."""
+        if not self.pending:
+            return
+        keys = np.concatenate([self.keys, *(k for k, _ in self.pending)])
+        n = np.concatenate([self.n, *(c for _, c in self.pending)])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.n = np.bincount(inverse.reshape(-1), n, self.keys.size).astype(np.int64)
+        self.pending, self.n_pending = [], 0
+
+    def columns(self) -> tuple[dict[str, IntArray], IntArray]:
+        """The coded columns of every non-empty cell, and its count."""
+        if not self.packed:
+            f = self.frame if self.frame is not None else _empty(*self.names, "n")
+            return {c: f[c].to_numpy(np.int64) for c in self.names}, f["n"].to_numpy(np.int64)
+        self._merge()
+        packed = self.keys.copy()
+        out: dict[str, IntArray] = {}
+        for c, span in zip(self.names[::-1], self.spans[::-1], strict=True):
+            out[c] = packed % span
+            packed //= span
+        return {c: out[c] for c in self.names}, self.n
 
 
 @dataclass(frozen=True)
@@ -140,31 +194,6 @@ def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -
     return frame
 
 
-_USE_TABLES = {
-    "uses": ("a", "level", "early", "sid", "sid_a", "obs_h", "retained"),
-    "uses_curve": ("a", "level", "early", "seg", "t", "event"),
-}
-_TIMING_TABLES = {
-    "first": ("a", "first", "sid_a", "obs_h", "retained"),
-    "first_curve": ("a", "first", "seg", "t", "event"),
-}
-_PAIR_KEYS = (
-    "i",
-    "j",
-    "sid",
-    "da_i",
-    "dd_i",
-    "da_j",
-    "dd_j",
-    "da_ij",
-    "dd_ij",
-    "obs_h",
-    "retained",
-)
-_PAIR_TABLE = ("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained")
-_PAIR_CURVE = ("i", "j", "seg", "t", "event")
-
-
 def aggregate_counts(
     lm: Landmark,
     *,
@@ -178,31 +207,37 @@ def aggregate_counts(
 
     The tables over window uses are counted one batch of whole members at a time (about
     ``budget`` bytes of working memory, default :data:`COUNT_BUDGET_BYTES`; see
-    :meth:`tenure.hva.uses.WindowUses.batches`) and the batches' tables summed, so the
-    working memory does not grow with the number of members.
+    :meth:`tenure.hva.uses.WindowUses.batches`) and summed as they come (:class:`_Summed`),
+    so the working memory does not grow with the number of members.
+
+    Inside the sums a use's stratum is coded as its member's (an index into the landmark's
+    distinct strata) and the two activity-code shifts without the action (a few values
+    each), which span far less than a second stratum id would; the strata are rebuilt on
+    the summed tables (:class:`_Coding`).
     """
     base = lm.members
-    act, day0 = lm.design.factor(ACTIVITY), lm.design.factor(DAY0)
-    specs = {**_USE_TABLES, **(_TIMING_TABLES if timing else {})}
-    with_pairs = pairs and len(lm.actions) > 1
-    out: dict[str, pd.DataFrame] = {}
+    code = _Coding(lm)
+    specs = code.specs(timing=timing, pairs=pairs and len(lm.actions) > 1)
+    tables = {name: _Summed(spans) for name, spans in specs.items()}
     n_uses = np.zeros(base["sid"].size, dtype=np.int64)  # window uses per landmark member
     for u in lm.uses.batches(_batch_rows(budget)):
         m = u["m"]
-        for name, columns in specs.items():
-            _add(out, name, group_count({c: u[c] if c in u else base[c][m] for c in columns}))
-        if with_pairs:
-            part, cpart = _pairs_batch(base, u, act.edges, day0.edges)
-            _add(out, "pairs", part)
-            _add(out, "pairs_curve", cpart)
+        member = {c: base[c][m] for c in ("obs_h", "retained", "seg", "t", "event")}
+        cols = {**u, **member, "sid": code.sid[m], "da": code.da(u["da"]), "dd": code.dd(u["dd"])}
+        for name, table in tables.items():
+            if name.startswith("pairs"):
+                continue
+            table.add(cols)
+        if "pairs" in tables:
+            for pair in _pair_rows(base, code, u):
+                tables["pairs"].add(pair)
+                tables["pairs_curve"].add(pair)
         n_uses += np.bincount(m, minlength=n_uses.size)
-    for name, columns in specs.items():
-        out.setdefault(name, _empty(*columns, "n"))
-    if "pairs" in out:
-        out["pairs"] = _pair_strata(out["pairs"], lm.design.radix[ACTIVITY], lm.design.radix[DAY0])
-    else:
-        out["pairs"] = _empty(*_PAIR_TABLE, "n")
+    out = {name: code.table(name, *table.columns()) for name, table in tables.items()}
+    out.setdefault("pairs", _empty(*_PAIR_TABLE, "n"))
     out.setdefault("pairs_curve", _empty(*_PAIR_CURVE, "n"))
+    for name, columns in _TIMING_TABLES.items():
+        out.setdefault(name, _empty(*columns, "n"))
     out["totals"] = group_count({c: base[c] for c in ("sid", "obs_h", "retained")})
     out["curve"] = group_count({c: base[c] for c in ("seg", "t", "event")})
     top = min(max_distinct, len(lm.actions))
@@ -232,46 +267,117 @@ def aggregate_counts(
         out["totals_nb"] = _empty("sid", "obs_h", "retained", "n")
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
-    for name in _TIMING_TABLES:
-        out.setdefault(name, _empty(*_TIMING_TABLES[name], "n"))
     return HvaCounts(**out)
 
 
-def _pair_strata(counts: pd.DataFrame, r_act: int, r_d1: int) -> pd.DataFrame:
-    """The pair table with its three strata rebuilt from the member's stratum and code shifts."""
-    out = counts.copy()
-    for side in ("i", "j", "ij"):
-        shift = out.pop(f"da_{side}") * r_act + out.pop(f"dd_{side}") * r_d1
-        out[f"sid_{side}"] = out["sid"] + shift
-    return out[[*_PAIR_TABLE, "n"]]
+_TIMING_TABLES = {
+    "first": ("a", "first", "sid_a", "obs_h", "retained"),
+    "first_curve": ("a", "first", "seg", "t", "event"),
+}
+_PAIR_TABLE = ("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained")
+_PAIR_CURVE = ("i", "j", "seg", "t", "event")
 
 
-def _pairs_batch(
-    base: Mapping[str, IntArray],
-    u: Mapping[str, IntArray],
-    act_edges: tuple[float, ...],
-    d1_edges: tuple[float, ...],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Counts over every member's pairs of actions both used early (``i < j``), one batch.
+class _Coding:
+    """How the use tables' columns are coded while summed, and decoded into the tables.
+
+    Every column is coded in ``[0, span)`` with its span known from the landmark: the
+    member's stratum as an index into the landmark's sorted distinct strata, the shifts of
+    the activity codes without an action (``0`` or less) offset by their largest size, the
+    rest as they are. :meth:`table` turns a summed table back into the stratum ids
+    :mod:`tenure.hva.estimate` reads (``sid_a = sid + da * radix + dd * radix``).
+    """
+
+    def __init__(self, lm: Landmark) -> None:
+        base, design = lm.members, lm.design
+        self.strata, self.sid = np.unique(base["sid"], return_inverse=True)
+        self.sid = np.asarray(self.sid, dtype=np.int64).reshape(-1)
+        act, day0 = design.factor(ACTIVITY), design.factor(DAY0)
+        self.act_edges, self.d1_edges = act.edges, day0.edges
+        self.n_act, self.n_d1 = act.n_levels, day0.n_levels
+        self.r_act, self.r_d1 = design.radix[ACTIVITY], design.radix[DAY0]
+
+        def span(c: str) -> int:
+            return int(base[c].max()) + 1 if base[c].size else 1
+
+        self.common = {"obs_h": 2, "retained": 2}
+        self.curve = {"seg": span("seg"), "t": span("t"), "event": 2}
+        self.n_a, self.n_k, self.days = len(lm.actions), len(lm.thresholds), design.window + 1
+
+    def da(self, shift: IntArray) -> IntArray:
+        return shift + (self.n_act - 1)
+
+    def dd(self, shift: IntArray) -> IntArray:
+        return shift + (self.n_d1 - 1)
+
+    def specs(self, *, timing: bool, pairs: bool) -> dict[str, dict[str, int]]:
+        """The spans of every summed table's coded columns."""
+        use = {"a": self.n_a, "level": self.n_k, "early": 2}
+        stratum = {"sid": self.strata.size, "da": self.n_act, "dd": self.n_d1}
+        out = {
+            "uses": {**use, **stratum, **self.common},
+            "uses_curve": {**use, **self.curve},
+        }
+        if timing:
+            out["first"] = {"a": self.n_a, "first": self.days, **stratum, **self.common}
+            out["first_curve"] = {"a": self.n_a, "first": self.days, **self.curve}
+        if pairs:
+            shifts = {f"{k}_{s}": n for s in ("i", "j", "ij") for k, n in
+                      (("da", self.n_act), ("dd", self.n_d1))}  # fmt: skip
+            pair = {"i": self.n_a, "j": self.n_a}
+            out["pairs"] = {**pair, "sid": self.strata.size, **shifts, **self.common}
+            out["pairs_curve"] = {**pair, **self.curve}
+        return out
+
+    def stratum(self, cols: Mapping[str, IntArray], side: str = "") -> IntArray:
+        """The stratum id of coded (sid, da, dd) columns (``side``: a pair's ``_i``, …)."""
+        da = cols[f"da{side}"] - (self.n_act - 1)
+        dd = cols[f"dd{side}"] - (self.n_d1 - 1)
+        out: IntArray = self.strata[cols["sid"]] + da * self.r_act + dd * self.r_d1
+        return out
+
+    def table(self, name: str, cols: dict[str, IntArray], n: IntArray) -> pd.DataFrame:
+        """A summed table with its strata decoded (cells in the order of their coded keys)."""
+        if "sid" in cols:
+            sides = ("_i", "_j", "_ij") if name == "pairs" else ("",)
+            decoded = {f"sid{s}" if s else "sid_a": self.stratum(cols, s) for s in sides}
+            cols = {**cols, **decoded, "sid": self.strata[cols["sid"]]}
+        names = {
+            "uses": ("a", "level", "early", "sid", "sid_a", "obs_h", "retained"),
+            "uses_curve": ("a", "level", "early", "seg", "t", "event"),
+            "pairs": _PAIR_TABLE,
+            "pairs_curve": _PAIR_CURVE,
+            **_TIMING_TABLES,
+        }[name]
+        if n.size == 0:
+            return _empty(*names, "n")
+        if name == "first":  # its member stratum is dropped: cells merge, so count again
+            return group_count({c: cols[c] for c in names}, n)
+        # Every other table's cells stay distinct when decoded (a stratum and its shift give
+        # the other strata one to one): no second grouping, which on the pairs' millions of
+        # cells and four wide stratum columns cost more memory than everything before it.
+        frame = pd.DataFrame({c: cols[c] for c in names})
+        frame["n"] = n
+        return frame
+
+
+def _pair_rows(
+    base: Mapping[str, IntArray], code: _Coding, u: Mapping[str, IntArray]
+) -> Iterator[dict[str, IntArray]]:
+    """Every pair of actions both used early by one member (``i < j``) in a batch, coded.
 
     The batch's early uses are sorted by (member, action); the rows ``r`` and ``r + k`` of
-    one member are a pair, so each offset ``k`` is one vectorised step, counted on its own
-    and the small results summed: the member × pair rows never exist at once. A pair's
-    strata differ from the member's only in the two activity codes, so they are carried as
-    code shifts (a few values each) and packed with the member's stratum; the stratum ids
-    are rebuilt once, on the small result (:func:`_pair_strata`).
+    one member are a pair, so each offset ``k`` is one vectorised step, yielded on its own:
+    the member × pair rows never exist at once. A pair's strata differ from the member's
+    only in the activity codes, carried as shifts (see :class:`_Coding`).
     """
     early = np.flatnonzero(u["early"] > 0)
     order = early[np.lexsort((u["a"][early], u["m"][early]))]
     mm, aa = u["m"][order], u["a"][order]
     d0, d1 = base["d0"][mm], base["d1"][mm]
-    c0, c1 = codes(d0, act_edges), codes(d1, d1_edges)
     n0, n1 = u["n0"][order], u["n1"][order]
-    da, dd = codes(d0 - n0, act_edges) - c0, codes(d1 - n1, d1_edges) - c1
-    sid, obs_h, retained = base["sid"][mm], base["obs_h"][mm], base["retained"][mm]
-    seg, t, event = base["seg"][mm], base["t"][mm], base["event"][mm]
-    parts: list[pd.DataFrame] = []
-    cparts: list[pd.DataFrame] = []
+    da, dd = u["da"][order], u["dd"][order]
+    c0, c1 = codes(d0, code.act_edges), codes(d1, code.d1_edges)
     for k in range(1, order.size):
         member = mm[:-k] == mm[k:]
         if not member.any():  # sorted by member: no member has more than k early uses
@@ -280,20 +386,18 @@ def _pairs_batch(
         if left.size == 0:
             continue
         right = left + k
-        cols = {
+        who = mm[left]
+        both0 = codes(d0[left] - n0[left] - n0[right], code.act_edges) - c0[left]
+        both1 = codes(d1[left] - n1[left] - n1[right], code.d1_edges) - c1[left]
+        yield {
             "i": aa[left],
             "j": aa[right],
-            "sid": sid[left],
-            "da_i": da[left],
-            "dd_i": dd[left],
-            "da_j": da[right],
-            "dd_j": dd[right],
-            "da_ij": codes(d0[left] - n0[left] - n0[right], act_edges) - c0[left],
-            "dd_ij": codes(d1[left] - n1[left] - n1[right], d1_edges) - c1[left],
-            "obs_h": obs_h[left],
-            "retained": retained[left],
+            "sid": code.sid[who],
+            "da_i": code.da(da[left]),
+            "dd_i": code.dd(dd[left]),
+            "da_j": code.da(da[right]),
+            "dd_j": code.dd(dd[right]),
+            "da_ij": code.da(both0),
+            "dd_ij": code.dd(both1),
+            **{c: base[c][who] for c in ("obs_h", "retained", "seg", "t", "event")},
         }
-        parts.append(group_count(cols))
-        ccols = {c: v[left] for c, v in (("seg", seg), ("t", t), ("event", event))}
-        cparts.append(group_count({"i": aa[left], "j": aa[right], **ccols}))
-    return _summed(parts, list(_PAIR_KEYS)), _summed(cparts, list(_PAIR_CURVE))

@@ -25,7 +25,7 @@ from tenure._types import IntArray
 
 __all__ = ["USE_COLUMNS", "WindowUses", "candidate_benefits", "codes", "member_sums"]
 
-USE_COLUMNS = ("m", "a", "n", "n0", "n1", "early", "first", "level", "sid_a")
+USE_COLUMNS = ("m", "a", "n", "n0", "n1", "early", "first", "level", "da", "dd", "sid_a")
 """Columns of one batch of :meth:`WindowUses.batches`."""
 
 
@@ -90,8 +90,9 @@ class WindowUses:
     never split, which the pair counts need — as :data:`USE_COLUMNS`: ``m`` (the member's
     landmark row), ``a`` (index into ``actions``), ``n`` uses, ``n0`` in the activity days,
     ``n1`` on the signup day, ``early`` (1 when used in the pair days), ``first`` (day of the
-    first use), ``level`` (index of the highest threshold reached) and ``sid_a`` (the
-    member's stratum with its activity counted without this action's events).
+    first use), ``level`` (index of the highest threshold reached), ``da``/``dd`` (how many
+    levels the member's activity and signup-day codes drop without this action's events:
+    0 or less) and ``sid_a`` (the member's stratum with its activity counted so).
     """
 
     def __init__(
@@ -148,11 +149,8 @@ class WindowUses:
         # The stratum without this action's events: the activity codes recomputed.
         (act_edges, r_act), (d1_edges, r_d1) = self.shifts
         md0, md1 = self.d0[m], self.d1[m]
-        sid_a = (
-            self.sid[m]
-            + (codes(md0 - n0, act_edges) - codes(md0, act_edges)) * r_act
-            + (codes(md1 - n1, d1_edges) - codes(md1, d1_edges)) * r_d1
-        )
+        da = codes(md0 - n0, act_edges) - codes(md0, act_edges)
+        dd = codes(md1 - n1, d1_edges) - codes(md1, d1_edges)
         return {
             "m": m,
             "a": a[keep],
@@ -162,7 +160,9 @@ class WindowUses:
             "early": _column(got, "early")[keep],
             "first": _column(got, "first")[keep],
             "level": level,
-            "sid_a": sid_a,
+            "da": da,
+            "dd": dd,
+            "sid_a": self.sid[m] + da * r_act + dd * r_d1,
         }
 
     def release(self) -> None:
