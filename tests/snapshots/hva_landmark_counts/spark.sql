@@ -76,8 +76,6 @@ SELECT
   `t5`.`ended`,
   `t5`.`observed_days`,
   `t5`.`_mi`,
-  `t5`.`_act_end`,
-  `t5`.`_early_end`,
   `t5`.`_day1`,
   `t5`.`_day2`,
   `t5`.`_day3`,
@@ -104,8 +102,6 @@ FROM (
     `t4`.`ended`,
     `t4`.`observed_days`,
     `t2`.`_mi`,
-    `t2`.`_act_end`,
-    `t2`.`_early_end`,
     `t2`.`_day1`,
     `t2`.`_day2`,
     `t2`.`_day3`,
@@ -162,98 +158,98 @@ FROM (
     ON `t4`.`member_id` = `t2`.`member_id`
 ) AS `t5`;
 
--- 4: cache temp.main.cached_2
+-- 4: query
 SELECT
-  `t7`.`_mi`,
-  `t7`.`action`,
-  `t7`.`_b`,
-  SUM(CAST(`t7`.`ts` >= `t7`.`signup_at` AS BIGINT)) AS `n`,
-  SUM(
-    CAST((
-      `t7`.`ts` >= `t7`.`signup_at`
-    ) AND (
-      `t7`.`ts` < `t7`.`_act_end`
-    ) AS BIGINT)
-  ) AS `n0`,
-  SUM(
-    CAST((
-      `t7`.`ts` >= `t7`.`signup_at`
-    ) AND (
-      `t7`.`ts` < `t7`.`_day1`
-    ) AS BIGINT)
-  ) AS `n1`,
-  MAX(
-    CAST((
-      `t7`.`ts` >= `t7`.`signup_at`
-    ) AND (
-      `t7`.`ts` < `t7`.`_early_end`
-    ) AS BIGINT)
-  ) AS `early`,
-  MIN(
-    IF(
-      `t7`.`ts` >= `t7`.`signup_at`,
-      0 + CAST(`t7`.`ts` >= `t7`.`_day1` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day2` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day3` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day4` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day5` AS BIGINT) + CAST(`t7`.`ts` >= `t7`.`_day6` AS BIGINT),
-      7
-    )
+  `t0`.`_mi`,
+  `t0`.`_day1`,
+  `t0`.`_day2`,
+  `t0`.`_day3`,
+  `t0`.`_day4`,
+  `t0`.`_day5`,
+  `t0`.`_day6`
+FROM `temp`.`main`.`cached_0` AS `t0`;
+
+-- 5: cache temp.main.cached_2
+SELECT
+  `t11`.`_mi`,
+  `t11`.`action`,
+  `t11`.`_b`,
+  `t11`.`n`,
+  `t11`.`n0`,
+  `t11`.`n1`,
+  CAST(IF(
+    `t11`.`_t` IS NULL,
+    7,
+    0 + CAST(`t11`.`_t` >= `t3`.`_day1` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day2` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day3` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day4` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day5` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day6` AS BIGINT)
+  ) < 1 AS BIGINT) AS `early`,
+  IF(
+    `t11`.`_t` IS NULL,
+    7,
+    0 + CAST(`t11`.`_t` >= `t3`.`_day1` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day2` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day3` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day4` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day5` AS BIGINT) + CAST(`t11`.`_t` >= `t3`.`_day6` AS BIGINT)
   ) AS `first`,
-  SUM(CAST(NOT (
-    `t7`.`ts` >= `t7`.`signup_at`
-  ) AS BIGINT)) AS `pre`
+  `t11`.`pre`
 FROM (
   SELECT
-    *
+    `t9`.`_mi`,
+    `t9`.`action`,
+    `t9`.`_b`,
+    SUM(CAST(`t9`.`ts` >= `t9`.`signup_at` AS BIGINT)) AS `n`,
+    SUM(CAST(`t9`.`ts` >= `t9`.`signup_at` AS BIGINT)) AS `n0`,
+    SUM(
+      CAST((
+        `t9`.`ts` >= `t9`.`signup_at`
+      ) AND (
+        `t9`.`ts` < `t9`.`_day1`
+      ) AS BIGINT)
+    ) AS `n1`,
+    SUM(CAST(NOT (
+      `t9`.`ts` >= `t9`.`signup_at`
+    ) AS BIGINT)) AS `pre`,
+    MIN(IF(`t9`.`ts` >= `t9`.`signup_at`, `t9`.`ts`, NULL)) AS `_t`
   FROM (
     SELECT
-      `t4`.`member_id`,
-      `t4`.`ts`,
-      `t4`.`action`,
-      `t4`.`_b`,
-      `t5`.`_mi`,
-      `t5`.`signup_at`,
-      `t5`.`_act_end`,
-      `t5`.`_early_end`,
-      `t5`.`_day1`,
-      `t5`.`_day2`,
-      `t5`.`_day3`,
-      `t5`.`_day4`,
-      `t5`.`_day5`,
-      `t5`.`_day6`,
-      `t5`.`_day7`
+      *
     FROM (
       SELECT
-        `t0`.`member_id`,
-        `t0`.`ts`,
-        `t0`.`action`,
-        `t0`.`benefit` AS `_b`
-      FROM `events` AS `t0`
-    ) AS `t4`
-    INNER JOIN (
-      SELECT
-        `t1`.`member_id`,
-        `t1`.`_mi`,
-        `t1`.`signup_at`,
-        `t1`.`_act_end`,
-        `t1`.`_early_end`,
-        `t1`.`_day1`,
-        `t1`.`_day2`,
-        `t1`.`_day3`,
-        `t1`.`_day4`,
-        `t1`.`_day5`,
-        `t1`.`_day6`,
-        `t1`.`_day7`
-      FROM `temp`.`main`.`cached_0` AS `t1`
-    ) AS `t5`
-      ON `t4`.`member_id` = `t5`.`member_id`
-  ) AS `t6`
-  WHERE
-    `t6`.`ts` < `t6`.`_day7`
-) AS `t7`
-GROUP BY
-  1,
-  2,
-  3;
+        `t6`.`member_id`,
+        `t6`.`ts`,
+        `t6`.`action`,
+        `t6`.`_b`,
+        `t7`.`_mi`,
+        `t7`.`signup_at`,
+        `t7`.`_day1`,
+        `t7`.`_day7`
+      FROM (
+        SELECT
+          `t1`.`member_id`,
+          `t1`.`ts`,
+          `t1`.`action`,
+          `t1`.`benefit` AS `_b`
+        FROM `events` AS `t1`
+      ) AS `t6`
+      INNER JOIN (
+        SELECT
+          `t2`.`member_id`,
+          `t2`.`_mi`,
+          `t2`.`signup_at`,
+          `t2`.`_day1`,
+          `t2`.`_day7`
+        FROM `temp`.`main`.`cached_0` AS `t2`
+      ) AS `t7`
+        ON `t6`.`member_id` = `t7`.`member_id`
+    ) AS `t8`
+    WHERE
+      `t8`.`ts` < `t8`.`_day7`
+  ) AS `t9`
+  GROUP BY
+    1,
+    2,
+    3
+) AS `t11`
+INNER JOIN `pyarrow_memtable_3` AS `t3`
+  ON `t11`.`_mi` = `t3`.`_mi`;
 
--- 5: query
+-- 6: query
 SELECT
   COUNT(DISTINCT `t1`.`channel`) AS `channel`,
   COUNT(DISTINCT `t1`.`country`) AS `country`,
@@ -268,47 +264,47 @@ FROM (
     `t0`.`_lm` = 1
 ) AS `t1`;
 
--- 6: query
+-- 7: query
 SELECT DISTINCT
   COALESCE(`t0`.`channel`, '(missing)') AS `channel`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 7: query
+-- 8: query
 SELECT DISTINCT
   COALESCE(`t0`.`country`, '(missing)') AS `country`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 8: query
+-- 9: query
 SELECT DISTINCT
   COALESCE(`t0`.`plan`, '(missing)') AS `plan`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 9: query
+-- 10: query
 SELECT DISTINCT
   COALESCE(`t0`.`age_band`, '(missing)') AS `age_band`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 10: query
+-- 11: query
 SELECT DISTINCT
   COALESCE(CAST(`t0`.`fee` AS STRING), '(missing)') AS `fee`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 11: query
+-- 12: query
 SELECT
   COUNT(*) AS `CountStar(pyarrow_memtable_1)`
 FROM `pyarrow_memtable_1` AS `t0`;
 
--- 12: query
+-- 13: query
 SELECT
   `t0`.`_mi`,
   SUM(`t0`.`n0`) AS `d0`,
@@ -325,7 +321,7 @@ FROM `temp`.`main`.`cached_2` AS `t0`
 GROUP BY
   1;
 
--- 13: query
+-- 14: query
 SELECT DISTINCT
   `t0`.`action`,
   `t0`.`_b`
@@ -333,14 +329,14 @@ FROM `temp`.`main`.`cached_2` AS `t0`
 WHERE
   `t0`.`n` > 0 AND `t0`.`_b` IS NOT NULL;
 
--- 14: query
+-- 15: query
 SELECT
   `t0`.`_mi`
 FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 15: query
+-- 16: query
 SELECT
   `t0`.`_mi`,
   `t0`.`member_id`,
@@ -406,7 +402,7 @@ FROM `temp`.`main`.`cached_0` AS `t0`
 WHERE
   `t0`.`_lm` = 1;
 
--- 16: query
+-- 17: query
 SELECT
   `t0`.`_mi`,
   `t0`.`action`,
