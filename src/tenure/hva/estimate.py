@@ -240,10 +240,10 @@ def _aipw_batched(
 ) -> AdjustedEffect:
     """:func:`aipw_grouped` over batches of candidates, the results concatenated.
 
-    Every candidate's models are fitted on their own (a batch shares only the start of its
-    two-arm fits, which moves no optimum), so batching changes no figure beyond the fits'
-    tolerance; it bounds the (candidates × strata) working arrays — 200 candidates × 20,000
-    strata is 1.2 GB at once — to about ``budget`` bytes.
+    Every candidate's models are fitted on their own (the fits share nothing across
+    candidates but the design), so batching changes no figure; it bounds the (candidates ×
+    strata) working arrays — 200 candidates × 20,000 strata is 1.2 GB at once — to about
+    ``budget`` bytes.
     """
     step = max(1, int(budget // (max(x.shape[0], 1) * 8 * _MODEL_ARRAYS)))
     design = StrataDesign(x)  # its Hessian products are built once, not once per batch

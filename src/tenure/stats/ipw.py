@@ -531,7 +531,9 @@ def aipw_grouped(
     p1 = o1 if all1 is None else np.atleast_2d(np.asarray(all1, dtype=np.float64))
     p0 = o0 if all0 is None else np.atleast_2d(np.asarray(all0, dtype=np.float64))
     n_s = p1 + p0
-    e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s).predict_proba(x)
+    # Each model starts from its saturated fit (see _saturated_start): fewer Newton steps.
+    start = _saturated_start(x, p1, n_s, ridge)
+    e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s, start=start).predict_proba(x)
     lo_e = np.full((e_raw.shape[0], 1), clip)
     hi_e = np.full((e_raw.shape[0], 1), 1.0 - clip)
     if max_weight is not None:
@@ -548,13 +550,15 @@ def aipw_grouped(
     censored = all1 is not None or all0 is not None
     if censored and bool(((o1 < p1) | (o0 < p0)).any()):
         obs = GroupedLogistic(ridge=ridge)
-        obs.fit_arms(x, o1, p1, o0, p0, start=_pooled_start(x, o1 + o0, n_s, ridge))
+        start = _saturated_start(_TwoArm(x), np.hstack([o1, o0]), np.hstack([p1, p0]), ridge)
+        obs.fit_arms(x, o1, p1, o0, p0, start=start)
         pi1, pi0 = (np.clip(v, max(clip, 1e-3), 1.0) for v in obs.predict_arms(x))
     else:
         pi1 = pi0 = np.ones_like(e)
     if method == "aipw":
         out = GroupedLogistic(ridge=ridge)
-        out.fit_arms(x, r1, o1, r0, o0, start=_pooled_start(x, r1 + r0, o1 + o0, ridge))
+        start = _saturated_start(_TwoArm(x), np.hstack([r1, r0]), np.hstack([o1, o0]), ridge)
+        out.fit_arms(x, r1, o1, r0, o0, start=start)
         m1, m0 = out.predict_arms(x)
     else:
         m1 = np.zeros_like(e)
@@ -630,15 +634,30 @@ def aipw_grouped(
     )
 
 
-def _pooled_start(x: StrataDesign, k: FloatArray, n: FloatArray, ridge: float) -> FloatArray:
-    """A two-arm model's start: one fit, arm ignored, on the candidates' mean counts.
+def _saturated_start(
+    design: StrataDesign | _TwoArm, k: FloatArray, n: FloatArray, ridge: float
+) -> FloatArray:
+    """(C, p) starting coefficients: one weighted least-squares fit of the strata's logits.
 
-    Every candidate's population is (nearly) the whole landmark, so its outcome and
-    observability models differ from this pooled fit mostly by the arm's coefficient:
-    starting there instead of at each pooled rate saves most of the Newton iterations.
+    The start of R's ``glm``: each stratum's rate shrunk to ``(k + ½) / (n + 1)``, its
+    empirical logit regressed on the design with the IRLS weights ``n μ (1 - μ)``: one
+    Hessian, after which Newton has fewer, smaller steps left than from the pooled rate (the
+    HVA's 240 × 3 fits on the Parla world: 16.7 CPU s instead of 19.0). A start only saves
+    iterations (one maximum, the same tolerance); rows whose start is not finite or is far
+    out (a ridge-free rank-deficient design) start from the pooled rate instead.
     """
-    pooled = GroupedLogistic(ridge=ridge).fit(x, k.mean(0), n.mean(0))
-    return np.append(pooled.coef_[0], 0.0)
+    mu = (k + 0.5) / (n + 1.0)
+    w = n * mu * (1.0 - mu)
+    rhs = design.score(w * special.logit(mu) + (k - n * mu))
+    pen = np.full(design.p, float(ridge))
+    pen[0] = 0.0
+    hess = design.hessian(w) + np.diag(pen + 1e-10)
+    with np.errstate(all="ignore"):
+        beta: FloatArray = np.linalg.solve(hess, rhs[..., None])[..., 0].astype(np.float64)
+    wild = ~np.isfinite(beta).all(axis=1) | (np.abs(beta).max(axis=1, initial=0.0) > 30.0)
+    if wild.any():
+        beta[wild] = _start(k[wild], n[wild], design.p, None)
+    return beta
 
 
 def _weighted_residuals(
