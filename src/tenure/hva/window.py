@@ -103,13 +103,21 @@ def window_pass(
     )
     ev = ev.filter(ev.ts < ev[f"_day{window}"])
     inwin = ev.ts >= ev.signup_at
+    # Per event only two sums, a count and a MIN: ``n`` is every event less those before
+    # signup, taken after grouping, and so is ``n0`` when the activity days cover the
+    # window (the default).
+    whole = _bound(activity_days, window) == f"_day{window}"
+    sums = {} if whole else {"n0": _before(ev, activity_days, window).cast("int64").sum()}
     grouped = ev.group_by(["_mi", "action", "_b"]).agg(
-        n=inwin.cast("int64").sum(),
-        n0=_before(ev, activity_days, window).cast("int64").sum(),
+        _c=ev.count(),
         n1=_before(ev, 1, window).cast("int64").sum(),
         pre=(~inwin).cast("int64").sum(),
         _t=ev.ts.min(where=inwin),
+        **sums,
     )
+    grouped = grouped.mutate(n=(grouped._c - grouped.pre).cast("int64"))
+    if whole:
+        grouped = grouped.mutate(n0=grouped.n)
     # The groups' first uses are dated against the members' day bounds, handed to the engine
     # again as an in-memory table (members-sized, like :func:`member_index`'s): a second
     # reference to ``keyed`` in one plan trips Polars' common-subplan optimiser (a panic).

@@ -171,84 +171,95 @@ FROM "temp"."main"."cached_0" AS "t0";
 
 -- 5: cache temp.main.cached_2
 SELECT
-  "t11"."_mi",
-  "t11"."action",
-  "t11"."_b",
-  "t11"."n",
-  "t11"."n0",
-  "t11"."n1",
+  "t12"."_mi",
+  "t12"."action",
+  "t12"."_b",
+  "t12"."n",
+  "t12"."n0",
+  "t12"."n1",
   CAST(CASE
-    WHEN "t11"."_t" IS NULL
+    WHEN "t12"."_t" IS NULL
     THEN 7
-    ELSE 0 + CAST("t11"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day6" AS BIGINT)
+    ELSE 0 + CAST("t12"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day6" AS BIGINT)
   END < 1 AS BIGINT) AS "early",
   CASE
-    WHEN "t11"."_t" IS NULL
+    WHEN "t12"."_t" IS NULL
     THEN 7
-    ELSE 0 + CAST("t11"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t11"."_t" >= "t3"."_day6" AS BIGINT)
+    ELSE 0 + CAST("t12"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day6" AS BIGINT)
   END AS "first",
-  "t11"."pre"
+  "t12"."pre"
 FROM (
   SELECT
-    "t9"."_mi",
-    "t9"."action",
-    "t9"."_b",
-    SUM(CAST("t9"."ts" >= "t9"."signup_at" AS BIGINT)) AS "n",
-    SUM(CAST("t9"."ts" >= "t9"."signup_at" AS BIGINT)) AS "n0",
-    SUM(
-      CAST((
-        "t9"."ts" >= "t9"."signup_at"
-      ) AND (
-        "t9"."ts" < "t9"."_day1"
-      ) AS BIGINT)
-    ) AS "n1",
-    SUM(CAST(NOT (
-      "t9"."ts" >= "t9"."signup_at"
-    ) AS BIGINT)) AS "pre",
-    MIN("t9"."ts") FILTER(WHERE
-      "t9"."ts" >= "t9"."signup_at") AS "_t"
+    "t10"."_mi",
+    "t10"."action",
+    "t10"."_b",
+    "t10"."_c",
+    "t10"."n1",
+    "t10"."pre",
+    "t10"."_t",
+    "t10"."_c" - "t10"."pre" AS "n",
+    "t10"."_c" - "t10"."pre" AS "n0"
   FROM (
     SELECT
-      *
+      "t9"."_mi",
+      "t9"."action",
+      "t9"."_b",
+      COUNT(*) AS "_c",
+      SUM(
+        CAST((
+          "t9"."ts" >= "t9"."signup_at"
+        ) AND (
+          "t9"."ts" < "t9"."_day1"
+        ) AS BIGINT)
+      ) AS "n1",
+      SUM(CAST(NOT (
+        "t9"."ts" >= "t9"."signup_at"
+      ) AS BIGINT)) AS "pre",
+      MIN("t9"."ts") FILTER(WHERE
+        "t9"."ts" >= "t9"."signup_at") AS "_t"
     FROM (
       SELECT
-        "t6"."member_id",
-        "t6"."ts",
-        "t6"."action",
-        "t6"."_b",
-        "t7"."_mi",
-        "t7"."signup_at",
-        "t7"."_day1",
-        "t7"."_day7"
+        *
       FROM (
         SELECT
-          "t1"."member_id",
-          "t1"."ts",
-          "t1"."action",
-          "t1"."benefit" AS "_b"
-        FROM "events" AS "t1"
-      ) AS "t6"
-      INNER JOIN (
-        SELECT
-          "t2"."member_id",
-          "t2"."_mi",
-          "t2"."signup_at",
-          "t2"."_day1",
-          "t2"."_day7"
-        FROM "temp"."main"."cached_0" AS "t2"
-      ) AS "t7"
-        ON "t6"."member_id" = "t7"."member_id"
-    ) AS "t8"
-    WHERE
-      "t8"."ts" < "t8"."_day7"
-  ) AS "t9"
-  GROUP BY
-    1,
-    2,
-    3
-) AS "t11"
+          "t6"."member_id",
+          "t6"."ts",
+          "t6"."action",
+          "t6"."_b",
+          "t7"."_mi",
+          "t7"."signup_at",
+          "t7"."_day1",
+          "t7"."_day7"
+        FROM (
+          SELECT
+            "t1"."member_id",
+            "t1"."ts",
+            "t1"."action",
+            "t1"."benefit" AS "_b"
+          FROM "events" AS "t1"
+        ) AS "t6"
+        INNER JOIN (
+          SELECT
+            "t2"."member_id",
+            "t2"."_mi",
+            "t2"."signup_at",
+            "t2"."_day1",
+            "t2"."_day7"
+          FROM "temp"."main"."cached_0" AS "t2"
+        ) AS "t7"
+          ON "t6"."member_id" = "t7"."member_id"
+      ) AS "t8"
+      WHERE
+        "t8"."ts" < "t8"."_day7"
+    ) AS "t9"
+    GROUP BY
+      1,
+      2,
+      3
+  ) AS "t10"
+) AS "t12"
 INNER JOIN "pyarrow_memtable_3" AS "t3"
-  ON "t11"."_mi" = "t3"."_mi";
+  ON "t12"."_mi" = "t3"."_mi";
 
 -- 6: query
 SELECT
