@@ -118,6 +118,18 @@ def test_rank_deficient_batch_equals_one_at_a_time() -> None:
         )
 
 
+def test_a_fit_stopped_at_its_iteration_limit_says_so() -> None:
+    """``converged_`` is what lets the HVA output refuse a number from an unfinished fit."""
+    rng = np.random.default_rng(1)
+    x = _design(rng, 40)
+    n = rng.integers(5, 200, (3, 40)).astype(float)
+    k = rng.binomial(n.astype(int), 0.3).astype(float)
+    assert GroupedLogistic().fit(x, k, n).converged_.all()
+    assert not GroupedLogistic(max_iter=1).fit(x, k, n).converged_.any()
+    r = aipw_grouped(x, n, k, n, k)
+    assert r.converged.all()
+
+
 def test_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         GroupedLogistic().predict_proba(np.ones((1, 1)))

@@ -420,6 +420,11 @@ def _estimate_effects(
             small = bool(ess_min < guards.small_ess)
             if small:
                 warns.append(f"small sample: effective n {ess_min:.0f} in one arm")
+            if not adj.converged[r]:
+                warns.append(
+                    "not converged: a model's fit stopped at its iteration limit — do not read "
+                    "this adjusted effect"
+                )
             if adj.status[r] != "ok":
                 warns.append(
                     f"{adj.status[r]}: {int(adj.events1[r])} / {int(adj.events0[r])} events in the arms"

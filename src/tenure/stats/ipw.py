@@ -233,6 +233,7 @@ class GroupedLogistic:
             if active.size == 0:
                 break
         self.coef_ = beta
+        self.converged_ = self.last_step_ < self.tol
         return self
 
     def predict_proba(self, X: npt.ArrayLike | StrataDesign) -> FloatArray:
@@ -411,7 +412,9 @@ class AdjustedEffect:
     consistent with the interval (``p < alpha`` exactly when the interval excludes 0).
     ``var1``/``var0`` are the arms' influence-function variances, ``ess1``/``ess0`` the
     effective numbers of members behind each arm (Kish, from the inverse-probability weights),
-    ``clipped`` the share of members whose propensity hit the clip, ``propensity`` the fitted
+    ``clipped`` the share of members whose propensity hit the clip, ``converged`` whether
+    every model of the candidate converged (its last Newton step below the tolerance: a fit
+    stopped at ``max_iter`` gives a number that must not be read), ``propensity`` the fitted
     (clipped) propensity per stratum, shape (C, S).
     """
 
@@ -436,6 +439,7 @@ class AdjustedEffect:
     events1: FloatArray
     events0: FloatArray
     status: npt.NDArray[np.str_]
+    converged: npt.NDArray[np.bool_]
     propensity: FloatArray
 
     def to_frame(self) -> pd.DataFrame:
@@ -533,7 +537,9 @@ def aipw_grouped(
     n_s = p1 + p0
     # Each model starts from its saturated fit (see _saturated_start): fewer Newton steps.
     start = _saturated_start(x, p1, n_s, ridge)
-    e_raw = GroupedLogistic(ridge=ridge).fit(x, p1, n_s, start=start).predict_proba(x)
+    e_model = GroupedLogistic(ridge=ridge).fit(x, p1, n_s, start=start)
+    e_raw = e_model.predict_proba(x)
+    converged = e_model.converged_.copy()
     lo_e = np.full((e_raw.shape[0], 1), clip)
     hi_e = np.full((e_raw.shape[0], 1), 1.0 - clip)
     if max_weight is not None:
@@ -552,6 +558,7 @@ def aipw_grouped(
         obs = GroupedLogistic(ridge=ridge)
         start = _saturated_start(_TwoArm(x), np.hstack([o1, o0]), np.hstack([p1, p0]), ridge)
         obs.fit_arms(x, o1, p1, o0, p0, start=start)
+        converged &= obs.converged_
         pi1, pi0 = (np.clip(v, max(clip, 1e-3), 1.0) for v in obs.predict_arms(x))
     else:
         pi1 = pi0 = np.ones_like(e)
@@ -559,6 +566,7 @@ def aipw_grouped(
         out = GroupedLogistic(ridge=ridge)
         start = _saturated_start(_TwoArm(x), np.hstack([r1, r0]), np.hstack([o1, o0]), ridge)
         out.fit_arms(x, r1, o1, r0, o0, start=start)
+        converged &= out.converged_
         m1, m0 = out.predict_arms(x)
     else:
         m1 = np.zeros_like(e)
@@ -630,6 +638,7 @@ def aipw_grouped(
         events1=events1,
         events0=events0,
         status=status,
+        converged=converged,
         propensity=e,
     )
 
