@@ -36,6 +36,7 @@ from tenure.hva.uses import codes
 __all__ = ["HvaCounts", "aggregate_counts", "group_count"]
 
 _PACK_LIMIT = 2**62
+_DENSE_CELLS = 1 << 21  # a table with at most this many possible cells is counted densely
 
 COUNT_BUDGET_BYTES = 512 * 2**20
 """Working memory of one batch of window uses while counting (see :meth:`tenure.hva.uses.WindowUses.batches`)."""
@@ -68,14 +69,18 @@ class _Summed:
     packs its rows into the same ``int64`` keys; the batches' distinct keys are folded into
     the running table once they are as many as it has (so each row is sorted a few times,
     not once per batch). The running table is two arrays whatever its width, where summing
-    frames column by column held several copies of every column at once. A table whose spans do
-    not fit one ``int64`` is summed as frames instead (:func:`_summed`).
+    frames column by column held several copies of every column at once. A table with few
+    possible cells (the curves: action × level × segment × day) is a dense array of counts
+    instead, and a table whose spans do not fit one ``int64`` is summed as frames
+    (:func:`_summed`).
     """
 
     def __init__(self, spans: Mapping[str, int]) -> None:
         self.names = list(spans)
         self.spans = [max(int(spans[c]), 1) for c in self.names]
-        self.packed = math.prod(self.spans) < _PACK_LIMIT
+        cells = math.prod(self.spans)
+        self.packed = cells < _PACK_LIMIT
+        self.dense = np.zeros(cells, dtype=np.int64) if cells <= _DENSE_CELLS else None
         self.keys = np.zeros(0, dtype=np.int64)
         self.n = np.zeros(0, dtype=np.int64)
         self.pending: list[tuple[IntArray, IntArray]] = []
@@ -91,6 +96,9 @@ class _Summed:
         key = np.zeros(np.asarray(cols[self.names[0]]).size, dtype=np.int64)
         for c, span in zip(self.names, self.spans, strict=True):
             key = key * span + cols[c]
+        if self.dense is not None:
+            self.dense += np.bincount(key, minlength=self.dense.size)
+            return
         k, n = np.unique(key, return_counts=True)
         self.pending.append((k, n))
         self.n_pending += k.size
@@ -113,6 +121,9 @@ class _Summed:
             f = self.frame if self.frame is not None else _empty(*self.names, "n")
             return {c: f[c].to_numpy(np.int64) for c in self.names}, f["n"].to_numpy(np.int64)
         self._merge()
+        if self.dense is not None:
+            self.keys = np.flatnonzero(self.dense)
+            self.n = self.dense[self.keys]
         packed = self.keys.copy()
         out: dict[str, IntArray] = {}
         for c, span in zip(self.names[::-1], self.spans[::-1], strict=True):
