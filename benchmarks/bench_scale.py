@@ -52,20 +52,19 @@ SPARK_STAGES = ("checks", "retention", "hva", "experiments")
 
 
 SESSION_NOTE = (
-    "This session (2026-12-02, 05:05–06:55 UTC, load 0.3–11: four people on two cores): the "
-    "10M world was simulated again (seed 7, 629.8M events, 807 s from a quiet start, 1.4 GB "
-    "peak) and 10M ingest was run in chunks under the 4 GB limit: 645.5M rows (members, "
-    "events, exposures) checked and loaded, 0 quarantined, in 2,396 s wall / 993 CPU s at a "
-    "4.4 GB process peak (the engine's 4 GB plus Python and Arrow; load 1.9 at the start, 9.9 "
-    "at the end). That is 1.54 CPU µs per row, as at 100k (`bench_ingest`: 10.1 CPU s for "
-    "6.48M rows, 1.56 µs): ingest's cost is linear in rows. The fitted *b* of simulate and "
-    "ingest from 1M up is not a growth rate: it sets an earlier session's 3M row (load 21) "
-    "against this session's 10M row (load 0.3–1.9 at the start). 10M HVA "
-    "was not run: HVA's batched counting (2aa0594) landed at 06:08, while the 10M ingest "
-    "held the cores, with no 1M/3M peak measured on it yet (at f929377 HVA peaked at 7.2 GB "
-    "at 3M, over one process's 6 GB share of this machine), and a 10M run (3.3x the 3M "
-    "run's 336 s at least) did not fit the session's remaining half hour. Rows marked *earlier session* are the previous session's figures, "
-    "kept until re-measured."
+    "This session (2026-12-02, 13:00–14:45 UTC): the 10M, 3M and 0.1M worlds were simulated "
+    "again (seed 7; 10M: 629.8M events in 316 s from a quiet start, 1.4 GB peak) and HVA was "
+    "re-measured at every size on the same code (d32346a), one size after the other, load "
+    "1.3–1.4: the events pass stays cached in DuckDB (spilled under the 4 GB limit) and the "
+    "window uses are read back in batches of whole members, the count tables summed batch by "
+    "batch. 10M members: 155 s wall / 233 CPU s at a 9.0 GB process peak — the engine's 4 GB "
+    "plus Python's per-member arrays (about 0.5 KB a member: ids, strata, outcomes, activity "
+    "counts), which grow with members and not with events; the per-use columns never exist at "
+    "once. An earlier run at ba28c46, before the events pass, models and checks were made "
+    "cheaper, took 415 s / 265 CPU s at 8.7 GB (load 5.4), and one before the counts were "
+    "summed as packed keys 878 s / 531 CPU s at 12.1 GB (load 3.7). HVA's cost from 1M up "
+    "grows as members^0.97. Rows marked *earlier session* are the previous sessions' figures "
+    "(other code, often under load), kept until re-measured."
 )
 
 
