@@ -55,7 +55,14 @@ import pyarrow as pa
 from tenure._types import IntArray
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
-from tenure.hva.uses import USE_COLUMNS, WindowUses, candidate_benefits, codes, member_sums
+from tenure.hva.uses import (
+    USE_COLUMNS,
+    WindowUses,
+    candidate_benefits,
+    codes,
+    int_column,
+    member_sums,
+)
 from tenure.hva.window import member_index, window_pass
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
@@ -107,14 +114,10 @@ class Landmark:
     def uses_frame(self) -> pd.DataFrame:
         """The window uses with ``member_id`` and the member's landmark columns."""
         batches = list(self.uses.batches(1 << 20))
-        m = np.concatenate([b["m"] for b in batches]) if batches else np.zeros(0, np.int64)
-        frame = pd.DataFrame(
-            {
-                c: np.concatenate([b[c] for b in batches]) if batches else m
-                for c in USE_COLUMNS
-                if c != "m"
-            }
-        )
+        empty = np.zeros(0, dtype=np.int64)
+        cols = {c: np.concatenate([empty, *(b[c] for b in batches)]) for c in USE_COLUMNS}
+        m = cols.pop("m")
+        frame = pd.DataFrame(cols)
         for c in LANDMARK_COLUMNS:
             frame[c] = self.members[c][m]
         frame.insert(
@@ -297,10 +300,6 @@ def _attribute_factors(
     return factors, covs, numbers, notes
 
 
-def _column(table: pa.Table, name: str) -> IntArray:
-    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
 def landmark(
     members: ir.Table,
     events: ir.Table,
@@ -391,7 +390,7 @@ def landmark(
             sums[c] for c in ("d0", "d0nb", "d1", "d1nb", "pre")
         )
         benefits = candidate_benefits(acts)
-        lm_mi = _column(lm.select("_mi").to_pyarrow(), "_mi")
+        lm_mi = int_column(lm.select("_mi").to_pyarrow(), "_mi")
         d0, d1, pre = all_d0[lm_mi], all_d1[lm_mi], all_pre[lm_mi]
         pre_v, pre_k = np.unique(pre, return_counts=True)
         has_history = bool((pre_v > 0).any())
@@ -460,9 +459,9 @@ def landmark(
         raise
     finally:
         _release(keyed)
-    r_mi = _column(rows, "_mi")
+    r_mi = int_column(rows, "_mi")
     d0, d0nb, d1, d1nb, pre = (v[r_mi] for v in (all_d0, all_d0nb, all_d1, all_d1nb, all_pre))
-    base_v = _column(rows, "_base")
+    base_v = int_column(rows, "_base")
     if hf is not None:
         base_v = base_v + codes(pre, hf.edges) * radix[HISTORY]
     r_act, r_d1 = radix[ACTIVITY], radix[DAY0]
@@ -472,7 +471,7 @@ def landmark(
         "sid_nb": base_v + codes(d0nb, act.edges) * r_act + codes(d1nb, d1f.edges) * r_d1,
         "d0": d0,
         "d1": d1,
-        **{c: _column(rows, c) for c in ("obs_h", "retained", "t", "event", "seg")},
+        **{c: int_column(rows, c) for c in ("obs_h", "retained", "t", "event", "seg")},
     }
     member_ids = rows.column("member_id").combine_chunks()
     actions = tuple(sorted(benefits))

@@ -23,7 +23,14 @@ import pyarrow as pa
 
 from tenure._types import IntArray
 
-__all__ = ["USE_COLUMNS", "WindowUses", "candidate_benefits", "codes", "member_sums"]
+__all__ = [
+    "USE_COLUMNS",
+    "WindowUses",
+    "candidate_benefits",
+    "codes",
+    "int_column",
+    "member_sums",
+]
 
 USE_COLUMNS = ("m", "a", "n", "n0", "n1", "early", "first", "level", "da", "dd", "sid_a")
 """Columns of one batch of :meth:`WindowUses.batches`."""
@@ -36,7 +43,8 @@ def codes(values: IntArray, edges: Sequence[float]) -> IntArray:
     )
 
 
-def _column(table: pa.Table, name: str) -> IntArray:
+def int_column(table: pa.Table, name: str) -> IntArray:
+    """A column of an engine result as int64 numpy (nulls are not expected here)."""
     return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -65,11 +73,11 @@ def member_sums(acts: ir.Table, size: int) -> dict[str, IntArray]:
         )
         .to_pyarrow()
     )
-    mi = _column(got, "_mi")
+    mi = int_column(got, "_mi")
     out: dict[str, IntArray] = {}
     for c in ("d0", "d0nb", "d1", "d1nb", "pre", "uses"):
         full = np.zeros(size, dtype=np.int64)
-        full[mi] = _column(got, c)
+        full[mi] = int_column(got, c)
         out[c] = full
     return out
 
@@ -134,7 +142,7 @@ class WindowUses:
 
     def _columns(self, got: pa.Table) -> dict[str, IntArray]:
         """One batch's numpy columns, restricted to landmark members."""
-        m = self.row_of[_column(got, "_mi")]
+        m = self.row_of[int_column(got, "_mi")]
         keep = np.flatnonzero(m >= 0)
         action = got.column("action").combine_chunks().dictionary_encode()
         remap = np.asarray(
@@ -142,7 +150,7 @@ class WindowUses:
         )
         a = remap[np.asarray(action.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
         m = m[keep]
-        n, n0, n1 = (_column(got, c)[keep] for c in ("n", "n0", "n1"))
+        n, n0, n1 = (int_column(got, c)[keep] for c in ("n", "n0", "n1"))
         level = np.zeros(keep.size, dtype=np.int64)
         for k in self.thresholds[1:]:
             level += n >= k
@@ -157,8 +165,8 @@ class WindowUses:
             "n": n,
             "n0": n0,
             "n1": n1,
-            "early": _column(got, "early")[keep],
-            "first": _column(got, "first")[keep],
+            "early": int_column(got, "early")[keep],
+            "first": int_column(got, "first")[keep],
             "level": level,
             "da": da,
             "dd": dd,
