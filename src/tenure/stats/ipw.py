@@ -24,6 +24,7 @@ and :math:`\hat\mu_a = \frac1N \sum \varphi_a`, :math:`\hat\tau = \hat\mu_1 - \h
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -302,6 +303,7 @@ class StrataDesign:
             raise SpecError("X must be (S, p)")
         self.s, self.p = self.x.shape
         self._products: tuple[FloatArray, IntArray, IntArray] | None = None
+        self._lock = threading.Lock()  # batches of fits may share one design across threads
 
     def eta(self, beta: FloatArray) -> FloatArray:
         """Linear predictors ``beta @ x.T``, (C, S)."""
@@ -315,8 +317,9 @@ class StrataDesign:
 
     def hessian(self, w: FloatArray) -> FloatArray:
         """``x.T diag(w_c) x`` for every row ``w_c`` of the (C, S) weights, (C, p, p)."""
-        if self._products is None:
-            self._products = self._prepare_products()
+        with self._lock:
+            if self._products is None:
+                self._products = self._prepare_products()
         xx, where, col = self._products
         distinct = w @ xx
         hess = np.zeros((w.shape[0], self.p * self.p))
