@@ -46,14 +46,13 @@ def codes(values: IntArray, edges: Sequence[float]) -> IntArray:
     """
     v = np.asarray(values)
     f = np.asarray(edges, dtype=np.float64)
-    if v.size == 0 or not np.issubdtype(v.dtype, np.integer):
-        return np.searchsorted(f, v, side="right").astype(np.int64)
-    lo, hi = int(v.min()), int(v.max())
-    if hi - lo >= max(v.size, 1 << 10):
-        return np.searchsorted(f, v, side="right").astype(np.int64)
-    table = np.searchsorted(f, np.arange(lo, hi + 1), side="right").astype(np.int64)
-    out: IntArray = table[v - lo] if lo else table[v]
-    return out
+    if v.size and np.issubdtype(v.dtype, np.integer):
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < max(v.size, 1 << 10):
+            table = np.searchsorted(f, np.arange(lo, hi + 1), side="right").astype(np.int64)
+            out: IntArray = table[v - lo]
+            return out
+    return np.searchsorted(f, v, side="right").astype(np.int64)
 
 
 def int_column(table: pa.Table, name: str) -> IntArray:
