@@ -6,7 +6,8 @@ of it, and before signup; members sign up on a whole second and half-way through
 one member has no events. :func:`tenure.hva.window.window_pass` must give, for every
 (member, action, benefit), the counts that exact ``datetime`` arithmetic gives, on DuckDB,
 Polars and PySpark, with and without a ``benefit`` column and for activity and pair days
-shorter than, equal to and longer than the window.
+shorter than, equal to and longer than the window; the day of first use (and so "used in the
+pair days") is dated from the pass's ``first_at`` by :func:`tenure.hva.window.first_days`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
 
-from tenure.hva.window import WINDOW_PASS_COLUMNS, member_index, window_pass
+from tenure.hva.window import WINDOW_PASS_COLUMNS, epoch_us, first_days, member_index, window_pass
 
 DAY = timedelta(days=1)
 US = timedelta(microseconds=1)
@@ -31,6 +32,7 @@ SIGNUPS = {
 }
 OFFSETS = (-timedelta(seconds=1), -US, timedelta(0), US, timedelta(seconds=1), timedelta(hours=5))
 Row = tuple[Any, ...]
+COLUMNS = (*WINDOW_PASS_COLUMNS[:-1], "early", "first")  # first_at read as days
 
 
 def _events(window: int) -> list[tuple[str, datetime, str, str | None]]:
@@ -65,7 +67,7 @@ def _expected(window: int, activity: int, early: int, with_benefit: bool) -> lis
         c["n1"] += int(day == 0)
         c["early"] = max(c["early"], int(day < early))
         c["first"] = min(c["first"], day)
-    return sorted((*k, *(c[n] for n in WINDOW_PASS_COLUMNS[3:])) for k, c in acc.items())
+    return sorted((*k, *(c[n] for n in COLUMNS[3:])) for k, c in acc.items())
 
 
 def _tables(backend: str, window: int, with_benefit: bool) -> tuple[ir.Table, ir.Table]:
@@ -97,11 +99,17 @@ def _run(backend: str, window: int, activity: int, early: int, with_benefit: boo
     days = {"window": window, "activity_days": activity, "early_days": early}
     keyed = members.join(member_index(members, **days), "member_id").cache()
     acts = window_pass(keyed, events, **days)
-    got = acts.select(*WINDOW_PASS_COLUMNS).to_pyarrow().to_pylist()
+    got = acts.select(*WINDOW_PASS_COLUMNS).to_pyarrow()
     release: Callable[[], None] | None = getattr(acts, "release", None)
     if release is not None:
         release()
-    return sorted(tuple(r[c] for c in WINDOW_PASS_COLUMNS) for r in got)
+    signup = epoch_us(pa.array(list(SIGNUPS.values()), pa.timestamp("us", "UTC")))
+    mi = got.column("_mi").to_numpy()
+    first = first_days(got.column("first_at"), signup[mi], window)
+    rows = got.drop_columns(["first_at"]).to_pylist()
+    for r, f in zip(rows, first.tolist(), strict=True):
+        r["first"], r["early"] = f, int(f < min(early, window))
+    return sorted(tuple(r[c] for c in COLUMNS) for r in rows)
 
 
 CASES = [

@@ -63,7 +63,7 @@ from tenure.hva.uses import (
     int_column,
     member_sums,
 )
-from tenure.hva.window import member_index, window_pass
+from tenure.hva.window import epoch_us, member_index, window_pass
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
 
@@ -446,6 +446,7 @@ def landmark(
         rows = lm.select(
             "_mi",
             "member_id",
+            "signup_at",
             _base=base,
             obs_h=(lm.observed_days >= horizon).cast("int64"),
             retained=(lm.tenure_days >= horizon).cast("int64"),
@@ -487,6 +488,9 @@ def landmark(
         d0=d0,
         d1=d1,
         shifts=((act.edges, r_act), (d1f.edges, r_d1)),
+        signup=epoch_us(rows.column("signup_at")),
+        window=window,
+        early_days=early_days,
     )
     has_benefit = "benefit" in events.columns
     if not has_benefit:

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from tenure._types import IntArray
+from tenure.hva.window import first_days
 
 __all__ = [
     "USE_COLUMNS",
@@ -112,7 +113,10 @@ class WindowUses:
     ``n1`` on the signup day, ``early`` (1 when used in the pair days), ``first`` (day of the
     first use), ``level`` (index of the highest threshold reached), ``da``/``dd`` (how many
     levels the member's activity and signup-day codes drop without this action's events:
-    0 or less) and ``sid_a`` (the member's stratum with its activity counted so).
+    0 or less) and ``sid_a`` (the member's stratum with its activity counted so). The
+    first use is dated from the pass's ``first_at`` and the member's ``signup`` (µs, one per
+    landmark row) by :func:`tenure.hva.window.first_days`; ``early`` is a first use before
+    day ``early_days``.
     """
 
     def __init__(
@@ -127,6 +131,9 @@ class WindowUses:
         d0: IntArray,
         d1: IntArray,
         shifts: Sequence[tuple[Sequence[float], int]],
+        signup: IntArray,
+        window: int,
+        early_days: int,
     ) -> None:
         self._acts: ir.Table | None = acts
         self.row_of = row_of
@@ -135,6 +142,7 @@ class WindowUses:
         self.thresholds = tuple(thresholds)
         self.sid, self.d0, self.d1 = sid, d0, d1
         self.shifts = tuple(shifts)
+        self.signup, self.window, self.early_days = signup, window, early_days
 
     def batches(self, rows: int) -> Iterator[dict[str, IntArray]]:
         """The uses in batches of whole members, about ``rows`` uses each (see class)."""
@@ -146,7 +154,7 @@ class WindowUses:
         for lo in range(0, size, step):
             hi = min(lo + step, size)
             part = acts.filter(_used(acts) & (acts._mi >= lo) & (acts._mi < hi))
-            got = part.select("_mi", "action", "n", "n0", "n1", "early", "first").to_pyarrow()
+            got = part.select("_mi", "action", "n", "n0", "n1", "first_at").to_pyarrow()
             if got.num_rows:
                 batch = self._columns(got)
                 if batch["m"].size:
@@ -163,6 +171,7 @@ class WindowUses:
         a = remap[np.asarray(action.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
         m = m[keep]
         n, n0, n1 = (int_column(got, c)[keep] for c in ("n", "n0", "n1"))
+        first = first_days(got.column("first_at").take(pa.array(keep)), self.signup[m], self.window)
         level = np.zeros(keep.size, dtype=np.int64)
         for k in self.thresholds[1:]:
             level += n >= k
@@ -177,8 +186,8 @@ class WindowUses:
             "n": n,
             "n0": n0,
             "n1": n1,
-            "early": int_column(got, "early")[keep],
-            "first": int_column(got, "first")[keep],
+            "early": (first < min(self.early_days, self.window)).astype(np.int64),
+            "first": first,
             "level": level,
             "da": da,
             "dd": dd,

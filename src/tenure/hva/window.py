@@ -5,7 +5,8 @@ joined to the members on ``member_id`` (each member carrying a dense integer ind
 window bounds, :func:`member_index`), cut to the window and grouped to a few rows per member
 and action. Its result stays in the engine, cached (DuckDB spills it to disk under a memory
 limit): :mod:`tenure.hva.uses` reads it back in member ranges, so no result the size of the
-events ever has to fit in Python's memory at once.
+events ever has to fit in Python's memory at once. The day of a group's first use is dated
+as it is read back (:func:`first_days`, integer arithmetic on the batch), not in the engine.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from tenure._types import IntArray
 from tenure.retention.spans import SECONDS_PER_DAY
 
-__all__ = ["WINDOW_PASS_COLUMNS", "member_index", "window_pass"]
+__all__ = ["WINDOW_PASS_COLUMNS", "epoch_us", "first_days", "member_index", "window_pass"]
 
-WINDOW_PASS_COLUMNS = ("_mi", "action", "_b", "n", "n0", "n1", "early", "first", "pre")
+WINDOW_PASS_COLUMNS = ("_mi", "action", "_b", "n", "n0", "n1", "pre", "first_at")
 """Columns of :func:`window_pass`'s table."""
 
 
@@ -29,10 +31,11 @@ def member_index(spans: ir.Table, *, window: int, activity_days: int, early_days
     The bounds (``signup_at`` plus 1 … ``window`` days) are computed here on the members'
     timestamps as integers: in the engine, adding an interval to a time-zone-aware timestamp
     goes through calendar arithmetic that cost more than the whole events join at a million
-    members. A day is 86,400 s (UTC). The activity and pair days' ends are among them
-    (``_day{k}``); the parameters are kept so that every caller passes the same three.
+    members. A day is 86,400 s (UTC). Only the bounds the events pass compares with are
+    made (``_day{k}``: the signup day's, the activity days' and the window's ends); the pair
+    days are dated on the groups read back, so ``early_days`` needs none.
     """
-    del activity_days, early_days  # their bounds are _day columns (see _bound)
+    del early_days
     got = spans.select("member_id", "signup_at").to_pyarrow()
     signup = got.column("signup_at").combine_chunks()
     kind = signup.type
@@ -50,9 +53,17 @@ def member_index(spans: ir.Table, *, window: int, activity_days: int, early_days
     cols: dict[str, pa.Array] = {
         "member_id": got.column("member_id").combine_chunks(),
         "_mi": pa.array(np.arange(got.num_rows, dtype=np.int64)),
-        **{f"_day{k}": shifted(k) for k in range(1, window + 1)},
+        **{b: shifted(int(b.removeprefix("_day"))) for b in _bounds(window, activity_days)},
     }
     return ibis.memtable(pa.table(cols))
+
+
+def _bounds(window: int, activity_days: int) -> list[str]:
+    """The bound columns the events pass compares with (the window's end always)."""
+    wanted = {f"_day{window}"} | {
+        b for b in (_bound(1, window), _bound(activity_days, window)) if b
+    }
+    return sorted(wanted)
 
 
 def _bound(days: int, window: int) -> str | None:
@@ -82,21 +93,21 @@ def window_pass(
     Joined to the members on ``member_id`` once and filtered to events before the window's
     end, it has :data:`WINDOW_PASS_COLUMNS`: ``_mi``, ``action``, ``_b`` (the benefit, or
     the action without a ``benefit`` column), ``n`` uses in the window, ``n0`` in the
-    activity days, ``n1`` on the signup day, ``early`` (1 when any in the pair days),
-    ``first`` (first day used in the window, ``window`` when none) and ``pre`` (events
-    before signup): a few rows per member. The caller releases the cached table.
+    activity days, ``n1`` on the signup day, ``pre`` (events before signup) and
+    ``first_at`` (the earliest use in the window, null when none; :func:`first_days` dates
+    it): a few rows per member. The caller releases the cached table. ``early_days`` is
+    kept so that every caller passes the same three; the pair days are read from
+    ``first_at``.
 
     Per event there are only comparisons with the member's bounds (see :func:`member_index`),
     and only the bounds the counts need ride along the join: with the defaults (activity
-    and pair days = the window) that is ``signup_at``, ``_day1`` and the window's end. The
-    day of first use is taken from each group's earliest in-window timestamp *after*
-    grouping (a few rows per member instead of one per event), and ``early`` follows from
-    it: some use before day ``early_days`` is a first use before it.
+    and pair days = the window) that is ``signup_at``, ``_day1`` and the window's end.
+    Dating the first use in the engine took a second join to the members' day bounds and a
+    comparison per bound on every group, about two seconds of the pass at a million members;
+    on the groups read back it is one subtraction.
     """
-    needed = {f"_day{window}"} | {
-        b for b in (_bound(1, window), _bound(activity_days, window)) if b
-    }
-    bounds = keyed.select("member_id", "_mi", "signup_at", *sorted(needed))
+    del early_days
+    bounds = keyed.select("member_id", "_mi", "signup_at", *_bounds(window, activity_days))
     bcol = events.benefit if "benefit" in events.columns else events.action
     ev = events.select("member_id", "ts", "action", _b=bcol.cast("string")).join(
         bounds, "member_id"
@@ -112,43 +123,34 @@ def window_pass(
         _c=ev.count(),
         n1=_before(ev, 1, window).cast("int64").sum(),
         pre=(~inwin).cast("int64").sum(),
-        _t=ev.ts.min(where=inwin),
+        first_at=ev.ts.min(where=inwin),
         **sums,
     )
-    grouped = grouped.mutate(n=(grouped._c - grouped.pre).cast("int64"))
-    if whole:
-        grouped = grouped.mutate(n0=grouped.n)
-    # The groups' first uses are dated against the members' day bounds, handed to the engine
-    # again as an in-memory table (members-sized, like :func:`member_index`'s): a second
-    # reference to ``keyed`` in one plan trips Polars' common-subplan optimiser (a panic).
-    days = ibis.memtable(keyed.select("_mi", *_days(1, window)).to_pyarrow())
-    acts = _first_use(grouped.join(days, "_mi"), window, early_days).cache()
-    return acts
+    n = (grouped._c - grouped.pre).cast("int64")
+    n0 = n if whole else grouped.n0
+    return grouped.select("_mi", "action", "_b", n=n, n0=n0, n1="n1", pre="pre",
+                          first_at="first_at").cache()  # fmt: skip
 
 
-def _days(lo: int, hi: int) -> list[str]:
-    return [f"_day{k}" for k in range(lo, hi)]
+def epoch_us(stamps: pa.Array | pa.ChunkedArray) -> IntArray:
+    """Timestamps as int64 microseconds since the epoch, whatever their unit (nulls: 0).
 
-
-def _first_use(g: ir.Table, window: int, early_days: int) -> ir.Table:
-    """``first`` from each group's earliest in-window timestamp ``_t``, and ``early`` from it.
-
-    The day of first use is the number of day bounds ``_t`` has passed (``window`` when the
-    group has no use in the window); some use before day ``early_days`` is a first use
-    before it.
+    Engines hand timestamps back in their own unit (DuckDB and Spark µs, Polars µs or ns);
+    the contract's timestamps are µs-precise, so a finer unit is truncated to µs.
     """
-    passed: ir.IntegerValue = ibis.literal(0, type="int64")
-    for col in _days(1, window):
-        passed = passed + (g._t >= g[col]).cast("int64")
-    first = g._t.isnull().ifelse(window, passed)
-    return g.select(
-        "_mi",
-        "action",
-        "_b",
-        "n",
-        "n0",
-        "n1",
-        early=(first < min(early_days, window)).cast("int64"),
-        first=first,
-        pre="pre",
-    )
+    arr = stamps.combine_chunks() if isinstance(stamps, pa.ChunkedArray) else stamps
+    us = arr.cast(pa.timestamp("us", arr.type.tz), safe=False).cast(pa.int64()).fill_null(0)
+    return np.asarray(us.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def first_days(first_at: pa.Array | pa.ChunkedArray, signup: IntArray, window: int) -> IntArray:
+    """The day of each group's first use in the window, from ``first_at`` and ``signup`` (µs).
+
+    Day ``k`` is ``[signup + k * 86,400 s, signup + (k + 1) * 86,400 s)``, the engine's
+    bounds, so floor division of the exact µs difference dates a use as they do. A group
+    with no use in the window (only history: ``first_at`` null) gets ``window``.
+    """
+    day = (epoch_us(first_at) - signup) // (SECONDS_PER_DAY * 10**6)
+    missing = np.asarray(first_at.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    out: IntArray = np.where(missing, window, day).astype(np.int64)
+    return out

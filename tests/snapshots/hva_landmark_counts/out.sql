@@ -77,11 +77,6 @@ SELECT
   "t5"."observed_days",
   "t5"."_mi",
   "t5"."_day1",
-  "t5"."_day2",
-  "t5"."_day3",
-  "t5"."_day4",
-  "t5"."_day5",
-  "t5"."_day6",
   "t5"."_day7",
   CAST((
     "t5"."tenure_days" >= 7
@@ -103,11 +98,6 @@ FROM (
     "t4"."observed_days",
     "t2"."_mi",
     "t2"."_day1",
-    "t2"."_day2",
-    "t2"."_day3",
-    "t2"."_day4",
-    "t2"."_day5",
-    "t2"."_day6",
     "t2"."_day7"
   FROM (
     SELECT
@@ -158,110 +148,76 @@ FROM (
     ON "t4"."member_id" = "t2"."member_id"
 ) AS "t5";
 
--- 4: query
+-- 4: cache temp.main.cached_2
 SELECT
-  "t0"."_mi",
-  "t0"."_day1",
-  "t0"."_day2",
-  "t0"."_day3",
-  "t0"."_day4",
-  "t0"."_day5",
-  "t0"."_day6"
-FROM "temp"."main"."cached_0" AS "t0";
-
--- 5: cache temp.main.cached_2
-SELECT
-  "t12"."_mi",
-  "t12"."action",
-  "t12"."_b",
-  "t12"."n",
-  "t12"."n0",
-  "t12"."n1",
-  CAST(CASE
-    WHEN "t12"."_t" IS NULL
-    THEN 7
-    ELSE 0 + CAST("t12"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day6" AS BIGINT)
-  END < 1 AS BIGINT) AS "early",
-  CASE
-    WHEN "t12"."_t" IS NULL
-    THEN 7
-    ELSE 0 + CAST("t12"."_t" >= "t3"."_day1" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day2" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day3" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day4" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day5" AS BIGINT) + CAST("t12"."_t" >= "t3"."_day6" AS BIGINT)
-  END AS "first",
-  "t12"."pre"
+  "t8"."_mi",
+  "t8"."action",
+  "t8"."_b",
+  "t8"."_c" - "t8"."pre" AS "n",
+  "t8"."_c" - "t8"."pre" AS "n0",
+  "t8"."n1",
+  "t8"."pre",
+  "t8"."first_at"
 FROM (
   SELECT
-    "t10"."_mi",
-    "t10"."action",
-    "t10"."_b",
-    "t10"."_c",
-    "t10"."n1",
-    "t10"."pre",
-    "t10"."_t",
-    "t10"."_c" - "t10"."pre" AS "n",
-    "t10"."_c" - "t10"."pre" AS "n0"
+    "t7"."_mi",
+    "t7"."action",
+    "t7"."_b",
+    COUNT(*) AS "_c",
+    SUM(
+      CAST((
+        "t7"."ts" >= "t7"."signup_at"
+      ) AND (
+        "t7"."ts" < "t7"."_day1"
+      ) AS BIGINT)
+    ) AS "n1",
+    SUM(CAST(NOT (
+      "t7"."ts" >= "t7"."signup_at"
+    ) AS BIGINT)) AS "pre",
+    MIN("t7"."ts") FILTER(WHERE
+      "t7"."ts" >= "t7"."signup_at") AS "first_at"
   FROM (
     SELECT
-      "t9"."_mi",
-      "t9"."action",
-      "t9"."_b",
-      COUNT(*) AS "_c",
-      SUM(
-        CAST((
-          "t9"."ts" >= "t9"."signup_at"
-        ) AND (
-          "t9"."ts" < "t9"."_day1"
-        ) AS BIGINT)
-      ) AS "n1",
-      SUM(CAST(NOT (
-        "t9"."ts" >= "t9"."signup_at"
-      ) AS BIGINT)) AS "pre",
-      MIN("t9"."ts") FILTER(WHERE
-        "t9"."ts" >= "t9"."signup_at") AS "_t"
+      *
     FROM (
       SELECT
-        *
+        "t4"."member_id",
+        "t4"."ts",
+        "t4"."action",
+        "t4"."_b",
+        "t5"."_mi",
+        "t5"."signup_at",
+        "t5"."_day1",
+        "t5"."_day7"
       FROM (
         SELECT
-          "t6"."member_id",
-          "t6"."ts",
-          "t6"."action",
-          "t6"."_b",
-          "t7"."_mi",
-          "t7"."signup_at",
-          "t7"."_day1",
-          "t7"."_day7"
-        FROM (
-          SELECT
-            "t1"."member_id",
-            "t1"."ts",
-            "t1"."action",
-            "t1"."benefit" AS "_b"
-          FROM "events" AS "t1"
-        ) AS "t6"
-        INNER JOIN (
-          SELECT
-            "t2"."member_id",
-            "t2"."_mi",
-            "t2"."signup_at",
-            "t2"."_day1",
-            "t2"."_day7"
-          FROM "temp"."main"."cached_0" AS "t2"
-        ) AS "t7"
-          ON "t6"."member_id" = "t7"."member_id"
-      ) AS "t8"
-      WHERE
-        "t8"."ts" < "t8"."_day7"
-    ) AS "t9"
-    GROUP BY
-      1,
-      2,
-      3
-  ) AS "t10"
-) AS "t12"
-INNER JOIN "pyarrow_memtable_3" AS "t3"
-  ON "t12"."_mi" = "t3"."_mi";
+          "t0"."member_id",
+          "t0"."ts",
+          "t0"."action",
+          "t0"."benefit" AS "_b"
+        FROM "events" AS "t0"
+      ) AS "t4"
+      INNER JOIN (
+        SELECT
+          "t1"."member_id",
+          "t1"."_mi",
+          "t1"."signup_at",
+          "t1"."_day1",
+          "t1"."_day7"
+        FROM "temp"."main"."cached_0" AS "t1"
+      ) AS "t5"
+        ON "t4"."member_id" = "t5"."member_id"
+    ) AS "t6"
+    WHERE
+      "t6"."ts" < "t6"."_day7"
+  ) AS "t7"
+  GROUP BY
+    1,
+    2,
+    3
+) AS "t8";
 
--- 6: query
+-- 5: query
 SELECT
   COUNT(DISTINCT "t1"."channel") AS "channel",
   COUNT(DISTINCT "t1"."country") AS "country",
@@ -276,47 +232,47 @@ FROM (
     "t0"."_lm" = 1
 ) AS "t1";
 
--- 7: query
+-- 6: query
 SELECT DISTINCT
   COALESCE("t0"."channel", '(missing)') AS "channel"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 8: query
+-- 7: query
 SELECT DISTINCT
   COALESCE("t0"."country", '(missing)') AS "country"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 9: query
+-- 8: query
 SELECT DISTINCT
   COALESCE("t0"."plan", '(missing)') AS "plan"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 10: query
+-- 9: query
 SELECT DISTINCT
   COALESCE("t0"."age_band", '(missing)') AS "age_band"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 11: query
+-- 10: query
 SELECT DISTINCT
   COALESCE(CAST("t0"."fee" AS TEXT), '(missing)') AS "fee"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 12: query
+-- 11: query
 SELECT
   COUNT(*) AS "CountStar(pyarrow_memtable_1)"
 FROM "pyarrow_memtable_1" AS "t0";
 
--- 13: query
+-- 12: query
 SELECT
   "t0"."_mi",
   SUM("t0"."n0") AS "d0",
@@ -333,7 +289,7 @@ FROM "temp"."main"."cached_2" AS "t0"
 GROUP BY
   1;
 
--- 14: query
+-- 13: query
 SELECT DISTINCT
   "t0"."action",
   "t0"."_b"
@@ -341,17 +297,18 @@ FROM "temp"."main"."cached_2" AS "t0"
 WHERE
   "t0"."n" > 0 AND "t0"."_b" IS NOT NULL;
 
--- 15: query
+-- 14: query
 SELECT
   "t0"."_mi"
 FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 16: query
+-- 15: query
 SELECT
   "t0"."_mi",
   "t0"."member_id",
+  "t0"."signup_at",
   0 + (
     CAST(CASE
       WHEN COALESCE("t0"."channel", '(missing)') = 'organic'
@@ -414,15 +371,14 @@ FROM "temp"."main"."cached_0" AS "t0"
 WHERE
   "t0"."_lm" = 1;
 
--- 17: query
+-- 16: query
 SELECT
   "t0"."_mi",
   "t0"."action",
   "t0"."n",
   "t0"."n0",
   "t0"."n1",
-  "t0"."early",
-  "t0"."first"
+  "t0"."first_at"
 FROM "temp"."main"."cached_2" AS "t0"
 WHERE
   "t0"."n" > 0 AND "t0"."_b" IS NOT NULL AND "t0"."_mi" >= 0 AND "t0"."_mi" < 600;
