@@ -103,7 +103,7 @@ def window_pass(
     and only the bounds the counts need ride along the join: with the defaults (activity
     and pair days = the window) that is ``signup_at``, ``_day1`` and the window's end.
     Dating the first use in the engine took a second join to the members' day bounds and a
-    comparison per bound on every group, about two seconds of the pass at a million members;
+    comparison per bound on every group, 1.3 s of the pass's 13 at a million Parla members;
     on the groups read back it is one subtraction.
     """
     del early_days
@@ -128,8 +128,8 @@ def window_pass(
     )
     n = (grouped._c - grouped.pre).cast("int64")
     n0 = n if whole else grouped.n0
-    return grouped.select("_mi", "action", "_b", n=n, n0=n0, n1="n1", pre="pre",
-                          first_at="first_at").cache()  # fmt: skip
+    columns = {"n": n, "n0": n0, **{c: grouped[c] for c in ("n1", "pre", "first_at")}}
+    return grouped.select("_mi", "action", "_b", **columns).cache()
 
 
 def epoch_us(stamps: pa.Array | pa.ChunkedArray) -> IntArray:
