@@ -29,3 +29,20 @@ def test_batches_sum_to_the_groupby_of_all_rows(spans: dict[str, int]) -> None:
     got = pd.DataFrame(cols).assign(n=n).sort_values(list(spans), ignore_index=True)
     ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
     pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+
+
+def test_batches_past_the_merge_threshold_fold_into_the_running_table() -> None:
+    """Batches of over 2**20 distinct keys are merged as they come, into a non-empty table."""
+    rng = np.random.default_rng(5)
+    spans = {"a": 3, "b": 5_000_000}
+    table = _Summed(spans)
+    batches = []
+    for size in (1_200_000, 1, 1_300_000):
+        cols = {"a": rng.integers(0, 3, size), "b": rng.integers(0, 2_000_000, size)}
+        batches.append(pd.DataFrame(cols))
+        table.add(cols)
+        assert table.n_pending == 0 or size == 1  # the big batches were folded in at once
+    cols, n = table.columns()
+    got = pd.DataFrame(cols).assign(n=n)
+    ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
