@@ -17,8 +17,8 @@ FROM (
       "t0"."fee",
       CAST(FLOOR(
         (
-          EPOCH(
-            CAST(CASE
+          EPOCH_US(
+            CASE
               WHEN (
                 "t0"."ended_at" IS NOT NULL
               )
@@ -27,10 +27,10 @@ FROM (
               )
               THEN "t0"."ended_at"
               ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
-            END AS TIMESTAMP)
-          ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+            END
+          ) - EPOCH_US("t0"."signup_at")
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS "tenure_days",
       CAST((
@@ -41,9 +41,9 @@ FROM (
       ) AS BIGINT) AS "ended",
       CAST(FLOOR(
         (
-          EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+          EPOCH_US(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')) - EPOCH_US("t0"."signup_at")
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS "observed_days"
     FROM "members" AS "t0"
@@ -111,8 +111,8 @@ FROM (
       "t0"."fee",
       CAST(FLOOR(
         (
-          EPOCH(
-            CAST(CASE
+          EPOCH_US(
+            CASE
               WHEN (
                 "t0"."ended_at" IS NOT NULL
               )
@@ -121,10 +121,10 @@ FROM (
               )
               THEN "t0"."ended_at"
               ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
-            END AS TIMESTAMP)
-          ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+            END
+          ) - EPOCH_US("t0"."signup_at")
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS "tenure_days",
       CAST((
@@ -135,9 +135,9 @@ FROM (
       ) AS BIGINT) AS "ended",
       CAST(FLOOR(
         (
-          EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+          EPOCH_US(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')) - EPOCH_US("t0"."signup_at")
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS "observed_days"
     FROM "members" AS "t0"

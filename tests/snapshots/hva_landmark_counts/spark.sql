@@ -17,8 +17,8 @@ FROM (
       `t0`.`fee`,
       CAST(FLOOR(
         (
-          UNIX_TIMESTAMP(
-            CAST(CASE
+          UNIX_MICROS(
+            CASE
               WHEN (
                 `t0`.`ended_at` IS NOT NULL
               )
@@ -27,10 +27,10 @@ FROM (
               )
               THEN `t0`.`ended_at`
               ELSE CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
-            END AS TIMESTAMP)
-          ) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+            END
+          ) - UNIX_MICROS(`t0`.`signup_at`)
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS `tenure_days`,
       CAST((
@@ -41,9 +41,9 @@ FROM (
       ) AS BIGINT) AS `ended`,
       CAST(FLOOR(
         (
-          UNIX_TIMESTAMP(CAST(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP) AS TIMESTAMP)) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+          UNIX_MICROS(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t0`.`signup_at`)
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS `observed_days`
     FROM `members` AS `t0`
@@ -111,8 +111,8 @@ FROM (
       `t0`.`fee`,
       CAST(FLOOR(
         (
-          UNIX_TIMESTAMP(
-            CAST(CASE
+          UNIX_MICROS(
+            CASE
               WHEN (
                 `t0`.`ended_at` IS NOT NULL
               )
@@ -121,10 +121,10 @@ FROM (
               )
               THEN `t0`.`ended_at`
               ELSE CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
-            END AS TIMESTAMP)
-          ) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+            END
+          ) - UNIX_MICROS(`t0`.`signup_at`)
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS `tenure_days`,
       CAST((
@@ -135,9 +135,9 @@ FROM (
       ) AS BIGINT) AS `ended`,
       CAST(FLOOR(
         (
-          UNIX_TIMESTAMP(CAST(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP) AS TIMESTAMP)) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+          UNIX_MICROS(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t0`.`signup_at`)
         ) / (
-          86400
+          86400000000
         )
       ) AS BIGINT) AS `observed_days`
     FROM `members` AS `t0`

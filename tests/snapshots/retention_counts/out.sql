@@ -3,8 +3,8 @@ SELECT
   "t0"."signup_at",
   CAST(FLOOR(
     (
-      EPOCH(
-        CAST(CASE
+      EPOCH_US(
+        CASE
           WHEN (
             "t0"."ended_at" IS NOT NULL
           )
@@ -13,10 +13,10 @@ SELECT
           )
           THEN "t0"."ended_at"
           ELSE MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')
-        END AS TIMESTAMP)
-      ) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+        END
+      ) - EPOCH_US("t0"."signup_at")
     ) / (
-      86400
+      86400000000
     )
   ) AS BIGINT) AS "tenure_days",
   CAST((
@@ -27,9 +27,9 @@ SELECT
   ) AS BIGINT) AS "ended",
   CAST(FLOOR(
     (
-      EPOCH(CAST(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC') AS TIMESTAMP)) - EPOCH(CAST("t0"."signup_at" AS TIMESTAMP))
+      EPOCH_US(MAKE_TIMESTAMPTZ(2026, 3, 13, 23, 0, 45.0, 'UTC')) - EPOCH_US("t0"."signup_at")
     ) / (
-      86400
+      86400000000
     )
   ) AS BIGINT) AS "observed_days",
   "t0"."channel"

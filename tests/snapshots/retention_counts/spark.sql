@@ -3,8 +3,8 @@ SELECT
   `t0`.`signup_at`,
   CAST(FLOOR(
     (
-      UNIX_TIMESTAMP(
-        CAST(CASE
+      UNIX_MICROS(
+        CASE
           WHEN (
             `t0`.`ended_at` IS NOT NULL
           )
@@ -13,10 +13,10 @@ SELECT
           )
           THEN `t0`.`ended_at`
           ELSE CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)
-        END AS TIMESTAMP)
-      ) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+        END
+      ) - UNIX_MICROS(`t0`.`signup_at`)
     ) / (
-      86400
+      86400000000
     )
   ) AS BIGINT) AS `tenure_days`,
   CAST((
@@ -27,9 +27,9 @@ SELECT
   ) AS BIGINT) AS `ended`,
   CAST(FLOOR(
     (
-      UNIX_TIMESTAMP(CAST(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP) AS TIMESTAMP)) - UNIX_TIMESTAMP(CAST(`t0`.`signup_at` AS TIMESTAMP))
+      UNIX_MICROS(CAST('2026-03-13T23:00:45+00:00' AS TIMESTAMP)) - UNIX_MICROS(`t0`.`signup_at`)
     ) / (
-      86400
+      86400000000
     )
   ) AS BIGINT) AS `observed_days`,
   `t0`.`channel`
