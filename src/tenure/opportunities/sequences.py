@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from tenure._types import BoolArray, FloatArray, IntArray
 from tenure.errors import BackendError
 from tenure.opportunities.roles import EXIT, StepRoles
+from tenure.store.epoch import epoch_us
 
 __all__ = ["EXIT_KINDS", "Episodes", "episodes", "epoch_seconds", "linked_events", "to_arrow"]
 
@@ -50,11 +51,12 @@ def to_arrow(expr: ir.Table, what: str) -> pa.Table:
 def epoch_seconds(ts: ir.TimestampValue) -> ir.FloatingValue:
     """Seconds since the epoch with the microseconds, the same on every backend.
 
-    DuckDB's ``EPOCH`` already carries the fraction while Polars' is whole seconds, so the
-    whole part is floored before the sub-second microseconds are added.
+    From the engine's integer microseconds (:func:`tenure.store.epoch.epoch_us`): Ibis's own
+    ``epoch_seconds`` is whole seconds on Polars and Spark, and on DuckDB it casts each
+    time-zone-aware timestamp through the ICU calendar (1.6 s per 10M events against 0.04 s).
     """
-    whole = ts.epoch_seconds().cast("float64").floor().cast("float64")
-    return whole + ts.microsecond().cast("float64") / 1e6
+    out: ir.FloatingValue = epoch_us(ts).cast("float64") / 1e6
+    return out
 
 
 def linked_events(
