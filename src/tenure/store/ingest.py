@@ -40,6 +40,7 @@ from tenure.store.checks import (
     values_probe,
 )
 from tenure.store.mapping import ColumnMap, parse_mapping
+from tenure.store.parquet_dictionary import column_dictionary
 from tenure.store.sources import Sources, find_sources
 from tenure.store.stage import (
     Opened,
@@ -606,7 +607,10 @@ def _dictionary_values(files: list[Opened], column: str) -> pa.ChunkedArray | No
     """Every distinct value of `column` in `files` (and more, perhaps), or None if unknown.
 
     None unless each file is a whole Parquet file storing the column as text; the
-    dictionaries are validated as UTF-8, as DuckDB validates the text it reads.
+    dictionaries are validated as UTF-8, as DuckDB validates the text it reads. They are
+    read from the dictionary pages alone (`column_dictionary`: 105M member ids' row groups
+    without decoding their indices); a file that reader cannot vouch for is read by
+    pyarrow, which decodes each row group whole to reach its dictionary.
     """
     parts: list[pa.Array] = []
     nulls = False
@@ -616,6 +620,11 @@ def _dictionary_values(files: list[Opened], column: str) -> pa.ChunkedArray | No
             return None
         if raw[0] in (f.added or {}) or f.types.get(column) != "VARCHAR":
             return None
+        paged = column_dictionary(f.source.path, raw[0])
+        if paged is not None:
+            nulls = nulls or paged.nulls
+            parts.extend(paged.values.chunks)
+            continue
         try:
             parquet = pq.ParquetFile(f.source.path, read_dictionary=raw)
             for i in range(parquet.num_row_groups):
