@@ -277,21 +277,27 @@ def test_naive_retention_is_km_from_the_landmark(world: Path) -> None:
 
 def test_counts_do_not_depend_on_the_batches(world: Path) -> None:
     """The window uses are read and counted in batches of whole members: cutting them into
-    many batches (a tiny budget) gives exactly the tables of one batch, pairs included."""
+    many batches (a tiny budget), counted by one thread or shared among several, gives
+    exactly the tables of one batch, pairs included."""
     ds = connect(world)
     lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=90, early_days=7)
     try:
-        whole = aggregate_counts(lm, timing=True)
+        whole = aggregate_counts(lm, timing=True, threads=1)
         n_batches = sum(1 for _ in lm.uses.batches(1024))
-        cut = aggregate_counts(lm, timing=True, budget=8 * 32 * 1024)  # 1,024 uses a batch
+        cut = aggregate_counts(
+            lm, timing=True, budget=8 * 32 * 1024, threads=1
+        )  # 1,024 uses a batch
+        # Three threads, each counting its share of the batches into tables of its own.
+        shared = aggregate_counts(lm, timing=True, budget=3 * 8 * 32 * 1024, threads=3)
     finally:
         lm.release()
     assert n_batches >= 10
     assert len(whole.pairs) > 100 and len(whole.first) > 100
     for field in dataclasses.fields(whole):
-        pd.testing.assert_frame_equal(
-            getattr(cut, field.name), getattr(whole, field.name), obj=field.name
-        )
+        for other in (cut, shared):
+            pd.testing.assert_frame_equal(
+                getattr(other, field.name), getattr(whole, field.name), obj=field.name
+            )
     with pytest.raises(RuntimeError, match="released"):
         next(lm.uses.batches(1024))
 

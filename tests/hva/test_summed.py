@@ -46,3 +46,23 @@ def test_batches_past_the_merge_threshold_fold_into_the_running_table() -> None:
     got = pd.DataFrame(cols).assign(n=n)
     ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
     pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [{"a": 3, "b": 5, "c": 2}, {"a": 3, "b": 5_000_000, "c": 2}, {"a": 2**40, "b": 2**30, "c": 2}],
+)
+def test_tables_of_other_batches_absorbed(spans: dict[str, int]) -> None:
+    """Two tables counted from different batches (two threads' shares) sum into one."""
+    rng = np.random.default_rng(11)
+    mine, theirs = _Summed(spans), _Summed(spans)
+    batches = []
+    for i, size in enumerate((900, 2000, 1, 400)):
+        cols = {c: rng.integers(0, min(s, 7), size) * (s // min(s, 7)) for c, s in spans.items()}
+        batches.append(pd.DataFrame(cols))
+        (mine if i % 2 else theirs).add(cols)
+    mine.absorb(theirs)
+    cols, n = mine.columns()
+    got = pd.DataFrame(cols).assign(n=n)
+    ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)

@@ -22,7 +22,10 @@ fraction of what the same ``GROUP BY`` costs after a round trip through the engi
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +43,9 @@ _DENSE_CELLS = 1 << 21  # a table with at most this many possible cells is count
 
 COUNT_BUDGET_BYTES = 512 * 2**20
 """Working memory of one batch of window uses while counting (see :meth:`tenure.hva.uses.WindowUses.batches`)."""
+
+COUNT_THREADS = 2
+"""Most threads counting batches of window uses at once (see :func:`_count_uses`)."""
 
 # A batch of use rows holds about this many int64 arrays at once (the key columns, their
 # codes and packed key, the pair offsets' left/right columns).
@@ -121,6 +127,21 @@ class _Summed:
         self.n_pending += k.size
         if self.n_pending >= max(self.keys.size, 1 << 20):
             self._merge()
+
+    def absorb(self, other: _Summed) -> None:
+        """Add ``other`` (the same columns, counted from other batches) into this table."""
+        if not self.packed:
+            if other.frame is not None:
+                frames = [f for f in (self.frame, other.frame) if f is not None]
+                self.frame = _summed(frames, self.names)
+            return
+        if self.dense is not None and other.dense is not None:
+            self.dense += other.dense
+            return
+        other._merge()
+        self.pending.append((other.keys, other.n))
+        self.n_pending += other.keys.size
+        self._merge()
 
     def _merge(self) -> None:
         """Fold the pending batches' keys into the running table (one merge of sorted runs).
@@ -241,13 +262,16 @@ def aggregate_counts(
     max_distinct: int = 12,
     timing: bool = False,
     budget: int | None = None,
+    threads: int | None = None,
 ) -> HvaCounts:
     """Every count table of :func:`tenure.hva.discover` after the landmark (numpy only).
 
     The tables over window uses are counted one batch of whole members at a time (about
     ``budget`` bytes of working memory, default :data:`COUNT_BUDGET_BYTES`; see
     :meth:`tenure.hva.uses.WindowUses.batches`) and summed as they come (:class:`_Summed`),
-    so the working memory does not grow with the number of members.
+    so the working memory does not grow with the number of members; up to ``threads``
+    threads (default: the cores this process may use, at most :data:`COUNT_THREADS`) count
+    batches at once (:func:`_count_uses`).
 
     Inside the sums a use's stratum is coded as its member's (an index into the landmark's
     distinct strata) and the two activity-code shifts without the action (a few values
@@ -257,19 +281,13 @@ def aggregate_counts(
     base = lm.members
     code = _Coding(lm)
     specs = code.specs(timing=timing, pairs=pairs and len(lm.actions) > 1)
-    tables = {name: _Summed(spans) for name, spans in specs.items()}
-    n_uses = np.zeros(base["sid"].size, dtype=np.int64)  # window uses per landmark member
-    for u in lm.uses.batches(_batch_rows(budget)):
-        m = u["m"]
-        member = {c: base[c][m] for c in ("obs_h", "retained", "seg", "t", "event")}
-        cols = {**u, **member, "sid": code.sid[m], "da": code.da(u["da"]), "dd": code.dd(u["dd"])}
-        for name, table in tables.items():
-            if name.startswith("pairs"):
-                continue
-            table.add(cols)
-        if "pairs" in tables:
-            _pair_tables(base, code, u, (tables["pairs"], tables["pairs_curve"]))
-        n_uses += np.bincount(m, minlength=n_uses.size)
+    tables, n_uses = _count_uses(
+        lm,
+        code,
+        specs,
+        budget or COUNT_BUDGET_BYTES,
+        threads or min(len(os.sched_getaffinity(0)), COUNT_THREADS),
+    )
     out = {name: code.table(name, *table.columns()) for name, table in tables.items()}
     out.setdefault("pairs", _empty(*_PAIR_TABLE, "n"))
     out.setdefault("pairs_curve", _empty(*_PAIR_CURVE, "n"))
@@ -305,6 +323,69 @@ def aggregate_counts(
         out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
     return HvaCounts(**out)
+
+
+def _count_uses(
+    lm: Landmark,
+    code: _Coding,
+    specs: Mapping[str, Mapping[str, int]],
+    budget: int,
+    threads: int,
+) -> tuple[dict[str, _Summed], IntArray]:
+    """The use tables summed over every batch, and each landmark member's number of uses.
+
+    ``threads`` threads each take the next batch and count it into tables of their own,
+    summed at the end: numpy releases the GIL in its sorts, gathers and arithmetic, so on
+    two cores two batches are counted at once (at a million Parla members, 4.2-6.7 s of
+    counting became 3.4 s; the whole step 6.3 s to 5.1 s on average, A/B in one process).
+    The memory budget is shared: each thread's batches are ``budget / threads``. The
+    engine is read by one thread at a time; its rows become a batch's columns in the thread
+    (:meth:`tenure.hva.uses.WindowUses.columns`).
+    """
+    reads = lm.uses.reads(_batch_rows(budget // threads))
+    lock = threading.Lock()
+    size = lm.members["sid"].size
+
+    def work() -> tuple[dict[str, _Summed], IntArray]:
+        tables = {name: _Summed(spans) for name, spans in specs.items()}
+        n_uses = np.zeros(size, dtype=np.int64)
+        while True:
+            with lock:
+                got = next(reads, None)
+            if got is None:
+                return tables, n_uses
+            u = lm.uses.columns(got)
+            if u["m"].size:  # every use in the range was a member's outside the landmark
+                _count_batch(lm.members, code, u, tables)
+                n_uses += np.bincount(u["m"], minlength=size)
+
+    if threads <= 1:
+        return work()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = [f.result() for f in [pool.submit(work) for _ in range(threads)]]
+    tables, n_uses = parts[0]
+    for other, n in parts[1:]:
+        for name, table in tables.items():
+            table.absorb(other[name])
+        n_uses += n
+    return tables, n_uses
+
+
+def _count_batch(
+    base: Mapping[str, IntArray],
+    code: _Coding,
+    u: Mapping[str, IntArray],
+    tables: Mapping[str, _Summed],
+) -> None:
+    """Count one batch of window uses into the use tables (pairs by :func:`_pair_tables`)."""
+    m = u["m"]
+    member = {c: base[c][m] for c in ("obs_h", "retained", "seg", "t", "event")}
+    cols = {**u, **member, "sid": code.sid[m], "da": code.da(u["da"]), "dd": code.dd(u["dd"])}
+    for name, table in tables.items():
+        if not name.startswith("pairs"):
+            table.add(cols)
+    if "pairs" in tables:
+        _pair_tables(base, code, u, (tables["pairs"], tables["pairs_curve"]))
 
 
 _TIMING_TABLES = {

@@ -146,6 +146,17 @@ class WindowUses:
 
     def batches(self, rows: int) -> Iterator[dict[str, IntArray]]:
         """The uses in batches of whole members, about ``rows`` uses each (see class)."""
+        for got in self.reads(rows):
+            batch = self.columns(got)
+            if batch["m"].size:
+                yield batch
+
+    def reads(self, rows: int) -> Iterator[pa.Table]:
+        """The engine's rows of each batch, before :meth:`columns` turns them into a batch.
+
+        Apart so that threads can share one engine connection, reading in turn while the
+        conversions run at once (see :func:`tenure.hva.aggregate.aggregate_counts`).
+        """
         if self._acts is None:
             raise RuntimeError("the window uses were released")
         acts = self._acts
@@ -156,12 +167,10 @@ class WindowUses:
             part = acts.filter(_used(acts) & (acts._mi >= lo) & (acts._mi < hi))
             got = part.select("_mi", "action", "n", "n0", "n1", "first_at").to_pyarrow()
             if got.num_rows:
-                batch = self._columns(got)
-                if batch["m"].size:
-                    yield batch
+                yield got
 
-    def _columns(self, got: pa.Table) -> dict[str, IntArray]:
-        """One batch's numpy columns, restricted to landmark members."""
+    def columns(self, got: pa.Table) -> dict[str, IntArray]:
+        """One batch's numpy columns (:data:`USE_COLUMNS`), restricted to landmark members."""
         m = self.row_of[int_column(got, "_mi")]
         keep = np.flatnonzero(m >= 0)
         action = got.column("action").combine_chunks().dictionary_encode()
