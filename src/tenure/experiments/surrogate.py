@@ -52,6 +52,7 @@ from tenure.stats.frequentist import welch_test
 from tenure.stats.ipw import GroupedLogistic, one_hot
 from tenure.stats.moments import Moments
 from tenure.store import Dataset
+from tenure.store.epoch import epoch_us
 
 __all__ = ["SurrogateResult", "surrogate_index"]
 
@@ -156,7 +157,7 @@ def _historical_units(dataset: Dataset, spec: ExperimentSpec) -> ir.Table:
     mine = exposed_units(dataset, spec)
     delay = (
         mine.join(m.select("member_id", s=m.signup_at), "member_id")
-        .mutate(d=lambda x: (x.exposed_at.epoch_seconds() - x.s.epoch_seconds()) / 86400.0)
+        .mutate(d=lambda x: (epoch_us(x.exposed_at) - epoch_us(x.s)).cast("float64") / 86_400e6)
         .d.median()
         .to_pyarrow()
         .as_py()
