@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenure.errors import NotFittedError
-from tenure.stats.survival import KaplanMeier, hazard_by_period, kaplan_meier
+from tenure.stats.survival import KaplanMeier, distinct_times, hazard_by_period, kaplan_meier
 
 
 def _lifelines(durations: np.ndarray, observed: np.ndarray):  # type: ignore[no-untyped-def]
@@ -95,3 +95,29 @@ def test_curve_is_monotone_and_interval_contains(rows: list[tuple[int, bool]]) -
     assert np.all((c.survival >= 0) & (c.survival <= 1))
     assert np.all(c.ci_low <= c.survival + 1e-12)
     assert np.all(c.ci_high >= c.survival - 1e-12)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        np.array([5.0, 5.0, 0.0, 3.0, 400.0, 3.0]),  # whole days: counted, not sorted
+        np.array([-7.0, 2.0, -7.0, 11.0]),  # negative whole numbers
+        np.array([0.5, 2.0, 0.5, 1.25]),  # fractions: sorted
+        np.array([0.0, 1e9, 3.0]),  # too wide a range to count
+        np.array([2.0]),
+        np.zeros(0),
+    ],
+)
+def test_distinct_times_agree_with_numpy_unique(times: np.ndarray) -> None:
+    got, position = distinct_times(times)
+    ref, inverse = np.unique(times, return_inverse=True)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(position, inverse.reshape(-1))
+
+
+def test_distinct_times_on_a_million_random_days() -> None:
+    t = np.random.default_rng(4).integers(0, 700, 1_000_000).astype(np.float64)
+    got, position = distinct_times(t)
+    ref, inverse = np.unique(t, return_inverse=True)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(position, inverse)
