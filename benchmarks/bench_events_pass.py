@@ -2,15 +2,16 @@
 
 Run: ``.venv/bin/python benchmarks/bench_events_pass.py [--members N]``. Uses (or creates)
 ``benchmarks/_work/stranger-<N>-1``, the independent Parla world of ``bench_hva.py
---stranger``, and times (best of two, each on a fresh DuckDB connection with its default
-threads) the pass as Tenure runs it (:func:`tenure.hva.window.window_pass`, cached in the
+--stranger``, and times (best of :data:`ROUNDS` interleaved rounds, each on a fresh DuckDB
+connection with its default threads) the pass as Tenure runs it (:func:`tenure.hva.window.window_pass`, cached in the
 engine) against plain SQL on the same Parquet files that does less and less of its work:
 
 * **scan** — read the columns the pass reads (the maximum of each, so every value is read);
 * **join** — join them to the members on ``member_id`` and keep those before the window's end;
 * **group (text key)** — and count them per (member, action);
 * **group (one integer key)** — the same with the action coded by ``CASE`` and packed with the
-  member's index into one ``BIGINT``, the cheapest key a hash aggregate can have.
+  member's index into one ``BIGINT``, which one would expect to be the cheapest key (it is
+  not: the ``CASE`` costs more than hashing the short text saves).
 
 This is a profile, not a comparison with a peer: the pandas analyst's time on the same world
 is in the section "hva-stranger". It shows how much of the pass no rewrite of its query can
@@ -33,7 +34,6 @@ import ibis.expr.types as ir
 sys.path.insert(0, str(Path(__file__).parent))
 
 WINDOW = 7
-
 
 ROUNDS = 3
 """Every step runs once per round, the rounds one after another, and its best round is kept:
@@ -133,7 +133,8 @@ def main() -> None:
     lines = [
         f"HVA's one pass over events on the Parla world, {args.members:,} members: {total:,} "
         f"events, {in_window:,} before the end of the {WINDOW}-day window, {groups:,} member × "
-        f"action groups (`.venv/bin/python benchmarks/bench_events_pass.py`). Best of three rounds, "
+        f"action groups (`.venv/bin/python benchmarks/bench_events_pass.py`). Best of {ROUNDS} "
+        "interleaved rounds, "
         "fresh DuckDB connections, default threads. A profile, not a peer comparison (the "
         'pandas analyst is in "hva-stranger"): each plain-SQL row does less of the pass\'s '
         "work than the next.",
