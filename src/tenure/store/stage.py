@@ -22,6 +22,7 @@ from tenure.errors import DataContractError
 from tenure.schema import TableContract
 from tenure.store.checks import Internal, internal_names, lit, quote, type_problem
 from tenure.store.csvfile import read_csv_text
+from tenure.store.numbers import numeric_attributes
 from tenure.store.sources import SourceFile
 
 __all__ = [
@@ -80,10 +81,10 @@ def open_file(
     """Read a file's header (and a CSV's rows) and check its columns against the contract."""
     if src.kind == "csv":
         read = read_csv_text(src.path, src.name)
-        raw_types = dict.fromkeys(read.table.column_names, "VARCHAR")
-        opened = Opened(
-            src, {}, {}, read.table, pa.array(read.lines, pa.int64()), tuple(read.malformed)
-        )
+        extra = [c for c in read.table.column_names if contract.column(mapping.get(c, c)) is None]
+        table, numeric = numeric_attributes(read.table, extra)
+        raw_types = {c: numeric.get(c, "VARCHAR") for c in table.column_names}
+        opened = Opened(src, {}, {}, table, pa.array(read.lines, pa.int64()), tuple(read.malformed))
         opened.rows = read.table.num_rows + len(read.malformed)
     else:
         try:
@@ -191,8 +192,7 @@ def stage_table(
     for f in every:
         for c, t in f.types.items():
             union_types.setdefault(c, set()).add(t)
-    as_text = {c for c, ts in union_types.items() if len(ts) > 1}
-    columns = {c: ("VARCHAR" if c in as_text else next(iter(ts))) for c, ts in union_types.items()}
+    columns = {c: _union_type(ts) for c, ts in union_types.items()}
     selects = []
     malformed: list[tuple[str, int, str, str, str | None]] = []
     for k, f in enumerate(files):
@@ -202,8 +202,8 @@ def stage_table(
         for raw, target in f.columns.items():
             added = f.added or {}
             expr = lit(added[raw]) if raw in added else quote(raw)
-            if target in as_text and f.types[target] != "VARCHAR":
-                expr = f"CAST({expr} AS VARCHAR)"
+            if f.types[target] != columns[target]:
+                expr = f"CAST({expr} AS {columns[target]})"
             outputs.append(f"{expr} AS {quote(target)}")
         outputs += [
             f"CAST(NULL AS {columns[c]}) AS {quote(c)}" for c in columns if c not in f.types
@@ -221,6 +221,17 @@ def stage_table(
     view = f"stage_{contract.name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL BY NAME '.join(selects)}")
     return StagedTable(view, columns, names, sum(f.rows for f in files), tuple(malformed))
+
+
+def _union_type(types: set[str]) -> str:
+    """The one type of a column its files give ``types``.
+
+    Theirs if they agree; ``DOUBLE`` for whole numbers in some files and decimals in others
+    (CSV attributes, see :mod:`tenure.store.numbers`); text when they disagree otherwise.
+    """
+    if len(types) == 1:
+        return next(iter(types))
+    return "DOUBLE" if types == {"BIGINT", "DOUBLE"} else "VARCHAR"
 
 
 def _key_position(f: Opened, contract: TableContract) -> int | None:

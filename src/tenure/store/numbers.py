@@ -1,0 +1,54 @@
+"""CSV attribute columns that hold only numbers are read as numbers.
+
+A CSV file has no types: :mod:`tenure.store.csvfile` reads every column as text, and the
+contract's own columns are typed by its rules (:mod:`tenure.store.checks`). A column the
+contract does not name ("any attribute": household size, distance to a depot, prior
+tenure) would stay text, so the same data would be a number read from Parquet and a
+category read from CSV, and an analysis that adjusts for continuous attributes as numbers
+would silently drop it as a text column with too many values. So such a column becomes
+``BIGINT`` when every value written is a whole number of at most 18 digits, ``DOUBLE`` when
+every value is a decimal number, and stays text otherwise.
+
+A value with a leading zero (``007``, a ZIP code ``02139``) is text: a number would lose its
+zeros, so the column is an identifier, not a quantity. ``nan``, ``inf`` and a value past a
+double's range (``1e309``) are text too. An empty column stays text (nothing to type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["numeric_attributes"]
+
+_INTEGER = r"^[+-]?(0|[1-9][0-9]{0,17})$"
+_DECIMAL = r"^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def numeric_attributes(
+    table: pa.Table, attributes: Iterable[str]
+) -> tuple[pa.Table, dict[str, str]]:
+    """``table`` with each of the text ``attributes`` holding only numbers cast to a number.
+
+    Returns the table and the DuckDB type of every column that was cast.
+    """
+    types: dict[str, str] = {}
+    for name in attributes:
+        text = pc.utf8_trim_whitespace(table.column(name))
+        if text.null_count == len(text):
+            continue
+        for pattern, arrow, sql in (
+            (_INTEGER, pa.int64(), "BIGINT"),
+            (_DECIMAL, pa.float64(), "DOUBLE"),
+        ):
+            if pc.all(pc.match_substring_regex(text, pattern), skip_nulls=True).as_py():
+                number = pc.cast(pc.replace_substring_regex(text, r"^\+", ""), arrow)
+                if sql == "DOUBLE" and not pc.all(pc.is_finite(number), skip_nulls=True).as_py():
+                    break  # 1e309 is past a double: the column stays as written
+                i = table.column_names.index(name)
+                table = table.set_column(i, name, number)
+                types[name] = sql
+                break
+    return table, types
