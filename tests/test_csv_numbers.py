@@ -80,6 +80,7 @@ def test_a_csv_folder_types_its_attribute_columns_read_in_place_and_ingested(
             "m3,2024-01-03,,,,,",
         ],
     )
+    (folder / "events.csv").write_text("member_id,ts,action,slot\nm1,2024-01-02,shop,7\n")
     db = tmp_path / "store.duckdb"
     ingest(folder, db)
     for source in (folder, db):
@@ -89,6 +90,7 @@ def test_a_csv_folder_types_its_attribute_columns_read_in_place_and_ingested(
         assert schema["zip"].is_string() and schema["note"].is_string(), source
     rows = connect(folder).members.order_by("member_id").to_pyarrow().to_pylist()
     assert [r["distance_km"] for r in rows] == [3.5, 12.0, None]
+    assert connect(folder).table("events").schema()["slot"].is_string()  # a level, not a number
     assert [r["zip"] for r in rows] == ["02139", "94110", None]
 
 

@@ -1,4 +1,4 @@
-"""CSV attribute columns that hold only numbers are read as numbers.
+"""Member attribute columns of a CSV file that hold only numbers are read as numbers.
 
 A CSV file has no types: :mod:`tenure.store.csvfile` reads every column as text, and the
 contract's own columns are typed by its rules (:mod:`tenure.store.checks`). A column the
@@ -12,6 +12,10 @@ every value is a decimal number, and stays text otherwise.
 A value with a leading zero (``007``, a ZIP code ``02139``) is text: a number would lose its
 zeros, so the column is an identifier, not a quantity. ``nan``, ``inf`` and a value past a
 double's range (``1e309``) are text too. An empty column stays text (nothing to type).
+
+Only the members table's attributes are typed: the extra columns of events and the context
+columns of exposures are levels (a placement, a slot), matched as text by the messaging
+policies and the decision service, which receives them as text.
 """
 
 from __future__ import annotations

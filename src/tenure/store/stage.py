@@ -82,7 +82,11 @@ def open_file(
     if src.kind == "csv":
         read = read_csv_text(src.path, src.name)
         extra = [c for c in read.table.column_names if contract.column(mapping.get(c, c)) is None]
-        table, numeric = numeric_attributes(read.table, extra)
+        table, numeric = (
+            numeric_attributes(read.table, extra)
+            if contract.name == "members"
+            else (read.table, {})
+        )
         raw_types = {c: numeric.get(c, "VARCHAR") for c in table.column_names}
         opened = Opened(src, {}, {}, table, pa.array(read.lines, pa.int64()), tuple(read.malformed))
         opened.rows = read.table.num_rows + len(read.malformed)
