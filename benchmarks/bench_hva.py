@@ -15,8 +15,9 @@ Run: ``.venv/bin/python benchmarks/bench_hva.py [--members N]``. Uses (or create
 Records the section "hva" of ``benchmarks/RESULTS.md``. ``--stranger`` runs the same on the
 independent Parla world (``tests/worlds/stranger.py``; section "hva-stranger").
 
-``--grade`` instead grades HVA discovery on truth-known worlds — Parla and Tenure's simulator
-under each convention knob — and records one row per world and seed (section
+``--grade`` instead grades HVA discovery on truth-known worlds — Parla and Basketly
+(``tests/worlds/basket.py``), both written blind to the HVA code, and Tenure's simulator under
+each convention knob — and records one row per world and seed (section
 "hva-grading"): coverage of single-action intervals, decoys covered, the harmful action's
 sign, true HVAs above every decoy.
 """
@@ -182,18 +183,41 @@ def run_lifelines(world: Path) -> dict[str, float]:
 PARTS = {"tenure": run_tenure, "pandas": run_pandas, "lifelines": run_lifelines}
 
 
-def _stranger_world(members: int, seed: int = 1) -> Path:
+def _generator(name: str) -> object:
+    """The world generator ``tests/worlds/<name>.py`` (written blind to the HVA code)."""
     import importlib.util
 
+    path = Path(__file__).parents[1] / "tests" / "worlds" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stranger_world(members: int, seed: int = 1) -> Path:
     out = WORK / f"stranger-{members}-{seed}"
     if not (out / "truth.json").exists():
-        path = Path(__file__).parents[1] / "tests" / "worlds" / "stranger.py"
-        spec = importlib.util.spec_from_file_location("stranger", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["stranger"] = module
-        spec.loader.exec_module(module)
-        module.generate(out, members=members, seed=seed)
+        _generator("stranger").generate(out, members=members, seed=seed)  # type: ignore[attr-defined]
+    return out
+
+
+def _basket_world(members: int, seed: int) -> Path:
+    """Basketly as a copy without its benefit column, so the decoys (actions with no benefit)
+    are candidates too."""
+    import duckdb
+
+    raw, out = WORK / f"basket-{members}-{seed}", WORK / f"basket-plain-{members}-{seed}"
+    if not (out / "truth.json").exists():
+        _generator("basket").generate(raw, members=members, seed=seed)  # type: ignore[attr-defined]
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("members.csv", "truth.json"):
+            (out / name).write_bytes((raw / name).read_bytes())
+        duckdb.sql(
+            f"COPY (SELECT * EXCLUDE (benefit) FROM read_csv('{raw / 'events.csv'}', "
+            f"all_varchar = true)) TO '{out / 'events.csv'}' (HEADER)"
+        )
     return out
 
 
@@ -212,15 +236,15 @@ KNOBS: dict[str, dict[str, object]] = {
 
 def grade_one(world: str, seed: int, members: int) -> str:
     """One markdown row: the grading bar on one world and seed."""
-    from tenure.hva import discover
+    from tenure.hva import HvaEstimate, discover
     from tenure.store import connect
 
-    if world == "parla (stranger)":
-        out = _stranger_world(members, seed)
+    if world in ("parla (stranger)", "basketly (stranger)"):
+        out = (_stranger_world if world.startswith("parla") else _basket_world)(members, seed)
         truth = json.loads((out / "truth.json").read_text())
         result = discover(connect(out), window=7, horizon=truth["horizon_days"])
         singles = {e["candidate"]: (e["effect"], e["role"]) for e in truth["effects"]
-                   if e["segment"] is None and e["kind"] == "action"}  # fmt: skip
+                   if e.get("segment") is None and e["kind"] == "action"}  # fmt: skip
     else:
         from tenure.simulate import WorldConfig, simulate_world
 
@@ -240,17 +264,25 @@ def grade_one(world: str, seed: int, members: int) -> str:
     graded = [g for g in listed if g[3].balanced and g[3].overlap]
     flagged = [g for g in listed if g not in graded]
     hit = sum(e.adjusted_low <= eff <= e.adjusted_high for _, eff, _, e in graded)
-    decoys = [e for _, _, role, e in graded if role == "decoy"]
-    covered = sum(e.adjusted_low <= 0 <= e.adjusted_high for e in decoys)
-    harmful = [e for _, _, role, e in graded if role == "harmful"]
-    harm = "—" if not harmful else f"{harmful[0].adjusted_diff:+.3f}"
-    worst_decoy = min((rank[e.candidate.name] for e in decoys), default=10**9)
-    above = all(
-        rank[e.candidate.name] < worst_decoy for _, _, role, e in graded if role == "true_hva"
+    hit_all = sum(e.adjusted_low <= eff <= e.adjusted_high for _, eff, _, e in listed)
+
+    def decoys(rows: list[tuple[str, float, str, HvaEstimate]]) -> str:
+        found = [e for _, _, role, e in rows if role == "decoy"]
+        return f"{sum(e.adjusted_low <= 0 <= e.adjusted_high for e in found)}/{len(found)}"
+
+    def harm(rows: list[tuple[str, float, str, HvaEstimate]]) -> str:
+        return next((f"{e.adjusted_diff:+.3f}" for _, _, r, e in rows if r == "harmful"), "")
+
+    worst_decoy = min(
+        (rank[e.candidate.name] for _, _, r, e in listed if r == "decoy"), default=10**9
     )
+    above = all(rank[e.candidate.name] < worst_decoy for _, _, r, e in listed if r == "true_hva")
+    flagged_decoys = f" (flagged: {decoys(flagged)})" if decoys(flagged) != "0/0" else ""
+    harmful = harm(graded) or (f"{harm(flagged)} (flagged)" if harm(flagged) else "—")
     return (
         f"| {world} | {seed} | {members:,} | {hit}/{len(graded)} ({hit / max(len(graded), 1):.0%}) "
-        f"| {covered}/{len(decoys)} | {harm} | {'yes' if above else 'no'} "
+        f"| {hit_all}/{len(listed)} "
+        f"| {decoys(graded)}{flagged_decoys} | {harmful} | {'yes' if above else 'no'} "
         f"| {', '.join(a + (' (an HVA!)' if e.is_hva else '') for a, _, _, e in flagged) or '—'} |"
     )
 
@@ -262,11 +294,14 @@ def grade(members: int, seeds: list[int], worlds: list[str]) -> None:
     head = [
         f"HVA discovery graded on truth-known worlds (`.venv/bin/python benchmarks/bench_hva.py "
         f"--grade --members {members}`): window 7, horizon 90, default adjustment. Coverage and "
-        "decoys count the candidates Tenure scores; those its diagnostics flag are listed.",
+        "decoys count the candidates Tenure scores; those its diagnostics flag are listed, counted "
+        "in the coverage of every single action and shown apart in the decoy and harmful columns; "
+        "the ranking column is over every single action. Basketly is graded as a copy without "
+        "its benefit column, so that its decoys (actions with no benefit) are candidates.",
         "",
-        "| world | seed | members | single-action coverage | decoys covering 0 | harmful (adjusted) "
-        "| true HVAs above every decoy | flagged by Tenure, not scored |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| world | seed | members | single-action coverage | flagged included | decoys covering 0 "
+        "| harmful (adjusted) | true HVAs above every decoy | flagged by Tenure, not scored |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for world in worlds:
         for seed in seeds:
@@ -305,7 +340,8 @@ def main() -> None:
     parser.add_argument("--stranger", action="store_true", help="Time on the Parla world.")
     parser.add_argument("--grade", action="store_true", help="Grade on truth-known worlds.")
     parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--worlds", default="parla (stranger)," + ",".join(KNOBS))
+    worlds = ["parla (stranger)", "basketly (stranger)", *KNOBS]
+    parser.add_argument("--worlds", default=",".join(worlds))
     args = parser.parse_args()
     if args.part:
         print(json.dumps(PARTS[args.part](args.world)))
