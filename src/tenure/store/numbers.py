@@ -40,19 +40,25 @@ def numeric_attributes(
     """
     types: dict[str, str] = {}
     for name in attributes:
-        text = pc.utf8_trim_whitespace(table.column(name))
-        if text.null_count == len(text):
-            continue
-        for pattern, arrow, sql in (
-            (_INTEGER, pa.int64(), "BIGINT"),
-            (_DECIMAL, pa.float64(), "DOUBLE"),
-        ):
-            if pc.all(pc.match_substring_regex(text, pattern), skip_nulls=True).as_py():
-                number = pc.cast(pc.replace_substring_regex(text, r"^\+", ""), arrow)
-                if sql == "DOUBLE" and not pc.all(pc.is_finite(number), skip_nulls=True).as_py():
-                    break  # 1e309 is past a double: the column stays as written
-                i = table.column_names.index(name)
-                table = table.set_column(i, name, number)
-                types[name] = sql
-                break
+        typed = _as_number(pc.utf8_trim_whitespace(table.column(name)))
+        if typed is not None:
+            table = table.set_column(table.column_names.index(name), name, typed[0])
+            types[name] = typed[1]
     return table, types
+
+
+def _as_number(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str] | None:
+    """The values as ``BIGINT`` or ``DOUBLE`` numbers, or None when one of them is not one."""
+    if text.null_count == len(text):
+        return None
+
+    def every(pattern: str) -> bool:
+        return bool(pc.all(pc.match_substring_regex(text, pattern), skip_nulls=True).as_py())
+
+    unsigned = pc.replace_substring_regex(text, r"^\+", "")
+    if every(_INTEGER):
+        return pc.cast(unsigned, pa.int64()), "BIGINT"
+    if not every(_DECIMAL):
+        return None
+    number = pc.cast(unsigned, pa.float64())
+    return (number, "DOUBLE") if pc.all(pc.is_finite(number), skip_nulls=True).as_py() else None
