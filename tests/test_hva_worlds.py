@@ -3,6 +3,9 @@
 * **Parla** (``tests/worlds/stranger.py``): an independent generator written blind to the HVA
   code, with every action a benefit, busy heavy-tailed first weeks, pre-signup history,
   churn only at billing boundaries and continuous attributes. Graded on its ``truth.json``.
+* **Basketly** (``tests/worlds/basket.py``): a second blind generator — CSV, events in time
+  order, sparse first weeks, a mixed benefit convention, cancellation on any day, attributes
+  the contract does not name (one continuous) and true HVAs nearly every heavy user does.
 * **Tenure's simulator under other conventions** (``WorldConfig`` knobs): every action a
   benefit, no ``benefit`` column, small and large first sessions, churn only at renewals,
   heavy-tailed activity, an unobserved frailty, a cohort trend.
