@@ -132,3 +132,19 @@ def test_hva_on_a_csv_copy_adjusts_as_on_the_parquet_original(tmp_path: Path) ->
         assert other.adjusted_diff == pytest.approx(e.adjusted_diff, abs=1e-9), name
         assert [b.covariate for b in other.balance] == [b.covariate for b in e.balance]
     assert "distance_km" in [b.covariate for b in next(iter(pq_rows.values())).balance]
+
+
+def test_a_strangers_members_file_still_types_its_numbers(tmp_path: Path) -> None:
+    """A BOM, CRLF line ends, quoted fields, columns in another order and spaces round values."""
+    folder = tmp_path / "stranger"
+    folder.mkdir()
+    (folder / "members.csv").write_bytes(
+        "\ufeffdistance_km,member_id,household_size,signup_at\r\n"
+        '" 3.5","m1","2",2024-01-01T09:00:00+09:00\r\n'
+        '"12","m,2", 4 ,2024-01-02\r\n'.encode()
+    )
+    rows = connect(folder).members.order_by("member_id").to_pyarrow()
+    assert rows.schema.field("distance_km").type == pa.float64()
+    assert rows.schema.field("household_size").type == pa.int64()
+    got = {r["member_id"]: (r["distance_km"], r["household_size"]) for r in rows.to_pylist()}
+    assert got == {"m1": (3.5, 2), "m,2": (12.0, 4)}
