@@ -38,7 +38,9 @@ def _typed(values: list[str | None]) -> str | None:
         (["9" * 19, "1"], "DOUBLE"),  # more digits than an int64 is sure to hold
         (["02139", "94110"], None),  # a leading zero: an identifier, not a quantity
         (["0.5", "00.5"], None),
-        (["1", "nan"], None),
+        (["1", "nan", "NA", "N/A", "NULL", "None"], "BIGINT"),  # the contract's missing values
+        (["12.5", "n/a"], "DOUBLE"),
+        (["NA", "NA", None], None),  # Namibia, not a missing number
         (["1", "inf"], None),
         (["1", "1e309"], None),
         (["1", "two"], None),
@@ -54,7 +56,7 @@ def test_a_column_is_a_number_only_when_every_value_is_one(
 
 def test_the_cast_values_are_the_written_numbers() -> None:
     table, _ = numeric_attributes(
-        pa.table({"n": ["+3", " 12", None], "d": ["1e3", ".5", "-2."], "t": ["1", "a", "b"]}),
+        pa.table({"n": ["+3", " 12", "N/A"], "d": ["1e3", ".5", "-2."], "t": ["1", "a", "b"]}),
         ["n", "d", "t"],
     )
     assert table.column("n").to_pylist() == [3, 12, None]

@@ -9,9 +9,12 @@ would silently drop it as a text column with too many values. So such a column b
 ``BIGINT`` when every value written is a whole number of at most 18 digits, ``DOUBLE`` when
 every value is a decimal number, and stays text otherwise.
 
-A value with a leading zero (``007``, a ZIP code ``02139``) is text: a number would lose its
-zeros, so the column is an identifier, not a quantity. ``nan``, ``inf`` and a value past a
-double's range (``1e309``) are text too. An empty column stays text (nothing to type).
+The contract's spellings of a missing value (``NA``, ``N/A``, ``NULL``, ``NaN``, ``None``…)
+are missing in such a column, as in the contract's own number columns: exporters write them
+for a missing age. A column of nothing else stays text (``NA`` may be Namibia). A value with
+a leading zero (``007``, a ZIP code ``02139``) is text: a number would lose its zeros, so the
+column is an identifier, not a quantity. ``inf`` and a value past a double's range
+(``1e309``) are text too, and so is an empty column (nothing to type).
 
 Only the members table's attributes are typed: the extra columns of events and the context
 columns of exposures are levels (a placement, a slot), matched as text by the messaging
@@ -24,6 +27,8 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tenure.schema import NULL_TOKENS
 
 __all__ = ["numeric_attributes"]
 
@@ -49,6 +54,8 @@ def numeric_attributes(
 
 def _as_number(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, str] | None:
     """The values as ``BIGINT`` or ``DOUBLE`` numbers, or None when one of them is not one."""
+    missing = pc.is_in(text, value_set=pa.array(NULL_TOKENS))
+    text = pc.if_else(missing, pa.scalar(None, pa.string()), text)
     if text.null_count == len(text):
         return None
 
