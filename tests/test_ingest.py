@@ -259,6 +259,53 @@ def test_events_in_chunks_load_what_one_statement_loads(tmp_path: Path) -> None:
     assert ("events/part-0.parquet", 600) in lines  # the last row group's bad row
 
 
+def test_a_csv_events_file_read_in_runs_loads_what_one_read_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An events CSV is read a run of records at a time (bounded memory); nothing changes.
+
+    Blocks of 4 records and chunks of at most 9 rows cut a 60-record file with a BOM, CRLF
+    line ends, a blank line, short and long records and bad values into eight runs.
+    """
+    from tenure.store import stage
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    ids = [f"m{i:02d}" for i in range(12)]
+    (folder / "members.csv").write_text(
+        "member_id,signup_at\n" + "".join(f"{m},2024-01-01\n" for m in ids)
+    )
+    rows = [
+        f"{ids[i % 12]},2024-02-{1 + i % 27:02d}T10:00:00Z,video.stream,{i % 5}" for i in range(60)
+    ]
+    rows[7] = "m01,2024-02-02,video.stream"  # a field short
+    rows[23] = "m02,2024-02-02,video.stream,1,extra"  # a field too many
+    rows[31] = "m03,yesterday,video.stream,1"  # a bad timestamp
+    rows[44] = "ghost,2024-02-02,video.stream,1"  # an unknown member
+    rows[52] = "m04,2024-02-02,video.stream,-3"  # negative money
+    body = "\r\n".join(rows[:30]) + "\r\n\r\n" + "\r\n".join(rows[30:]) + "\r\n"
+    (folder / "events.csv").write_bytes(("\ufeffmember_id,ts,action,value\r\n" + body).encode())
+    whole = ingest(folder, tmp_path / "whole.duckdb", as_of=AS_OF)
+    monkeypatch.setattr(stage, "CSV_BLOCK", 4)
+    parts = ingest(folder, tmp_path / "parts.duckdb", as_of=AS_OF, chunk_rows=9)
+    assert parts.tables == whole.tables
+    events = {c.table: c for c in whole.tables}["events"]
+    assert (events.read, events.accepted, events.quarantined) == (60, 55, 5)
+    got, ref = _everything(tmp_path / "parts.duckdb"), _everything(tmp_path / "whole.duckdb")
+    assert got == ref
+    quarantined = {(q[2], q[3]) for q in got[1]}
+    assert {line for line, _ in quarantined} == {9, 25, 34, 47, 55}  # header = line 1, a blank 32
+    assert got[1][0][3] == got[1][1][3] == "wrong number of fields"
+    assert got[1][0][5] == "m01,2024-02-02,video.stream"
+    from tenure.schema import CONTRACTS
+    from tenure.store.sources import find_sources
+
+    with duckdb.connect() as con:
+        (events_csv,) = find_sources(folder).tables["events"]
+        cut = stage.chunks([stage.open_file(con, events_csv, CONTRACTS["events"], {})], 9)
+    assert [f.span for c in cut for f in c] == [(k, min(k + 8, 60)) for k in range(0, 60, 8)]
+
+
 def test_chunks_cut_a_big_parquet_file_at_row_groups(tmp_path: Path) -> None:
     from tenure.schema import CONTRACTS
     from tenure.store.sources import find_sources

@@ -30,7 +30,14 @@ import pyarrow.csv as pacsv
 
 from tenure.errors import DataContractError
 
-__all__ = ["CsvRead", "read_csv_text"]
+__all__ = [
+    "CsvLayout",
+    "CsvRead",
+    "csv_layout",
+    "malformed_records",
+    "read_csv_records",
+    "read_csv_text",
+]
 
 IntArray = npt.NDArray[np.int64]
 _CHUNK = 1 << 24
@@ -76,10 +83,14 @@ def _header(path: Path, name: str) -> list[str]:
     raise DataContractError("is empty (expected a header line naming the columns)", file=name)
 
 
-def _layout_fast(path: Path) -> tuple[IntArray, IntArray] | None:
-    """(start line, field count) of every non-blank line, or None if the file has quotes/CRs."""
+def _layout_fast(path: Path) -> tuple[IntArray, IntArray, IntArray] | None:
+    """(start line, field count, start byte) of every non-blank line.
+
+    None if the file has quotes or bare CRs. Bytes count the decompressed text.
+    """
     empty_parts: list[npt.NDArray[np.bool_]] = []
     comma_parts: list[IntArray] = []
+    byte_parts: list[IntArray] = []
     lines_before = 0
     prev_nl = -1  # global position of the last newline seen
     prev_byte = 10
@@ -94,6 +105,7 @@ def _layout_fast(path: Path) -> tuple[IntArray, IntArray] | None:
         if cr.size and (cr[-1] == buf.size - 1 or not np.all(buf[cr + 1] == 10)):
             return None  # a bare CR line end (or one split by the chunk): the csv module
         starts = np.concatenate(([prev_nl - offset], nl[:-1])) + 1
+        byte_parts.append(starts + offset)
         length = nl - starts
         before = np.where(nl > 0, buf[np.maximum(nl - 1, 0)], prev_byte)
         empty_parts.append((length == 0) | ((length == 1) & (before == 13)))
@@ -112,12 +124,13 @@ def _layout_fast(path: Path) -> tuple[IntArray, IntArray] | None:
     if tail > 0 and not (tail == 1 and prev_byte == 13):
         empty_parts.append(np.zeros(1, dtype=bool))
         comma_parts.append(carried)
+        byte_parts.append(np.array([prev_nl + 1], dtype=np.int64))
     if not empty_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     empty = np.concatenate(empty_parts)
     fields = np.concatenate(comma_parts) + 1
     keep = np.flatnonzero(~empty)
-    return (keep + 1).astype(np.int64), fields[keep]
+    return (keep + 1).astype(np.int64), fields[keep], np.concatenate(byte_parts)[keep]
 
 
 def _layout_csv(path: Path, name: str) -> tuple[IntArray, IntArray]:
@@ -163,16 +176,34 @@ def _refuse_unterminated(path: Path, name: str, start: int) -> None:
                 ) from exc
 
 
-def read_csv_text(path: Path, name: str) -> CsvRead:
-    """Read `path` with every column as text (empty is null) and number its records.
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where a CSV file's records are: its header, and each record's line and field count.
 
-    Parameters
-    ----------
-    path
-        The CSV file (``.csv``, ``.csv.gz`` or ``.csv.bz2``).
-    name
-        How to name the file in errors and in the quarantine.
+    ``offsets`` are the byte where each record starts, then the file's size, for a plain
+    (uncompressed) file without quotes: any run of its records can then be read alone
+    (:func:`read_csv_records` with a ``span``), so a large file need not be in memory at
+    once. None for other files, which are read whole.
     """
+
+    header: list[str]
+    starts: IntArray
+    fields: IntArray
+    offsets: IntArray | None
+
+    @property
+    def records(self) -> int:
+        """Records after the header, malformed ones included."""
+        return int(self.starts.size)
+
+    @property
+    def good(self) -> npt.NDArray[np.bool_]:
+        """Which records have as many fields as the header."""
+        return np.asarray(self.fields == len(self.header))
+
+
+def csv_layout(path: Path, name: str) -> CsvLayout:
+    """Check `path`'s header and find its records (one scan of the bytes, no parsing)."""
     header = _header(path, name)
     clean = [h.strip() for h in header]
     if any(not h for h in clean):
@@ -185,11 +216,69 @@ def read_csv_text(path: Path, name: str) -> CsvRead:
             "rename or drop the copies",
             file=name,
         )
-    layout = _layout_fast(path)
-    quoted = layout is None
-    starts, fields = _layout_csv(path, name) if layout is None else layout
-    starts, fields = starts[1:], fields[1:]  # the header is the first record
+    fast = _layout_fast(path)
+    if fast is None:
+        starts, fields = _layout_csv(path, name)
+        return CsvLayout(header, starts[1:], fields[1:], None)
+    starts, fields, at = fast
+    plain = path.name.lower().endswith(".csv")
+    offsets = np.append(at[1:], path.stat().st_size) if plain and at.size else None
+    return CsvLayout(header, starts[1:], fields[1:], offsets)
+
+
+def malformed_records(path: Path, layout: CsvLayout) -> list[tuple[int, str, str]]:
+    """(line, reason, raw text) of each record whose field count is not the header's.
+
+    Read from the records' own bytes (a file with ``offsets`` is quote-free, so a record is
+    one line), as :func:`read_csv_records` finds them while parsing.
+    """
+    assert layout.offsets is not None
+    bad = np.flatnonzero(~layout.good)
+    out = []
+    with path.open("rb") as fh:
+        for i in bad:
+            fh.seek(int(layout.offsets[i]))
+            text = fh.readline().decode("utf-8", errors="replace").rstrip("\r\n")
+            why = f"expected {len(layout.header)} fields, found {int(layout.fields[i])}"
+            out.append((int(layout.starts[i]), why, text))
+    return out
+
+
+def read_csv_text(path: Path, name: str) -> CsvRead:
+    """Read `path` with every column as text (empty is null) and number its records.
+
+    Parameters
+    ----------
+    path
+        The CSV file (``.csv``, ``.csv.gz`` or ``.csv.bz2``).
+    name
+        How to name the file in errors and in the quarantine.
+    """
+    return read_csv_records(path, name, csv_layout(path, name))
+
+
+def read_csv_records(
+    path: Path, name: str, layout: CsvLayout, span: tuple[int, int] | None = None
+) -> CsvRead:
+    """The records ``span`` (``[start, stop)``, all by default) of a file laid out as `layout`.
+
+    A span needs ``layout.offsets``: the header's bytes and the span's are parsed, nothing
+    else of the file is read.
+    """
+    header = layout.header
+    clean = [h.strip() for h in header]
+    quoted = layout.offsets is None
+    lo, hi = span if span is not None else (0, layout.records)
+    starts, fields = layout.starts[lo:hi], layout.fields[lo:hi]
     good = fields == len(header)
+    source: Path | io.BytesIO = path
+    if span is not None:
+        assert layout.offsets is not None
+        first = int(layout.offsets[0]) if layout.records else path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(first)
+            fh.seek(int(layout.offsets[lo]))
+            source = io.BytesIO(head + fh.read(int(layout.offsets[hi]) - int(layout.offsets[lo])))
     texts: list[str] = []
 
     def on_invalid(row: Any) -> str:
@@ -198,7 +287,7 @@ def read_csv_text(path: Path, name: str) -> CsvRead:
 
     try:
         table = pacsv.read_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(use_threads=bool(good.all()), block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 newlines_in_values=quoted, invalid_row_handler=on_invalid

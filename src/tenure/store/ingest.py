@@ -46,6 +46,7 @@ from tenure.store.stage import (
     Opened,
     StagedTable,
     chunks,
+    malformed_rows,
     open_file,
     stage_database_table,
     stage_table,
@@ -300,20 +301,20 @@ def _staged_parts(
     The malformed records (CSV rows with the wrong number of fields) of the whole table go
     to the quarantine before any checked row, as when the table was one statement.
     """
-    whole = stage_table(con, contract, opened)
-    if whole.malformed:
+    malformed = malformed_rows(contract, opened)
+    if malformed:
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
             [
                 [contract.name, f, line, "wrong number of fields", why, text]
-                for f, line, why, text, _ in whole.malformed
+                for f, line, why, text, _ in malformed
             ],
         )
     if contract.name == "members":
-        keys = sorted({k for *_, k in whole.malformed if k})
+        keys = sorted({k for *_, k in malformed if k})
         con.execute("CREATE TEMP TABLE malformed_keys AS SELECT unnest(?::VARCHAR[]) AS k", [keys])
     if len(parts) == 1:
-        yield whole
+        yield stage_table(con, contract, opened)
         return
     for part in parts:
         yield stage_table(con, contract, part, opened)
@@ -616,7 +617,7 @@ def _dictionary_values(files: list[Opened], column: str) -> pa.ChunkedArray | No
     nulls = False
     for f in files:
         raw = [r for r, target in f.columns.items() if target == column]
-        if f.arrow is not None or f.span is not None or len(raw) != 1 or "." in raw[0]:
+        if f.source.kind == "csv" or f.span is not None or len(raw) != 1 or "." in raw[0]:
             return None
         if raw[0] in (f.added or {}) or f.types.get(column) != "VARCHAR":
             return None
