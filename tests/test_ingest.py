@@ -306,6 +306,25 @@ def test_a_csv_events_file_read_in_runs_loads_what_one_read_loads(
     assert [f.span for c in cut for f in c] == [(k, min(k + 8, 60)) for k in range(0, 60, 8)]
 
 
+def test_a_csv_run_that_is_not_utf8_stops_the_ingest_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in runs, a CSV's bad bytes are met late, after other runs loaded: still refused."""
+    from tenure.store import stage
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "members.csv").write_text("member_id,signup_at\nm1,2024-01-01\n")
+    rows = [b"m1,2024-02-01,video.stream"] * 20
+    rows[17] = b"m1,2024-02-01,video.str\xffeam"
+    (folder / "events.csv").write_bytes(b"member_id,ts,action\n" + b"\n".join(rows) + b"\n")
+    monkeypatch.setattr(stage, "CSV_BLOCK", 4)
+    db = tmp_path / "t.duckdb"
+    with pytest.raises(DataContractError, match=r"events.csv.*not UTF-8"):
+        ingest(folder, db, as_of=AS_OF, chunk_rows=8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # no database, no partial file
+
+
 def test_chunks_cut_a_big_parquet_file_at_row_groups(tmp_path: Path) -> None:
     from tenure.schema import CONTRACTS
     from tenure.store.sources import find_sources
