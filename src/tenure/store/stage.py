@@ -44,7 +44,11 @@ CSV_RUN_BYTES = 256 * 2**20
 
 @dataclass
 class Opened:
-    """One file, opened: its columns (after mapping) and, for CSV, its rows already read."""
+    """One file, opened: its columns (after mapping), and for a CSV its rows.
+
+    Those rows are read already (``arrow``), or their places are known (``layout``) so that
+    a run of them at a time is read when staged.
+    """
 
     source: SourceFile
     columns: dict[str, str]
@@ -88,7 +92,7 @@ def open_file(
     contract: TableContract,
     mapping: Mapping[str, str],
 ) -> Opened:
-    """Read a file's header (and a CSV's rows) and check its columns against the contract."""
+    """Read a file's header (and a CSV's layout, or its rows) and check its columns."""
     if src.kind == "csv":
         layout = csv_layout(src.path, src.name)
         if contract.name != "members" and layout.offsets is not None:
