@@ -183,13 +183,15 @@ class CsvLayout:
     ``offsets`` are the byte where each record starts, then the file's size, for a plain
     (uncompressed) file without quotes: any run of its records can then be read alone
     (:func:`read_csv_records` with a ``span``), so a large file need not be in memory at
-    once. None for other files, which are read whole.
+    once. None for other files, which are read whole. ``quoted``: the csv module laid the
+    file out (it has quotes or bare CR line ends), so a value may hold a newline.
     """
 
     header: list[str]
     starts: IntArray
     fields: IntArray
     offsets: IntArray | None
+    quoted: bool
 
     @property
     def records(self) -> int:
@@ -219,11 +221,11 @@ def csv_layout(path: Path, name: str) -> CsvLayout:
     fast = _layout_fast(path)
     if fast is None:
         starts, fields = _layout_csv(path, name)
-        return CsvLayout(header, starts[1:], fields[1:], None)
+        return CsvLayout(header, starts[1:], fields[1:], None, quoted=True)
     starts, fields, at = fast
     plain = path.name.lower().endswith(".csv")
     offsets = np.append(at[1:], path.stat().st_size) if plain and at.size else None
-    return CsvLayout(header, starts[1:], fields[1:], offsets)
+    return CsvLayout(header, starts[1:], fields[1:], offsets, quoted=False)
 
 
 def malformed_records(path: Path, layout: CsvLayout) -> list[tuple[int, str, str]]:
@@ -267,10 +269,8 @@ def read_csv_records(
     """
     header = layout.header
     clean = [h.strip() for h in header]
-    quoted = layout.offsets is None
     lo, hi = span if span is not None else (0, layout.records)
-    starts, fields = layout.starts[lo:hi], layout.fields[lo:hi]
-    good = fields == len(header)
+    starts, fields, good = layout.starts[lo:hi], layout.fields[lo:hi], layout.good[lo:hi]
     source: Path | io.BytesIO = path
     if span is not None:
         assert layout.offsets is not None
@@ -290,7 +290,7 @@ def read_csv_records(
             source,
             read_options=pacsv.ReadOptions(use_threads=bool(good.all()), block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
-                newlines_in_values=quoted, invalid_row_handler=on_invalid
+                newlines_in_values=layout.quoted, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
