@@ -18,7 +18,7 @@ from tenure.hva.result import Guards
 
 
 def _counts(rng: np.random.Generator, c: int, s: int) -> tuple[np.ndarray, ...]:
-    """A strata design (intercept, a 4-level factor, a number) and (C, 3, S) arm counts."""
+    """A strata design (intercept, a 4-level factor, a number) and (C, 5, S) arm counts."""
     level = rng.integers(0, 4, s)
     x = np.column_stack([np.ones(s), *(level == k for k in (1, 2, 3)), rng.normal(size=s)])
     pop = rng.integers(20, 80, (c, s)).astype(float)
@@ -27,7 +27,8 @@ def _counts(rng: np.random.Generator, c: int, s: int) -> tuple[np.ndarray, ...]:
     def arm(n: np.ndarray) -> np.ndarray:
         seen = rng.binomial(n.astype(int), 0.8).astype(float)
         kept = rng.binomial(seen.astype(int), rng.uniform(0.5, 0.9, (c, 1))).astype(float)
-        return np.stack([n, seen, kept], axis=1)
+        z = n * rng.normal(size=n.shape)  # the within-stratum index's sums
+        return np.stack([n, seen, kept, z, z * seen / np.maximum(n, 1)], axis=1)
 
     return x, arm(treated), arm(pop - treated)
 

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tenure.hva.aggregate import _Coding, _pair_tables, _Summed
+from tenure.hva.aggregate import SUMS, _Coding, _pair_tables, _Summed
 from tenure.hva.uses import codes
+from tenure.hva.within import WithinStratum
 
 ACT_EDGES, D1_EDGES = (3.0, 6.0, 10.0), (2.0, 5.0)
 
@@ -25,10 +26,14 @@ def _coding(members: int, actions: int, rng: np.random.Generator) -> _Coding:
     code.act_edges, code.d1_edges = ACT_EDGES, D1_EDGES
     code.n_act, code.n_d1 = len(ACT_EDGES) + 1, len(D1_EDGES) + 1
     code.n_a = actions
+    code.within = WithinStratum(rng.normal(size=members), (0.3, -0.02), (-0.1, 0.01))
+    code.z = code.within.fixed + rng.normal(size=members)  # any member value: summed as it is
     return code
 
 
-def _batch(members: int, actions: int, rng: np.random.Generator) -> tuple[dict, dict]:
+def _batch(
+    members: int, actions: int, rng: np.random.Generator, code: _Coding
+) -> tuple[dict, dict]:
     """Member columns and one batch of window uses (a member's actions in random order)."""
     base = {
         "d0": rng.integers(0, 15, members),
@@ -56,6 +61,7 @@ def _batch(members: int, actions: int, rng: np.random.Generator) -> tuple[dict, 
         "n1": n1,
         "da": da,
         "dd": dd,
+        "z_a": code.within.index(m, base["d0"][m] - n0, base["d1"][m] - n1),
     }
     return base, uses
 
@@ -79,8 +85,18 @@ def _reference(base: dict, code: _Coding, uses: dict, names: list[str]) -> pd.Da
         "dd_ij": code.dd(codes(d1, D1_EDGES) - codes(base["d1"][m], D1_EDGES)),
         **{c: base[c][m] for c in ("obs_h", "retained", "seg", "t", "event")},
     }
+    sums = {
+        "z": code.z[m],
+        "z_i": pairs["z_a_l"].to_numpy(),
+        "z_j": pairs["z_a_r"].to_numpy(),
+        "z_ij": code.within.index(m, d0, d1),
+    }
     frame = pd.DataFrame({c: np.asarray(cols[c]) for c in names})
-    return frame.groupby(names).size().rename("n").reset_index()
+    ref = frame.groupby(names).size().rename("n").reset_index()
+    if "sid" in names:
+        for c, v in sums.items():
+            ref[c] = frame.assign(_v=v).groupby(names)["_v"].sum().to_numpy()
+    return ref
 
 
 @pytest.mark.parametrize("packed", [True, False], ids=["packed-keys", "frames"])
@@ -88,13 +104,13 @@ def test_pairs_match_a_self_merge(packed: bool) -> None:
     rng = np.random.default_rng(11)
     members, actions = 300, 6
     code = _coding(members, actions, rng)
-    base, uses = _batch(members, actions, rng)
+    base, uses = _batch(members, actions, rng, code)
     shifts = {f"{k}_{s}": n for s in ("i", "j", "ij") for k, n in (("da", 4), ("dd", 3))}
     specs = {  # the pairs' keys are packed sparsely, the curve's counted densely
         "pairs": {"i": actions, "j": actions, "sid": 100, **shifts, "obs_h": 2, "retained": 2},
         "pairs_curve": {"i": actions, "j": actions, "seg": 3, "t": 5, "event": 2},
     }
-    tables = tuple(_Summed(spans) for spans in specs.values())
+    tables = tuple(_Summed(spans, SUMS.get(name, ())) for name, spans in specs.items())
     assert tables[0].dense is None and tables[1].dense is not None
     for table in tables:
         if not packed:
@@ -103,8 +119,8 @@ def test_pairs_match_a_self_merge(packed: bool) -> None:
     for part in (uses["m"] < half, uses["m"] >= half):
         _pair_tables(base, code, {c: v[part] for c, v in uses.items()}, tables)
     for table, names in zip(tables, (list(s) for s in specs.values()), strict=True):
-        cols, n = table.columns()
-        got = pd.DataFrame(cols).assign(n=n).sort_values(names, ignore_index=True)
+        cols, n, sums = table.columns()
+        got = pd.DataFrame(cols).assign(n=n, **sums).sort_values(names, ignore_index=True)
         ref = _reference(base, code, uses, names)
         assert len(ref) > 100
         pd.testing.assert_frame_equal(got, ref, check_dtype=False)

@@ -1,4 +1,8 @@
-"""The running sum of one count table over batches: dense, packed-key and frame paths agree."""
+"""The running sum of one count table over batches: dense, packed-key and frame paths agree.
+
+Each table also sums a float column per cell (the within-stratum index), checked against
+pandas' ``groupby(...).sum()`` of every row.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +23,24 @@ from tenure.hva.aggregate import _Summed
 )
 def test_batches_sum_to_the_groupby_of_all_rows(spans: dict[str, int]) -> None:
     rng = np.random.default_rng(3)
-    table = _Summed(spans)
+    table = _Summed(spans, sums=("z",))
     batches = []
     for size in (1000, 1, 2500, 700):
         cols = {c: rng.integers(0, min(s, 7), size) * (s // min(s, 7)) for c, s in spans.items()}
+        cols["z"] = rng.normal(size=size)
         batches.append(pd.DataFrame(cols))
         table.add(cols)
-    cols, n = table.columns()
-    got = pd.DataFrame(cols).assign(n=n).sort_values(list(spans), ignore_index=True)
-    ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
-    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    cols, n, sums = table.columns()
+    got = pd.DataFrame(cols).assign(n=n, **sums).sort_values(list(spans), ignore_index=True)
+    pd.testing.assert_frame_equal(got, _reference(batches, list(spans)), check_dtype=False)
+
+
+def _reference(batches: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    rows = pd.concat(batches)
+    ref = rows.groupby(keys).size().rename("n").reset_index()
+    if "z" in rows:
+        ref["z"] = rows.groupby(keys)["z"].sum().to_numpy()
+    return ref
 
 
 def test_batches_past_the_merge_threshold_fold_into_the_running_table() -> None:
@@ -42,10 +54,9 @@ def test_batches_past_the_merge_threshold_fold_into_the_running_table() -> None:
         batches.append(pd.DataFrame(cols))
         table.add(cols)
         assert table.n_pending == 0 or size == 1  # the big batches were folded in at once
-    cols, n = table.columns()
+    cols, n, _ = table.columns()
     got = pd.DataFrame(cols).assign(n=n)
-    ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
-    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    pd.testing.assert_frame_equal(got, _reference(batches, list(spans)), check_dtype=False)
 
 
 @pytest.mark.parametrize(
@@ -55,14 +66,14 @@ def test_batches_past_the_merge_threshold_fold_into_the_running_table() -> None:
 def test_tables_of_other_batches_absorbed(spans: dict[str, int]) -> None:
     """Two tables counted from different batches (two threads' shares) sum into one."""
     rng = np.random.default_rng(11)
-    mine, theirs = _Summed(spans), _Summed(spans)
+    mine, theirs = _Summed(spans, sums=("z",)), _Summed(spans, sums=("z",))
     batches = []
     for i, size in enumerate((900, 2000, 1, 400)):
         cols = {c: rng.integers(0, min(s, 7), size) * (s // min(s, 7)) for c, s in spans.items()}
+        cols["z"] = rng.normal(size=size)
         batches.append(pd.DataFrame(cols))
         (mine if i % 2 else theirs).add(cols)
     mine.absorb(theirs)
-    cols, n = mine.columns()
-    got = pd.DataFrame(cols).assign(n=n)
-    ref = pd.concat(batches).groupby(list(spans)).size().rename("n").reset_index()
-    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    cols, n, sums = mine.columns()
+    got = pd.DataFrame(cols).assign(n=n, **sums).sort_values(list(spans), ignore_index=True)
+    pd.testing.assert_frame_equal(got, _reference(batches, list(spans)), check_dtype=False)

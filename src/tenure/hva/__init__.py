@@ -169,6 +169,7 @@ def discover(
     # From here only the small parts of the landmark are needed: its per-member and per-use
     # arrays (the bulk of the memory at a million members) are dropped before the models.
     design, benefits, notes, latest = lm.design, lm.benefits, lm.notes, lm.latest_horizon
+    within = dict(zip(lm.within.names, lm.within.coef, strict=True))
     actions, ks = lm.actions, lm.thresholds
     del lm
     arms = build_arms(
@@ -209,6 +210,7 @@ def discover(
         "latest_observable_horizon": latest,
         "censoring": "IPCW: observability modelled on the covariates and arm; standardised over every landmark member",
         "interval": "Newcombe hybrid score interval on effective sizes",
+        "within_stratum": within,
     }
     return HvaResult(params=params, estimates=tuple(rows), warnings=notes)
 

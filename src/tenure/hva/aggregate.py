@@ -5,6 +5,8 @@ the engine work):
 
 * ``totals`` — members per (stratum, horizon observable, retained); ``totals_nb`` the same by
   the stratum whose activity leaves out benefit actions (for "≥ k distinct benefits");
+  beside each count, the tables keyed by strata sum the members' within-stratum index
+  (:data:`SUMS`, :mod:`tenure.hva.within`);
 * ``curve`` — members per (segment code, days since landmark, churned);
 * ``uses`` — per (action, threshold level, early, stratum, stratum without the action's own
   events, observable, retained); ``uses_curve`` per (action, level, early, segment, day, churned);
@@ -24,14 +26,16 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from tenure._types import IntArray
+from tenure._types import FloatArray, IntArray
 from tenure.hva.design import ACTIVITY, DAY0
 from tenure.hva.features import Landmark
 from tenure.hva.uses import codes
@@ -57,15 +61,16 @@ def _batch_rows(budget: int | None = None) -> int:
     return max(1 << 10, int((budget or COUNT_BUDGET_BYTES) // (8 * _ROW_ARRAYS)))
 
 
-def _summed(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
+def _summed(frames: list[pd.DataFrame], names: list[str], sums: Sequence[str] = ()) -> pd.DataFrame:
     """The sum of count tables over the same keys (one table, sorted like `group_count`'s)."""
     if not frames:
-        return _empty(*names, "n")
+        return _empty(*names, "n", sums=sums)
     if len(frames) == 1:
         return frames[0]
     allf = pd.concat(frames, ignore_index=True)
     cols = {c: allf[c].to_numpy(np.int64) for c in names}
-    return group_count(cols, allf["n"].to_numpy(np.int64))
+    totals = {c: allf[c].to_numpy(np.float64) for c in sums}
+    return group_count(cols, allf["n"].to_numpy(np.int64), sums=totals)
 
 
 class _Summed:
@@ -79,30 +84,42 @@ class _Summed:
     possible cells (the curves: action × level × segment × day) is a dense array of counts
     instead, and a table whose spans do not fit one ``int64`` is summed as frames
     (:func:`_summed`).
+
+    ``sums`` names float columns summed per cell beside the count (the within-stratum
+    index, :mod:`tenure.hva.within`).
     """
 
-    def __init__(self, spans: Mapping[str, int]) -> None:
+    def __init__(self, spans: Mapping[str, int], sums: Sequence[str] = ()) -> None:
         self.names = list(spans)
+        self.sum_names = tuple(sums)
         self.spans = [max(int(spans[c]), 1) for c in self.names]
         cells = math.prod(self.spans)
         self.packed = cells < _PACK_LIMIT
-        self.dense = np.zeros(cells, dtype=np.int64) if cells <= _DENSE_CELLS else None
+        dense = cells <= _DENSE_CELLS
+        self.dense = np.zeros(cells, dtype=np.int64) if dense else None
+        self.dense_sums = {c: np.zeros(cells) for c in self.sum_names} if dense else {}
         self.keys = np.zeros(0, dtype=np.int64)
         self.n = np.zeros(0, dtype=np.int64)
-        self.pending: list[tuple[IntArray, IntArray]] = []
+        self.sums = {c: np.zeros(0) for c in self.sum_names}
+        self.pending: list[tuple[IntArray, IntArray, dict[str, FloatArray]]] = []
         self.n_pending = 0
         self.frame: pd.DataFrame | None = None
 
-    def add(self, cols: Mapping[str, IntArray]) -> None:
-        """Count the rows of ``cols`` (coded columns, one array each) into the table."""
+    def add(self, cols: Mapping[str, npt.NDArray[Any]]) -> None:
+        """Count the rows of ``cols`` (coded columns and the float ``sums``) into the table."""
+        sums = {c: cols[c] for c in self.sum_names}
         if not self.packed:
-            part = group_count({c: cols[c] for c in self.names})
-            self.frame = part if self.frame is None else _summed([self.frame, part], self.names)
+            part = group_count({c: cols[c] for c in self.names}, sums=sums)
+            self.frame = (
+                part
+                if self.frame is None
+                else _summed([self.frame, part], self.names, self.sum_names)
+            )
             return
         key = np.zeros(np.asarray(cols[self.names[0]]).size, dtype=np.int64)
         for c, span in zip(self.names, self.spans, strict=True):
             key = key * span + cols[c]
-        self.add_keys(key)
+        self.add_keys(key, sums)
 
     def multipliers(self) -> dict[str, int] | None:
         """Each column's weight in the packed key (None when the table is not packed).
@@ -117,13 +134,28 @@ class _Summed:
             out[c], weight = weight, weight * span
         return out
 
-    def add_keys(self, key: IntArray) -> None:
-        """Count rows already packed into keys (``sum(column * weight)``, :meth:`multipliers`)."""
+    def add_keys(self, key: IntArray, sums: Mapping[str, FloatArray] | None = None) -> None:
+        """Count rows already packed into keys (``sum(column * weight)``, :meth:`multipliers`).
+
+        ``sums`` holds the rows' values of the table's float sums.
+        """
+        sums = sums or {}
         if self.dense is not None:
             self.dense += np.bincount(key, minlength=self.dense.size)
+            for c, total in self.dense_sums.items():
+                total += np.bincount(key, sums[c], total.size)
             return
-        k, n = np.unique(key, return_counts=True)
-        self.pending.append((k, n))
+        if self.sum_names:
+            order = np.argsort(key)
+            ordered = key[order]
+            start = _run_starts(ordered)
+            k = ordered[start]
+            n = np.diff(np.append(start, ordered.size)).astype(np.int64)
+            got = {c: np.add.reduceat(sums[c][order], start) for c in self.sum_names}
+        else:
+            k, n = np.unique(key, return_counts=True)
+            got = {}
+        self.pending.append((k, n, got))
         self.n_pending += k.size
         if self.n_pending >= max(self.keys.size, 1 << 20):
             self._merge()
@@ -133,13 +165,15 @@ class _Summed:
         if not self.packed:
             if other.frame is not None:
                 frames = [f for f in (self.frame, other.frame) if f is not None]
-                self.frame = _summed(frames, self.names)
+                self.frame = _summed(frames, self.names, self.sum_names)
             return
         if self.dense is not None and other.dense is not None:
             self.dense += other.dense
+            for c, total in self.dense_sums.items():
+                total += other.dense_sums[c]
             return
         other._merge()
-        self.pending.append((other.keys, other.n))
+        self.pending.append((other.keys, other.n, other.sums))
         self.n_pending += other.keys.size
         self._merge()
 
@@ -153,65 +187,91 @@ class _Summed:
         """
         if not self.pending:
             return
-        keys = np.concatenate([self.keys, *(k for k, _ in self.pending)])
-        n = np.concatenate([self.n, *(c for _, c in self.pending)])
+        keys = np.concatenate([self.keys, *(k for k, _, _ in self.pending)])
+        n = np.concatenate([self.n, *(c for _, c, _ in self.pending)])
+        sums = {
+            c: np.concatenate([self.sums[c], *(p[c] for _, _, p in self.pending)])
+            for c in self.sum_names
+        }
         self.pending, self.n_pending = [], 0
         if keys.size == 0:
             return
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        start = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        start = _run_starts(keys)
         self.keys = keys[start]
         self.n = np.add.reduceat(n[order], start).astype(np.int64)
+        self.sums = {c: np.add.reduceat(v[order], start) for c, v in sums.items()}
 
-    def columns(self) -> tuple[dict[str, IntArray], IntArray]:
-        """The coded columns of every non-empty cell, and its count."""
+    def columns(self) -> tuple[dict[str, IntArray], IntArray, dict[str, FloatArray]]:
+        """The coded columns of every non-empty cell, its count and its sums."""
         if not self.packed:
-            f = self.frame if self.frame is not None else _empty(*self.names, "n")
-            return {c: f[c].to_numpy(np.int64) for c in self.names}, f["n"].to_numpy(np.int64)
+            f = self.frame
+            if f is None:
+                f = _empty(*self.names, "n", sums=self.sum_names)
+            return (
+                {c: f[c].to_numpy(np.int64) for c in self.names},
+                f["n"].to_numpy(np.int64),
+                {c: f[c].to_numpy(np.float64) for c in self.sum_names},
+            )
         self._merge()
         if self.dense is not None:
             self.keys = np.flatnonzero(self.dense)
             self.n = self.dense[self.keys]
+            self.sums = {c: v[self.keys] for c, v in self.dense_sums.items()}
         packed = self.keys.copy()
         out: dict[str, IntArray] = {}
         for c, span in zip(self.names[::-1], self.spans[::-1], strict=True):
             out[c] = packed % span
             packed //= span
-        return {c: out[c] for c in self.names}, self.n
+        return {c: out[c] for c in self.names}, self.n, dict(self.sums)
 
 
 @dataclass(frozen=True)
 class HvaCounts:
     """Sufficient statistics for every candidate's naive and adjusted effect (see module)."""
 
-    totals: pd.DataFrame  # sid, obs_h, retained, n
-    totals_nb: pd.DataFrame  # sid, obs_h, retained, n (activity without benefit actions)
+    totals: pd.DataFrame  # sid, obs_h, retained, n, z
+    totals_nb: pd.DataFrame  # sid, obs_h, retained, n, z (activity without benefit actions)
     curve: pd.DataFrame  # seg, t, event, n
-    uses: pd.DataFrame  # a, level, early, sid, sid_a, obs_h, retained, n
+    uses: pd.DataFrame  # a, level, early, sid, sid_a, obs_h, retained, n, z, z_a
     uses_curve: pd.DataFrame  # a, level, early, seg, t, event, n
-    pairs: pd.DataFrame  # i, j, sid, sid_i, sid_j, sid_ij, obs_h, retained, n
+    pairs: pd.DataFrame  # i, j, sid, sid_i, sid_j, sid_ij, obs_h, retained, n, z, z_i, z_j, z_ij
     pairs_curve: pd.DataFrame  # i, j, seg, t, event, n
-    distinct: pd.DataFrame  # level, sid, obs_h, retained, n
+    distinct: pd.DataFrame  # level, sid, obs_h, retained, n, z
     distinct_curve: pd.DataFrame  # level, seg, t, event, n
-    first: pd.DataFrame  # a, first, sid_a, obs_h, retained, n (empty unless timing)
+    first: pd.DataFrame  # a, first, sid_a, obs_h, retained, n, z_a (empty unless timing)
     first_curve: pd.DataFrame  # a, first, seg, t, event, n
 
 
-def _empty(*cols: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64") for c in cols})
+def _empty(*cols: str, sums: Sequence[str] = ()) -> pd.DataFrame:
+    frame = {c: pd.Series(dtype="int64") for c in cols}
+    return pd.DataFrame({**frame, **{c: pd.Series(dtype="float64") for c in sums}})
 
 
-def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -> pd.DataFrame:
+def _run_starts(ordered: IntArray) -> IntArray:
+    """Where each run of equal values starts in a sorted array."""
+    return np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+
+
+def group_count(
+    cols: Mapping[str, IntArray],
+    weights: IntArray | None = None,
+    *,
+    sums: Mapping[str, FloatArray] | None = None,
+) -> pd.DataFrame:
     """``GROUP BY`` every column, ``n`` = rows (or the sum of ``weights``) per group.
+
+    ``sums`` are float columns summed per group as well (one output column each).
 
     >>> group_count({"a": np.array([1, 1, 2]), "b": np.array([0, 0, 5])}).to_dict("list")
     {'a': [1, 2], 'b': [0, 5], 'n': [2, 1]}
     """
     names = list(cols)
+    sums = sums or {}
     arrays = [np.asarray(cols[c], dtype=np.int64) for c in names]
     if not arrays or arrays[0].size == 0:
-        return _empty(*names, "n")
+        return _empty(*names, "n", sums=list(sums))
     # Each column as a code in [0, span): its offset from the minimum, or its factorised
     # value when its range is too wide to pack with the others.
     lows = [int(x.min()) for x in arrays]
@@ -224,7 +284,9 @@ def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -
             # Too many distinct combinations to pack even factorised: let pandas hash them.
             frame = pd.DataFrame(dict(zip(names, arrays, strict=True)))
             frame["n"] = 1 if weights is None else np.asarray(weights, dtype=np.int64)
-            out = frame.groupby(names, sort=False)["n"].sum().reset_index()
+            for c, v in sums.items():
+                frame[c] = np.asarray(v, dtype=np.float64)
+            out = frame.groupby(names, sort=False)[["n", *sums]].sum().reset_index()
             return out.sort_values(names, ignore_index=True)
         code, uniq = pd.factorize(arrays[wide], sort=True)
         codes[wide] = np.asarray(code, dtype=np.int64)
@@ -239,10 +301,12 @@ def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -
         dense = np.bincount(key, w, total)
         packed = np.flatnonzero(dense)
         n = np.rint(dense[packed]).astype(np.int64)
+        summed = {c: np.bincount(key, v, total)[packed] for c, v in sums.items()}
     else:
         group, uniq = pd.factorize(key, sort=True)
         n = np.rint(np.bincount(group, w)).astype(np.int64)
         packed = np.asarray(uniq, dtype=np.int64)
+        summed = {c: np.bincount(group, v, packed.size) for c, v in sums.items()}
     out_cols: dict[str, IntArray] = {}
     for i in range(len(names) - 1, -1, -1):
         code = packed % spans[i]
@@ -251,6 +315,8 @@ def group_count(cols: Mapping[str, IntArray], weights: IntArray | None = None) -
         out_cols[names[i]] = u[code] if u is not None else code + lows[i]
     frame = pd.DataFrame({c: out_cols[c] for c in names})
     frame["n"] = np.asarray(n, dtype=np.int64)
+    for c, total_c in summed.items():
+        frame[c] = total_c
     return frame
 
 
@@ -289,16 +355,19 @@ def aggregate_counts(
         threads or min(len(os.sched_getaffinity(0)), COUNT_THREADS),
     )
     out = {name: code.table(name, *table.columns()) for name, table in tables.items()}
-    out.setdefault("pairs", _empty(*_PAIR_TABLE, "n"))
+    out.setdefault("pairs", _empty(*_PAIR_TABLE, "n", sums=SUMS["pairs"]))
     out.setdefault("pairs_curve", _empty(*_PAIR_CURVE, "n"))
     for name, columns in _TIMING_TABLES.items():
-        out.setdefault(name, _empty(*columns, "n"))
-    out["totals"] = group_count({c: base[c] for c in ("sid", "obs_h", "retained")})
+        out.setdefault(name, _empty(*columns, "n", sums=SUMS.get(name, ())))
+    z, z_nb = lm.index["z"], lm.index["z_nb"]
+    stratum = ("sid", "obs_h", "retained")
+    out["totals"] = group_count({c: base[c] for c in stratum}, sums={"z": z})
     out["curve"] = group_count({c: base[c] for c in ("seg", "t", "event")})
     top = min(max_distinct, len(lm.actions))
     if distinct and lm.has_benefit and top > 0:
         out["totals_nb"] = group_count(
-            {"sid": base["sid_nb"], "obs_h": base["obs_h"], "retained": base["retained"]}
+            {"sid": base["sid_nb"], "obs_h": base["obs_h"], "retained": base["retained"]},
+            sums={"z": z_nb},
         )
         who = np.flatnonzero(n_uses > 0)
         level = np.minimum(n_uses[who], top).astype(np.int64)
@@ -308,7 +377,8 @@ def aggregate_counts(
                 "sid": base["sid_nb"][who],
                 "obs_h": base["obs_h"][who],
                 "retained": base["retained"][who],
-            }
+            },
+            sums={"z": z_nb[who]},
         )
         out["distinct_curve"] = group_count(
             {
@@ -319,8 +389,8 @@ def aggregate_counts(
             }
         )
     else:
-        out["totals_nb"] = _empty("sid", "obs_h", "retained", "n")
-        out["distinct"] = _empty("level", "sid", "obs_h", "retained", "n")
+        out["totals_nb"] = _empty(*stratum, "n", sums=("z",))
+        out["distinct"] = _empty("level", *stratum, "n", sums=("z",))
         out["distinct_curve"] = _empty("level", "seg", "t", "event", "n")
     return HvaCounts(**out)
 
@@ -347,7 +417,7 @@ def _count_uses(
     size = lm.members["sid"].size
 
     def work() -> tuple[dict[str, _Summed], IntArray]:
-        tables = {name: _Summed(spans) for name, spans in specs.items()}
+        tables = {name: _Summed(spans, SUMS.get(name, ())) for name, spans in specs.items()}
         n_uses = np.zeros(size, dtype=np.int64)
         while True:
             with lock:
@@ -380,7 +450,8 @@ def _count_batch(
     """Count one batch of window uses into the use tables (pairs by :func:`_pair_tables`)."""
     m = u["m"]
     member = {c: base[c][m] for c in ("obs_h", "retained", "seg", "t", "event")}
-    cols = {**u, **member, "sid": code.sid[m], "da": code.da(u["da"]), "dd": code.dd(u["dd"])}
+    cols = {**u, **member, "sid": code.sid[m], "da": code.da(u["da"]), "dd": code.dd(u["dd"]),
+            "z": code.z[m]}  # fmt: skip
     for name, table in tables.items():
         if not name.startswith("pairs"):
             table.add(cols)
@@ -395,6 +466,11 @@ _TIMING_TABLES = {
 _PAIR_TABLE = ("i", "j", "sid", "sid_i", "sid_j", "sid_ij", "obs_h", "retained")
 _PAIR_CURVE = ("i", "j", "seg", "t", "event")
 
+SUMS = {"uses": ("z", "z_a"), "first": ("z_a",), "pairs": ("z", "z_i", "z_j", "z_ij")}
+"""The float sums of the tables keyed by strata: the within-stratum index (:mod:`tenure.hva.within`)
+of each stratum column, ``z`` for ``sid`` and ``z_a`` for ``sid_a`` and so on (the tables
+built from the members' arrays, ``totals``, ``totals_nb`` and ``distinct``, carry ``z``)."""
+
 
 class _Coding:
     """How the use tables' columns are coded while summed, and decoded into the tables.
@@ -408,6 +484,7 @@ class _Coding:
 
     def __init__(self, lm: Landmark) -> None:
         base, design = lm.members, lm.design
+        self.z, self.within = lm.index["z"], lm.within
         self.strata, self.sid = np.unique(base["sid"], return_inverse=True)
         self.sid = np.asarray(self.sid, dtype=np.int64).reshape(-1)
         act, day0 = design.factor(ACTIVITY), design.factor(DAY0)
@@ -454,7 +531,9 @@ class _Coding:
         out: IntArray = self.strata[cols["sid"]] + da * self.r_act + dd * self.r_d1
         return out
 
-    def table(self, name: str, cols: dict[str, IntArray], n: IntArray) -> pd.DataFrame:
+    def table(
+        self, name: str, cols: dict[str, IntArray], n: IntArray, sums: dict[str, FloatArray]
+    ) -> pd.DataFrame:
         """A summed table with its strata decoded (cells in the order of their coded keys)."""
         if "sid" in cols:
             sides = ("_i", "_j", "_ij") if name == "pairs" else ("",)
@@ -468,14 +547,16 @@ class _Coding:
             **_TIMING_TABLES,
         }[name]
         if n.size == 0:
-            return _empty(*names, "n")
+            return _empty(*names, "n", sums=list(sums))
         if name == "first":  # its member stratum is dropped: cells merge, so count again
-            return group_count({c: cols[c] for c in names}, n)
+            return group_count({c: cols[c] for c in names}, n, sums=sums)
         # Every other table's cells stay distinct when decoded (a stratum and its shift give
         # the other strata one to one): no second grouping, which on the pairs' millions of
         # cells and four wide stratum columns cost more memory than everything before it.
         frame = pd.DataFrame({c: cols[c] for c in names})
         frame["n"] = n
+        for c, v in sums.items():
+            frame[c] = v
         return frame
 
 
@@ -496,8 +577,8 @@ _PAIR_SOURCES = {
 
 
 def _early_rows(
-    base: Mapping[str, IntArray], code: _Coding, u: Mapping[str, IntArray]
-) -> dict[str, IntArray]:
+    base: Mapping[str, IntArray], code: _Coding, u: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[Any]]:
     """A batch's early uses sorted by (member, action), with the columns a pair reads, coded.
 
     ``rest`` is how many more early uses the row's member has after it: a row has a partner
@@ -525,13 +606,15 @@ def _early_rows(
         "da": code.da(u["da"][order]),
         "dd": code.dd(u["dd"][order]),
         "sid": code.sid[mm],
+        "z": code.z[mm],
+        "z_a": u["z_a"][order],
         **{c: base[c][mm] for c in ("obs_h", "retained", "seg", "t", "event")},
     }
 
 
 def _pair_offsets(
-    rows: Mapping[str, IntArray], code: _Coding
-) -> Iterator[tuple[IntArray, IntArray, dict[str, IntArray]]]:
+    rows: Mapping[str, npt.NDArray[Any]], code: _Coding
+) -> Iterator[tuple[IntArray, IntArray, dict[str, npt.NDArray[Any]]]]:
     """Every pair of actions both used early by one member (``i < j``), one offset at a time.
 
     The rows ``r`` and ``r + k`` of one member are a pair, so each offset ``k`` is one
@@ -552,6 +635,7 @@ def _pair_offsets(
         both = {
             "da": code.da(codes(d0, code.act_edges) - rows["c0"][left]),
             "dd": code.dd(codes(d1, code.d1_edges) - rows["c1"][left]),
+            "z": code.within.index(rows["m"][left], d0, d1),
         }
         if left.size:
             yield left, right, both
@@ -576,14 +660,16 @@ def _pair_tables(
     packed = [(t, *_key_parts(t, w, rows)) for t in tables if (w := t.multipliers()) is not None]
     framed = [t for t in tables if t.multipliers() is None]
     for left, right, pair in _pair_offsets(rows, code):
+        sums = {"z": rows["z"][left], "z_i": rows["z_a"][left], "z_j": rows["z_a"][right],
+                "z_ij": pair["z"]}  # fmt: skip
         for table, lp, rp, both in packed:
             key = lp[left] + rp[right]
             for col, weight in both:
                 key += pair[col] * weight
-            table.add_keys(key)
+            table.add_keys(key, {c: sums[c] for c in table.sum_names})
         sides = {"left": left, "right": right}
         for table in framed:
-            cols = {}
+            cols: dict[str, npt.NDArray[Any]] = {c: sums[c] for c in table.sum_names}
             for c in table.names:
                 where, col = _PAIR_SOURCES[c]
                 cols[c] = pair[col] if where == "both" else rows[col][sides[where]]

@@ -61,8 +61,9 @@ _MODEL_ARRAYS = 32
 class Arms:
     """Each candidate's population and treated arm as dense counts.
 
-    ``pop`` and ``treated`` are (C, 3, S): members, members with the horizon observable,
-    retained among those, per stratum ``sids``; ``pop_curve``/``treated_curve`` are
+    ``pop`` and ``treated`` are (C, 5, S): members, members with the horizon observable,
+    retained among those, and the within-stratum index summed over the members and over
+    the observable ones (:data:`LAYERS`), per stratum ``sids``; ``pop_curve``/``treated_curve`` are
     (C, G, T, 2): members per segment code, day since the landmark and churned.
     """
 
@@ -109,21 +110,30 @@ _LOOKUP_IDS = 1 << 24
 """Widest span of stratum ids given a position table (128 MB of int64; see :class:`_StrataIndex`)."""
 
 
+LAYERS = 5
+"""The layers of a candidate's counts per stratum: members, members whose horizon is
+observable, retained among those, and the sum of the within-stratum index over all of them
+and over the observable (:mod:`tenure.hva.within`)."""
+
+
 def _strata(
     frame: pd.DataFrame, sid_col: str, index: _StrataIndex, groups: IntArray, n_groups: int
 ) -> FloatArray:
-    """(G, 3, S) counts: all, observable, retained-and-observable."""
+    """(G, 5, S) counts (:data:`LAYERS`): the index sum is the column of ``sid_col``'s index."""
     s = index.sids.size
     if frame.empty:
-        return np.zeros((n_groups, 3, s))
+        return np.zeros((n_groups, LAYERS, s))
     # One bincount per layer over the flat (group, stratum) index: np.add.at is ~20× slower
     # on the millions of rows a 1M-member world gives. The layers weight the counts by
     # 0/1 rather than select rows, which would copy the index once per layer.
     flat = groups * s + index.position(frame[sid_col].to_numpy(np.int64))
     n = frame["n"].to_numpy(np.float64)
-    obs = n * (frame["obs_h"].to_numpy() == 1)
+    seen = frame["obs_h"].to_numpy() == 1
+    obs = n * seen
     both = obs * (frame["retained"].to_numpy() == 1)
-    layers = [np.bincount(flat, w, n_groups * s).reshape(n_groups, s) for w in (n, obs, both)]
+    z = frame["z" + sid_col.removeprefix("sid")].to_numpy(np.float64)
+    weights = (n, obs, both, z, z * seen)
+    layers = [np.bincount(flat, w, n_groups * s).reshape(n_groups, s) for w in weights]
     return np.stack(layers, axis=1)
 
 
@@ -169,7 +179,8 @@ def build_arms(
     u = counts.uses
     a_idx = u["a"].to_numpy(np.int64)
     lv = u["level"].to_numpy(np.int64)
-    by_level = _strata(u, "sid_a", index, a_idx * n_k + lv, n_a * n_k).reshape(n_a, n_k, 3, -1)
+    by_level = _strata(u, "sid_a", index, a_idx * n_k + lv, n_a * n_k)
+    by_level = by_level.reshape(n_a, n_k, LAYERS, -1)
     at_sid = _strata(u, "sid", index, a_idx, n_a)
     at_sid_a = by_level.sum(axis=1)
     uc = counts.uses_curve
@@ -204,7 +215,7 @@ def build_arms(
         fd, fcd = f["first"].to_numpy(np.int64), fc["first"].to_numpy(np.int64)
         ok, okc = fd < w, fcd < w
         on_day = _strata(f[ok], "sid_a", index, f["a"].to_numpy(np.int64)[ok] * w + fd[ok],
-                         n_a * w).reshape(n_a, w, 3, -1)  # fmt: skip
+                         n_a * w).reshape(n_a, w, LAYERS, -1)  # fmt: skip
         day_c = _curves(fc[okc], fc["a"].to_numpy(np.int64)[okc] * w + fcd[okc], n_a * w,
                         g, days).reshape(n_a, w, g, days, 2)  # fmt: skip
         for a, action in enumerate(actions):
@@ -257,13 +268,13 @@ def build_arms(
         ge, ge_c = _rev_cumsum(at_lv, 0), _rev_cumsum(d_curve, 0)
         for k in range(2, top + 1):  # "≥ 1 distinct" is "used any benefit", rarely a question
             add(Candidate("distinct", (), k), tot_nb, ge[k - 1], tot_c, ge_c[k - 1])
-    empty3 = np.zeros((0, 3, sids.size))
+    empty = np.zeros((0, LAYERS, sids.size))
     emptyc = np.zeros((0, g, days, 2))
     return Arms(
         cands,
         sids,
-        np.stack(pop) if pop else empty3,
-        np.stack(trt) if trt else empty3,
+        np.stack(pop) if pop else empty,
+        np.stack(trt) if trt else empty,
         np.stack(pop_c) if pop_c else emptyc,
         np.stack(trt_c) if trt_c else emptyc,
     )
@@ -323,9 +334,10 @@ def _aipw_batch(
     alpha: float,
     guards: Guards,
 ) -> AdjustedEffect:
-    """One batch: treated ``t`` and control ``c`` counts (C, 3, S) into :func:`aipw_grouped`."""
+    """One batch: treated ``t`` and control ``c`` counts (C, 5, S) into :func:`aipw_grouped`."""
     return aipw_grouped(
         design, t[:, 1], t[:, 2], c[:, 1], c[:, 2], all1=t[:, 0], all0=c[:, 0],
+        within=(t[:, 3], t[:, 4], c[:, 3], c[:, 4]),
         method=method, alpha=alpha, clip=1e-3, max_weight=guards.max_weight,
         min_arm=guards.min_arm, min_events=guards.min_events,
     )  # fmt: skip
@@ -524,6 +536,7 @@ def _estimate_effects(
                     overlap=overlap,
                     small_sample=small,
                     warnings=tuple(warns),
+                    within_stratum=float(adj.within[r]),
                 )
             )
     return out

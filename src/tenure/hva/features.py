@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tenure._types import IntArray
+from tenure._types import FloatArray, IntArray
 from tenure.errors import DataContractError, SpecError
 from tenure.hva.design import ACTIVITY, DAY0, HISTORY, Factor, LandmarkDesign
 from tenure.hva.uses import (
@@ -64,6 +64,7 @@ from tenure.hva.uses import (
     member_sums,
 )
 from tenure.hva.window import epoch_us, member_index, window_pass
+from tenure.hva.within import WithinStratum, fit_within
 from tenure.retention.curves import MISSING
 from tenure.retention.spans import member_spans
 
@@ -88,6 +89,9 @@ class Landmark:
 
     The engine's whole part is one pass over events (see :func:`landmark`); every count
     table is then built from these columns in numpy (:mod:`tenure.hva.aggregate`).
+    ``within`` is the member-level outcome term's fit (:mod:`tenure.hva.within`) and ``index``
+    its per-member values: ``z`` with every event counted, ``z_nb`` without benefit actions'.
+
     """
 
     members: Mapping[str, IntArray]
@@ -100,6 +104,8 @@ class Landmark:
     design: LandmarkDesign
     notes: tuple[str, ...]
     latest_horizon: int
+    within: WithinStratum
+    index: Mapping[str, FloatArray]
 
     def release(self) -> None:
         """Drop the cached events pass from the engine (after the count tables are built)."""
@@ -108,6 +114,8 @@ class Landmark:
     def members_frame(self) -> pd.DataFrame:
         """``member_id`` and :data:`LANDMARK_COLUMNS`, one row per landmark member."""
         frame = pd.DataFrame({c: self.members[c] for c in LANDMARK_COLUMNS})
+        for c, v in self.index.items():
+            frame[c] = v
         frame.insert(0, "member_id", self.member_ids.to_numpy(zero_copy_only=False))
         return frame
 
@@ -453,6 +461,7 @@ def landmark(
             t=ibis.least(lm.tenure_days, horizon) - window,
             event=((lm.ended == 1) & (lm.tenure_days < horizon)).cast("int64"),
             seg=seg_expr,
+            **{f"_x{i}": lm[c].cast("float64") for i, c in enumerate(numbers)},
         ).to_pyarrow()
     except BaseException:
         if acts is not None:
@@ -474,6 +483,15 @@ def landmark(
         "d1": d1,
         **{c: int_column(rows, c) for c in ("obs_h", "retained", "t", "event", "seg")},
     }
+    fixed = {c: _standardised(rows.column(f"_x{i}")) for i, c in enumerate(numbers)}
+    if hf is not None:
+        fixed[HISTORY] = np.log1p(pre.astype(np.float64))
+    within = fit_within(
+        sid, cols["retained"], cols["obs_h"], d0=d0, d1=d1 if activity_days > 1 else None,
+        fixed=fixed,
+    )  # fmt: skip
+    every = np.arange(sid.size)
+    index = {"z": within.index(every, d0, d1), "z_nb": within.index(every, d0nb, d1nb)}
     member_ids = rows.column("member_id").combine_chunks()
     actions = tuple(sorted(benefits))
     row_of = np.full(size, -1, dtype=np.int64)  # member row of each index (-1: not landmark)
@@ -491,6 +509,7 @@ def landmark(
         signup=epoch_us(rows.column("signup_at")),
         window=window,
         early_days=early_days,
+        within=within,
     )
     has_benefit = "benefit" in events.columns
     if not has_benefit:
@@ -507,5 +526,17 @@ def landmark(
                 f"constant covariate: {f.name} has one value ({f.levels[0]}) — it adjusts nothing"
             )
     return Landmark(
-        cols, uses, member_ids, actions, benefits, has_benefit, ks, design, tuple(notes), latest
-    )
+        cols, uses, member_ids, actions, benefits, has_benefit, ks, design, tuple(notes), latest,
+        within, index,
+    )  # fmt: skip
+
+
+def _standardised(values: pa.ChunkedArray) -> FloatArray:
+    """A continuous attribute as z-scores over the landmark (missing values at the mean, 0)."""
+    v = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return np.zeros(v.size)
+    mean, sd = float(v[ok].mean()), float(v[ok].std())
+    out: FloatArray = np.where(ok, (v - mean) / (sd if sd > 0 else 1.0), 0.0)
+    return out

@@ -106,6 +106,9 @@ class HvaEstimate:
     ease_of_encouraging: float = float("nan")
     score: float = float("nan")
     is_hva: bool = False
+    within_stratum: float = 0.0
+    """How much the member-level within-stratum term moved ``adjusted_diff`` (see
+    :mod:`tenure.hva.within`): what the strata alone would have left in the estimate."""
 
     @property
     def established(self) -> bool:
@@ -127,7 +130,7 @@ _FRAME_FIELDS = (
     "adjusted_low", "adjusted_high", "adjusted_ratio", "p_value", "q_value", "e_value",
     "e_value_ci", "n_observable", "ess_treated", "ess_control", "clipped", "events_treated",
     "events_control", "status", "balanced", "overlap", "small_sample", "cost",
-    "ease_of_encouraging", "score", "is_hva",
+    "ease_of_encouraging", "score", "is_hva", "within_stratum",
 )  # fmt: skip
 
 
@@ -235,6 +238,7 @@ def _estimate_dict(e: HvaEstimate) -> dict[str, Any]:
                 "n_observable": e.n_observable,
                 "ess": {"treated": e.ess_treated, "control": e.ess_control},
                 "share_at_clip": e.clipped,
+                "within_stratum": e.within_stratum,
                 "events": {"treated": e.events_treated, "control": e.events_control},
                 "smd": [{"covariate": b.covariate, "before": b.before, "after": b.after}
                         for b in e.balance],

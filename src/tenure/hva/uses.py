@@ -16,13 +16,16 @@ Python at once; only per-member arrays and one batch do.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from tenure._types import IntArray
 from tenure.hva.window import first_days
+from tenure.hva.within import WithinStratum
 
 __all__ = [
     "USE_COLUMNS",
@@ -34,7 +37,7 @@ __all__ = [
 ]
 
 USE_COLUMNS = ("m", "a", "n", "n0", "n1", "early", "first", "level", "da", "dd", "sid_a")
-"""Columns of one batch of :meth:`WindowUses.batches`."""
+"""The integer columns of one batch of :meth:`WindowUses.batches` (which adds the float ``z_a``)."""
 
 
 def codes(values: IntArray, edges: Sequence[float]) -> IntArray:
@@ -113,7 +116,8 @@ class WindowUses:
     ``n1`` on the signup day, ``early`` (1 when used in the pair days), ``first`` (day of the
     first use), ``level`` (index of the highest threshold reached), ``da``/``dd`` (how many
     levels the member's activity and signup-day codes drop without this action's events:
-    0 or less) and ``sid_a`` (the member's stratum with its activity counted so). The
+    0 or less), ``sid_a`` (the member's stratum with its activity counted so) and ``z_a``
+    (the member's within-stratum index counted so, :mod:`tenure.hva.within`). The
     first use is dated from the pass's ``first_at`` and the member's ``signup`` (µs, one per
     landmark row) by :func:`tenure.hva.window.first_days`; ``early`` is a first use before
     day ``early_days``.
@@ -134,6 +138,7 @@ class WindowUses:
         signup: IntArray,
         window: int,
         early_days: int,
+        within: WithinStratum,
     ) -> None:
         self._acts: ir.Table | None = acts
         self.row_of = row_of
@@ -143,8 +148,9 @@ class WindowUses:
         self.sid, self.d0, self.d1 = sid, d0, d1
         self.shifts = tuple(shifts)
         self.signup, self.window, self.early_days = signup, window, early_days
+        self.within = within
 
-    def batches(self, rows: int) -> Iterator[dict[str, IntArray]]:
+    def batches(self, rows: int) -> Iterator[dict[str, npt.NDArray[Any]]]:
         """The uses in batches of whole members, about ``rows`` uses each (see class)."""
         for got in self.reads(rows):
             batch = self.columns(got)
@@ -169,8 +175,11 @@ class WindowUses:
             if got.num_rows:
                 yield got
 
-    def columns(self, got: pa.Table) -> dict[str, IntArray]:
-        """One batch's numpy columns (:data:`USE_COLUMNS`), restricted to landmark members."""
+    def columns(self, got: pa.Table) -> dict[str, npt.NDArray[Any]]:
+        """One batch's numpy columns (:data:`USE_COLUMNS` and ``z_a``), landmark members only.
+
+        ``z_a`` is the member's within-stratum index without this action's events (float).
+        """
         m = self.row_of[int_column(got, "_mi")]
         keep = np.flatnonzero(m >= 0)
         action = got.column("action").combine_chunks().dictionary_encode()
@@ -201,6 +210,7 @@ class WindowUses:
             "da": da,
             "dd": dd,
             "sid_a": self.sid[m] + da * r_act + dd * r_d1,
+            "z_a": self.within.index(m, md0 - n0, md1 - n1),
         }
 
     def release(self) -> None:

@@ -450,8 +450,9 @@ class AdjustedEffect:
     effective numbers of members behind each arm (Kish, from the inverse-probability weights),
     ``clipped`` the share of members whose propensity hit the clip, ``converged`` whether
     every model of the candidate converged (its last Newton step below the tolerance: a fit
-    stopped at ``max_iter`` gives a number that must not be read), ``propensity`` the fitted
-    (clipped) propensity per stratum, shape (C, S).
+    stopped at ``max_iter`` gives a number that must not be read), ``within`` how much the
+    member-level within-stratum outcome term moved ``estimate`` (0 without one),
+    ``propensity`` the fitted (clipped) propensity per stratum, shape (C, S).
     """
 
     estimate: FloatArray
@@ -476,6 +477,7 @@ class AdjustedEffect:
     events0: FloatArray
     status: npt.NDArray[np.str_]
     converged: npt.NDArray[np.bool_]
+    within: FloatArray
     propensity: FloatArray
 
     def to_frame(self) -> pd.DataFrame:
@@ -494,6 +496,7 @@ def aipw_grouped(
     *,
     all1: npt.ArrayLike | None = None,
     all0: npt.ArrayLike | None = None,
+    within: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike] | None = None,
     method: EffectMethod = "aipw",
     alpha: float = 0.05,
     clip: float = 0.01,
@@ -520,6 +523,14 @@ def aipw_grouped(
     Robins 2005). It assumes observability depends on nothing but the covariates and the arm
     (no trend across cohorts *within* a covariate stratum). Without ``all1``/``all0`` every
     member is observable (:math:`\pi \equiv 1`).
+
+    With ``within`` — per stratum, the sums of a member-level index :math:`z` over the
+    treated, the observed treated, the untreated and the observed untreated — the outcome
+    model is member-level: :math:`m_a(x_i) = m_a(s_i) + z_i - \bar z_{s_i}`, with
+    :math:`\bar z_s` the stratum's mean over every member (see :mod:`tenure.hva.within`).
+    The standardised means keep their form (the deviations sum to zero over a stratum);
+    each observed member's residual loses :math:`z_i - \bar z_s`. The variance keeps the
+    stratum-level residuals (the member-level term only explains some of their spread).
 
     The interval is Newcombe's hybrid score interval on the two arms
     (:func:`tenure.stats.proportion.newcombe`) with effective sizes
@@ -614,6 +625,15 @@ def aipw_grouped(
     # deviations add h1 (and likewise for φ0) — a few (C, S) products instead of six each.
     g1, h1 = _weighted_residuals(m1, w1, r1, o1)
     g0, h0 = _weighted_residuals(m0, w0, r0, o0)
+    shift = np.zeros(o1.shape[0])
+    if within is not None and method == "aipw":
+        zs1, zo1, zs0, zo0 = (np.atleast_2d(np.asarray(v, dtype=np.float64)) for v in within)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zbar = np.where(n_s > 0, (zs1 + zs0) / n_s, 0.0)
+        c1, c0 = w1 * (zo1 - o1 * zbar), w0 * (zo0 - o0 * zbar)
+        g1, g0 = g1 - c1, g0 - c0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = (c0.sum(axis=1) - c1.sum(axis=1)) / big_n
     with np.errstate(divide="ignore", invalid="ignore"):
         mu1 = (n_s * m1 + g1).sum(axis=1) / big_n
         mu0 = (n_s * m0 + g0).sum(axis=1) / big_n
@@ -675,6 +695,7 @@ def aipw_grouped(
         events0=events0,
         status=status,
         converged=converged,
+        within=mask(shift),
         propensity=e,
     )
 
