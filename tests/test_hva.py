@@ -317,3 +317,76 @@ def test_segment_outside_the_adjustment_set(world: Path) -> None:
             first.setdefault(e.segment.value, e.landmark)
     whole = next(e.landmark for e in result.overall() if e.candidate.kind == "action")
     assert sum(first.values()) == whole
+
+
+def test_within_index_sums_match_the_members(world: Path) -> None:
+    """The count tables' index sums, through the arms' algebra, equal each stratum's sum of
+    its members' own index (without the candidate's events) over every member and over the
+    observable ones: single actions, thresholds and pairs (both early vs neither, vs one)."""
+    from tenure.hva.estimate import LAYERS
+    from tenure.hva.uses import codes
+
+    ds = connect(world)
+    lm = landmark(ds.members, ds.table("events"), ds.as_of, window=7, horizon=90, early_days=7)
+    try:
+        counts = aggregate_counts(lm)
+        members, uses = lm.members_frame(), lm.uses_frame()
+    finally:
+        lm.release()
+    arms = build_arms(counts, lm.design, lm.actions, lm.thresholds)
+    assert lm.within.active and LAYERS == 5
+    row = pd.Series(np.arange(len(members)), index=members["member_id"])
+    uses["row"] = row.reindex(uses["member_id"]).to_numpy()
+    sid, z, obs = (members[c].to_numpy() for c in ("sid", "z", "obs_h"))
+    d0, d1 = members["d0"].to_numpy(), members["d1"].to_numpy()
+    act, day0 = lm.design.factor(ACTIVITY), lm.design.factor(DAY0)
+    radix = lm.design.radix
+
+    def layers(rows: np.ndarray, strata: np.ndarray, index: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(arms.sids, strata)
+        s = arms.sids.size
+        return np.stack([np.bincount(pos, index * w, s) for w in (1.0, obs[rows])])
+
+    checked = 0
+    for c, cand in enumerate(arms.candidates):
+        if cand.kind in ("action", "threshold"):
+            u = uses[(uses["a"] == lm.actions.index(cand.actions[0])) & (uses["n"] > 0)]
+            m = u["row"].to_numpy()
+            z_a = lm.within.index(m, d0[m] - u["n0"].to_numpy(), d1[m] - u["n1"].to_numpy())
+            took = u["n"].to_numpy() >= (cand.k or 1)
+            strata, index = sid.copy(), z.copy()
+            strata[m], index[m] = u["sid_a"].to_numpy(), z_a
+            every = np.arange(sid.size)
+            want_pop = layers(every, strata, index)
+            want_trt = layers(m[took], u["sid_a"].to_numpy()[took], z_a[took])
+        elif cand.kind in ("pair_both_vs_neither", "pair_both_vs_one"):
+            early = uses[uses["early"] == 1]
+            per = [early[early["a"] == lm.actions.index(a)].set_index("row") for a in cand.actions]
+            both = per[0].index.intersection(per[1].index).to_numpy()
+            n0 = per[0].loc[both, "n0"].to_numpy() + per[1].loc[both, "n0"].to_numpy()
+            n1 = per[0].loc[both, "n1"].to_numpy() + per[1].loc[both, "n1"].to_numpy()
+            s_ij = (
+                sid[both]
+                + (codes(d0[both] - n0, act.edges) - codes(d0[both], act.edges)) * radix[ACTIVITY]
+                + (codes(d1[both] - n1, day0.edges) - codes(d1[both], day0.edges)) * radix[DAY0]
+            )
+            z_ij = lm.within.index(both, d0[both] - n0, d1[both] - n1)
+            want_trt = layers(both, s_ij, z_ij)
+            if cand.kind == "pair_both_vs_neither":
+                rest = np.setdiff1d(np.arange(sid.size), np.union1d(per[0].index, per[1].index))
+                want_pop = want_trt + layers(rest, sid[rest], z[rest])
+            else:  # exactly one early: that action's own stratum and index without it
+                want_pop = want_trt.copy()
+                for mine, other in (per, per[::-1]):
+                    one = mine[~mine.index.isin(other.index)]
+                    r = one.index.to_numpy()
+                    z_a = lm.within.index(
+                        r, d0[r] - one["n0"].to_numpy(), d1[r] - one["n1"].to_numpy()
+                    )
+                    want_pop += layers(r, one["sid_a"].to_numpy(), z_a)
+        else:
+            continue
+        np.testing.assert_allclose(arms.pop[c, 3:], want_pop, atol=1e-7, err_msg=cand.name)
+        np.testing.assert_allclose(arms.treated[c, 3:], want_trt, atol=1e-7, err_msg=cand.name)
+        checked += 1
+    assert checked > 20

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -146,12 +146,9 @@ class _Summed:
                 total += np.bincount(key, sums[c], total.size)
             return
         if self.sum_names:
-            order = np.argsort(key)
-            ordered = key[order]
-            start = _run_starts(ordered)
-            k = ordered[start]
-            n = np.diff(np.append(start, ordered.size)).astype(np.int64)
-            got = {c: np.add.reduceat(sums[c][order], start) for c in self.sum_names}
+            k, group = _groups(key)
+            n = np.bincount(group, minlength=k.size).astype(np.int64)
+            got = {c: _weighted_count(group, sums[c], k.size) for c in self.sum_names}
         else:
             k, n = np.unique(key, return_counts=True)
             got = {}
@@ -196,12 +193,9 @@ class _Summed:
         self.pending, self.n_pending = [], 0
         if keys.size == 0:
             return
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        start = _run_starts(keys)
-        self.keys = keys[start]
-        self.n = np.add.reduceat(n[order], start).astype(np.int64)
-        self.sums = {c: np.add.reduceat(v[order], start) for c, v in sums.items()}
+        self.keys, group = _groups(keys, kind="stable")
+        self.n = np.rint(np.bincount(group, n, self.keys.size)).astype(np.int64)
+        self.sums = {c: _weighted_count(group, v, self.keys.size) for c, v in sums.items()}
 
     def columns(self) -> tuple[dict[str, IntArray], IntArray, dict[str, FloatArray]]:
         """The coded columns of every non-empty cell, its count and its sums."""
@@ -249,9 +243,26 @@ def _empty(*cols: str, sums: Sequence[str] = ()) -> pd.DataFrame:
     return pd.DataFrame({**frame, **{c: pd.Series(dtype="float64") for c in sums}})
 
 
-def _run_starts(ordered: IntArray) -> IntArray:
-    """Where each run of equal values starts in a sorted array."""
-    return np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+def _weighted_count(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """``np.bincount`` with weights, typed as the float array it is."""
+    return np.asarray(np.bincount(index, weights, size), dtype=np.float64)
+
+
+def _groups(keys: IntArray, kind: Literal["stable"] | None = None) -> tuple[IntArray, IntArray]:
+    """The distinct keys, sorted, and each row's index among them.
+
+    Sums per key are then ``np.bincount(index, values)``, which reads the values in order:
+    gathering each summed column by the sort order instead cost twice as much (4M keys,
+    four float columns: 0.67 s against 1.36 s).
+    """
+    order = np.argsort(keys, kind=kind)
+    ordered = keys[order]
+    first = np.empty(keys.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    index = np.empty(keys.size, dtype=np.int64)
+    index[order] = np.cumsum(first) - 1
+    return ordered[first], index
 
 
 def group_count(
