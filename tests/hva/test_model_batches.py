@@ -37,9 +37,10 @@ def _counts(rng: np.random.Generator, c: int, s: int) -> tuple[np.ndarray, ...]:
 def test_batches_and_threads_change_no_figure(threads: int) -> None:
     x, trt, ctl = _counts(np.random.default_rng(3), c=13, s=60)
     kw = {"method": "aipw", "alpha": 0.05, "guards": Guards()}
-    whole = _aipw_batched(x, trt, ctl, threads=1, budget=2**40, **kw)  # type: ignore[arg-type]
+    pop = trt + ctl
+    whole = _aipw_batched(x, trt, pop, threads=1, budget=2**40, **kw)  # type: ignore[arg-type]
     # A budget of about three candidates' arrays: five batches, shared by the threads.
-    split = _aipw_batched(x, trt, ctl, threads=threads, budget=3 * 60 * 8 * 32 * threads, **kw)  # type: ignore[arg-type]
+    split = _aipw_batched(x, trt, pop, threads=threads, budget=3 * 60 * 8 * 32 * threads, **kw)  # type: ignore[arg-type]
     assert np.isfinite(whole.estimate).all() and whole.converged.all()
     for f in fields(whole):
         got, want = getattr(split, f.name), getattr(whole, f.name)

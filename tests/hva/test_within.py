@@ -69,6 +69,9 @@ def test_the_slope_matches_a_fixed_effects_ols() -> None:
     np.testing.assert_allclose(fit.activity, ref.params[-2:], rtol=1e-6, atol=1e-9)
     z = fit.index(np.arange(x.size), w["activity"][seen], np.zeros(x.size, dtype=np.int64))
     assert np.corrcoef(z, x)[0, 1] > 0.9  # the index carries the covariate
+    # Counts up to the largest seen are looked up; the table and the formula agree.
+    b1, b2 = fit.activity
+    np.testing.assert_allclose(z, fit.fixed[: x.size] + b1 * x + b2 * x * x, rtol=1e-12)
 
 
 def test_without_variation_inside_the_strata_the_slope_is_zero() -> None:

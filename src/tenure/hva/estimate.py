@@ -283,7 +283,7 @@ def build_arms(
 def _aipw_batched(
     x: FloatArray,
     trt: FloatArray,
-    ctl: FloatArray,
+    pop: FloatArray,
     *,
     method: EffectMethod,
     alpha: float,
@@ -292,6 +292,8 @@ def _aipw_batched(
     threads: int | None = None,
 ) -> AdjustedEffect:
     """:func:`aipw_grouped` over batches of candidates, the results concatenated.
+
+    ``trt`` and ``pop`` are the candidates' treated and population counts (C, 5, S).
 
     Every candidate's models are fitted on their own (the fits share nothing across
     candidates but the design), so batching changes no figure; it bounds the (candidates ×
@@ -310,7 +312,10 @@ def _aipw_batched(
     design = StrataDesign(x)  # its Hessian products are built once, not once per batch
 
     def fit(i: int) -> AdjustedEffect:
-        return _aipw_batch(design, trt[i : i + step], ctl[i : i + step], method=method,
+        # The control arm is the population less the treated, made batch by batch: a whole
+        # (candidates x layers x strata) copy of it was the largest array of the models.
+        t = trt[i : i + step]
+        return _aipw_batch(design, t, pop[i : i + step] - t, method=method,
                            alpha=alpha, guards=guards)  # fmt: skip
 
     starts = range(0, n, step)
@@ -454,9 +459,9 @@ def _estimate_effects(
             continue
         if keep.size < pop.shape[0]:
             pop, trt = pop[keep], trt[keep]
-        ctl = pop - trt
-        adj = _aipw_batched(x[mask], trt, ctl, method=method, alpha=alpha, guards=guards)
-        before, after = _smd(trt[:, 0], ctl[:, 0], adj.propensity, bal[mask])
+        ctl = pop[:, 0] - trt[:, 0]
+        adj = _aipw_batched(x[mask], trt, pop, method=method, alpha=alpha, guards=guards)
+        before, after = _smd(trt[:, 0], ctl, adj.propensity, bal[mask])
         smd_b = _per_covariate(before, owner, covs)
         smd_a = _per_covariate(after, owner, covs)
         tc = arms.treated_curve[keep][:, gi].sum(axis=1)
@@ -507,7 +512,7 @@ def _estimate_effects(
                     segment=segment,
                     landmark=int(n_land[ci]),
                     treated=int(trt[r, 0].sum()),
-                    control=int(ctl[r, 0].sum()),
+                    control=int(ctl[r].sum()),
                     support=float(support[ci]),
                     naive_treated=float(s1[r]),
                     naive_control=float(s0[r]),
