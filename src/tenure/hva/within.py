@@ -64,7 +64,7 @@ class WithinStratum:
         """:math:`z` of landmark rows ``rows`` with activity ``d0`` and signup-day count ``d1``."""
         act, day = self._parts
         top = act.size - 1
-        if d0.size and 0 <= min(d0.min(), d1.min()) and max(d0.max(), d1.max()) <= top:
+        if d0.size and min(d0.min(), d1.min()) >= 0 and max(d0.max(), d1.max()) <= top:
             looked: FloatArray = self.fixed[rows] + act[d0] + day[d1]
             return looked
         out: FloatArray = (
