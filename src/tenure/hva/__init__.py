@@ -11,6 +11,7 @@ Pipeline: :mod:`~tenure.hva.features` builds the landmark population and its str
 Ibis pass over events keyed by an integer member index, :mod:`~tenure.hva.window`, cached in
 the engine; then numpy); :mod:`~tenure.hva.aggregate` reads the window uses back in batches of
 whole members (:mod:`~tenure.hva.uses`) and turns them into small count tables (numpy);
+:mod:`~tenure.hva.within` fits the member-level index of what the strata leave out;
 :mod:`~tenure.hva.estimate` computes every contrast's naive and adjusted effect with its
 diagnostics from the counts and the pure :class:`~tenure.hva.design.LandmarkDesign`;
 :mod:`~tenure.hva.score` ranks.

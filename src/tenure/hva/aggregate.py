@@ -370,7 +370,7 @@ def aggregate_counts(
     out.setdefault("pairs_curve", _empty(*_PAIR_CURVE, "n"))
     for name, columns in _TIMING_TABLES.items():
         out.setdefault(name, _empty(*columns, "n", sums=SUMS.get(name, ())))
-    z, z_nb = lm.index["z"], lm.index["z_nb"]
+    z, z_nb = lm.within_index["z"], lm.within_index["z_nb"]
     stratum = ("sid", "obs_h", "retained")
     out["totals"] = group_count({c: base[c] for c in stratum}, sums={"z": z})
     out["curve"] = group_count({c: base[c] for c in ("seg", "t", "event")})
@@ -495,7 +495,7 @@ class _Coding:
 
     def __init__(self, lm: Landmark) -> None:
         base, design = lm.members, lm.design
-        self.z, self.within = lm.index["z"], lm.within
+        self.z, self.within = lm.within_index["z"], lm.within
         self.strata, self.sid = np.unique(base["sid"], return_inverse=True)
         self.sid = np.asarray(self.sid, dtype=np.int64).reshape(-1)
         act, day0 = design.factor(ACTIVITY), design.factor(DAY0)

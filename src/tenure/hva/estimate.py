@@ -63,8 +63,8 @@ class Arms:
 
     ``pop`` and ``treated`` are (C, 5, S): members, members with the horizon observable,
     retained among those, and the within-stratum index summed over the members and over
-    the observable ones (:data:`LAYERS`), per stratum ``sids``; ``pop_curve``/``treated_curve`` are
-    (C, G, T, 2): members per segment code, day since the landmark and churned.
+    the observable ones (:data:`LAYERS`), per stratum ``sids``; ``pop_curve``/``treated_curve``
+    are (C, G, T, 2): members per segment code, day since the landmark and churned.
     """
 
     candidates: list[Candidate]
@@ -446,7 +446,7 @@ def _estimate_effects(
     out: list[HvaEstimate] = []
     for segment, mask, seg_idx in groups:
         gi = seg_idx or list(range(arms.pop_curve.shape[1]))
-        whole = bool(mask.all())  # no segment: the (C, 3, S) counts are used as they are
+        whole = bool(mask.all())  # no segment: the (C, 5, S) counts are used as they are
         pop = arms.pop if whole else arms.pop[:, :, mask]
         trt = arms.treated if whole else arms.treated[:, :, mask]
         n_land = pop[:, 0].sum(axis=1)

@@ -38,6 +38,11 @@ an adjustment covariate (quantile bins, like activity).
 **Member attributes**: by default every member column except the identifier and timestamps;
 text with at most ``max_levels`` values and numbers with at most 10 values are categories,
 other numbers are continuous (quantile bins entering the models as numbers).
+
+**Within a stratum**: what the bins leave (a member high or low in their activity bin, or in
+a continuous attribute's) enters the retention model through one member-level index, fitted
+here on the landmark (:mod:`tenure.hva.within`); each use carries it recomputed without the
+action's own events, as its stratum is.
 """
 
 from __future__ import annotations
@@ -89,8 +94,9 @@ class Landmark:
 
     The engine's whole part is one pass over events (see :func:`landmark`); every count
     table is then built from these columns in numpy (:mod:`tenure.hva.aggregate`).
-    ``within`` is the member-level outcome term's fit (:mod:`tenure.hva.within`) and ``index``
-    its per-member values: ``z`` with every event counted, ``z_nb`` without benefit actions'.
+    ``within`` is the member-level outcome term's fit (:mod:`tenure.hva.within`) and
+    ``within_index`` its per-member values: ``z`` with every event counted, ``z_nb`` without
+    benefit actions'.
 
     """
 
@@ -105,7 +111,7 @@ class Landmark:
     notes: tuple[str, ...]
     latest_horizon: int
     within: WithinStratum
-    index: Mapping[str, FloatArray]
+    within_index: Mapping[str, FloatArray]
 
     def release(self) -> None:
         """Drop the cached events pass from the engine (after the count tables are built)."""
@@ -114,7 +120,7 @@ class Landmark:
     def members_frame(self) -> pd.DataFrame:
         """``member_id`` and :data:`LANDMARK_COLUMNS`, one row per landmark member."""
         frame = pd.DataFrame({c: self.members[c] for c in LANDMARK_COLUMNS})
-        for c, v in self.index.items():
+        for c, v in self.within_index.items():
             frame[c] = v
         frame.insert(0, "member_id", self.member_ids.to_numpy(zero_copy_only=False))
         return frame
@@ -491,7 +497,7 @@ def landmark(
         fixed=fixed,
     )  # fmt: skip
     every = np.arange(sid.size)
-    index = {"z": within.index(every, d0, d1), "z_nb": within.index(every, d0nb, d1nb)}
+    z = {"z": within.index(every, d0, d1), "z_nb": within.index(every, d0nb, d1nb)}
     member_ids = rows.column("member_id").combine_chunks()
     actions = tuple(sorted(benefits))
     row_of = np.full(size, -1, dtype=np.int64)  # member row of each index (-1: not landmark)
@@ -527,7 +533,7 @@ def landmark(
             )
     return Landmark(
         cols, uses, member_ids, actions, benefits, has_benefit, ks, design, tuple(notes), latest,
-        within, index,
+        within, z,
     )  # fmt: skip
 
 
