@@ -120,6 +120,7 @@ def diagnostics_section(result: HvaResult, top: int = 12) -> Section:
                 "Effective n (doing it)": round(e.ess_treated),
                 "Effective n (not)": round(e.ess_control),
                 "At the propensity bound": pct(e.clipped),
+                "Within-stratum term": f"{e.within_stratum:+.4f}",
                 "Warnings": "; ".join(e.warnings),
             }
         )
@@ -127,8 +128,10 @@ def diagnostics_section(result: HvaResult, top: int = 12) -> Section:
         "<p>A confident adjusted effect is only as good as the adjustment behind it. For each "
         "candidate: the standardised mean difference (SMD) of every covariate between members "
         "who do it and who do not, before and after weighting (after should be within ±0.1), "
-        "the effective number of members behind each arm, and the share of members whose "
-        "propensity was bounded (thin overlap).</p>"
+        "the effective number of members behind each arm, the share of members whose "
+        "propensity was bounded (thin overlap), and how much the member-level term for what "
+        "varies within a stratum moved the effect (what the strata alone would have left in "
+        "it).</p>"
     )
     body += table_html(pd.DataFrame(table), digits=2) if table else "<p>No estimates.</p>"
     bad = [e.candidate.name for e in rows if not (e.balanced and e.overlap)]
