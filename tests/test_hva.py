@@ -248,6 +248,11 @@ def test_cli(world: Path) -> None:
     table = CliRunner().invoke(app, [*args, "--by", "country", "--top", "3"])
     assert table.exit_code == 0 and "country = US" in table.stdout
     assert "adjusted for: channel, country, plan, age_band, fee" in table.stdout
+    # fee (a continuous column) and the activity counts vary within their bins
+    assert "within strata: a member-level index of " in table.stdout
+    assert "early_activity" in table.stdout.split("within strata:")[1]
+    params = json.loads(out.stdout)["params"]["within_stratum"]
+    assert params["early_activity"] != 0.0 and set(params) >= {"fee", "fee^2"}
     bad = CliRunner().invoke(app, [*args, "--adjust-for", "nope"])
     assert bad.exit_code == 2 and "--adjust-for 'nope'" in bad.output
 

@@ -84,6 +84,13 @@ def _print(result: HvaResult, top: int) -> None:
     adjusted = ", ".join(p["adjust_for"])
     how = "as given (--adjust-for)" if p["adjustment_explicit"] else "default: every member column"
     console.print(f"adjusted for: {escape(adjusted)} [dim]({how})[/]")
+    inside = sorted({k.split("^")[0] for k, v in p.get("within_stratum", {}).items() if v})
+    if inside:
+        moved = max((abs(e.within_stratum) for e in result.overall()), default=0.0)
+        console.print(
+            f"[dim]within strata: a member-level index of {escape(', '.join(inside))} "
+            f"(it moved an effect by at most {moved:.4f})[/]"
+        )
     for w in result.warnings:
         err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     flagged = [e for e in result.overall()[:top] if not (e.balanced and e.overlap)]

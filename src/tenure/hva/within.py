@@ -32,6 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from tenure._types import FloatArray, IntArray
+from tenure.hva.design import ACTIVITY, DAY0
 
 __all__ = ["WithinStratum", "fit_within"]
 
@@ -114,10 +115,10 @@ def fit_within(
     w = (np.asarray(observed) == 1).astype(np.float64)
     y = np.asarray(outcome, dtype=np.float64)
     act = np.log1p(np.asarray(d0, dtype=np.float64))
-    columns: dict[str, FloatArray] = {"activity": act, "activity^2": act * act}
+    columns: dict[str, FloatArray] = {ACTIVITY: act, f"{ACTIVITY}^2": act * act}
     if d1 is not None:
         day = np.log1p(np.asarray(d1, dtype=np.float64))
-        columns.update({"day0": day, "day0^2": day * day})
+        columns.update({DAY0: day, f"{DAY0}^2": day * day})
     for name, v in fixed.items():
         columns.update({name: v, f"{name}^2": v * v})
     names = tuple(columns)
@@ -136,8 +137,8 @@ def fit_within(
     part = np.zeros(np.asarray(strata).size)
     for name, v in fixed.items():
         part += _poly(v, (coef[name], coef[f"{name}^2"]))
-    day0 = (coef["day0"], coef["day0^2"]) if d1 is not None else (0.0, 0.0)
+    day0 = (coef[DAY0], coef[f"{DAY0}^2"]) if d1 is not None else (0.0, 0.0)
     top = int(max(np.max(d0, initial=0), np.max(d1, initial=0) if d1 is not None else 0))
     return WithinStratum(
-        part, (coef["activity"], coef["activity^2"]), day0, names, tuple(beta.tolist()), top
+        part, (coef[ACTIVITY], coef[f"{ACTIVITY}^2"]), day0, names, tuple(beta.tolist()), top
     )
