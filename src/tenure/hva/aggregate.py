@@ -312,12 +312,12 @@ def group_count(
         dense = np.bincount(key, w, total)
         packed = np.flatnonzero(dense)
         n = np.rint(dense[packed]).astype(np.int64)
-        summed = {c: np.bincount(key, v, total)[packed] for c, v in sums.items()}
+        summed = {c: _weighted_count(key, v, total)[packed] for c, v in sums.items()}
     else:
         group, uniq = pd.factorize(key, sort=True)
         n = np.rint(np.bincount(group, w)).astype(np.int64)
         packed = np.asarray(uniq, dtype=np.int64)
-        summed = {c: np.bincount(group, v, packed.size) for c, v in sums.items()}
+        summed = {c: _weighted_count(group, v, packed.size) for c, v in sums.items()}
     out_cols: dict[str, IntArray] = {}
     for i in range(len(names) - 1, -1, -1):
         code = packed % spans[i]

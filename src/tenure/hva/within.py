@@ -83,8 +83,8 @@ class WithinStratum:
 
     @property
     def active(self) -> bool:
-        """Whether any coefficient is non-zero (otherwise the term changes nothing)."""
-        return any(c != 0.0 for c in self.coef)
+        """Whether the index varies at all (otherwise the term changes nothing)."""
+        return any(self.activity) or any(self.day0) or bool(np.any(self.fixed))
 
 
 def _demeaned(values: FloatArray, group: IntArray, weight: FloatArray) -> FloatArray:
