@@ -27,8 +27,10 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
@@ -116,35 +118,61 @@ observable, retained among those, and the sum of the within-stratum index over a
 and over the observable (:mod:`tenure.hva.within`)."""
 
 
+def _column(frame: pd.DataFrame, name: str, rows: IntArray | None, dtype: type) -> npt.NDArray[Any]:
+    """A table's column as numpy, at ``rows`` only when given.
+
+    Selecting rows column by column, rather than the frame's, copies only the columns read
+    (a frame's row selection also consolidated the count tables' column-per-block frames).
+    """
+    values = frame[name].to_numpy(dtype)
+    return values if rows is None else values[rows]
+
+
 def _strata(
-    frame: pd.DataFrame, sid_col: str, index: _StrataIndex, groups: IntArray, n_groups: int
+    frame: pd.DataFrame,
+    sid_col: str,
+    index: _StrataIndex,
+    groups: IntArray,
+    n_groups: int,
+    rows: IntArray | None = None,
 ) -> FloatArray:
-    """(G, 5, S) counts (:data:`LAYERS`): the index sum is the column of ``sid_col``'s index."""
+    """(G, 5, S) counts (:data:`LAYERS`) of ``frame``'s rows (``rows`` when given).
+
+    ``groups`` holds one group per row counted; the index sum is the column of ``sid_col``'s index.
+    """
     s = index.sids.size
-    if frame.empty:
+    if groups.size == 0:
         return np.zeros((n_groups, LAYERS, s))
     # One bincount per layer over the flat (group, stratum) index: np.add.at is ~20× slower
     # on the millions of rows a 1M-member world gives. The layers weight the counts by
     # 0/1 rather than select rows, which would copy the index once per layer.
-    flat = groups * s + index.position(frame[sid_col].to_numpy(np.int64))
-    n = frame["n"].to_numpy(np.float64)
-    seen = frame["obs_h"].to_numpy() == 1
+    flat = groups * s + index.position(_column(frame, sid_col, rows, np.int64))
+    n = _column(frame, "n", rows, np.float64)
+    seen = _column(frame, "obs_h", rows, np.int64) == 1
     obs = n * seen
-    both = obs * (frame["retained"].to_numpy() == 1)
-    z = frame["z" + sid_col.removeprefix("sid")].to_numpy(np.float64)
+    both = obs * (_column(frame, "retained", rows, np.int64) == 1)
+    z = _column(frame, "z" + sid_col.removeprefix("sid"), rows, np.float64)
     weights = (n, obs, both, z, z * seen)
     layers = [np.bincount(flat, w, n_groups * s).reshape(n_groups, s) for w in weights]
     return np.stack(layers, axis=1)
 
 
-def _curves(frame: pd.DataFrame, groups: IntArray, n_groups: int, g: int, days: int) -> FloatArray:
-    if frame.empty:
+def _curves(
+    frame: pd.DataFrame,
+    groups: IntArray,
+    n_groups: int,
+    g: int,
+    days: int,
+    rows: IntArray | None = None,
+) -> FloatArray:
+    """(G, segments, days, churned) counts over ``frame`` (its ``rows`` when given)."""
+    if groups.size == 0:
         return np.zeros((n_groups, g, days, 2))
-    flat = (
-        (groups * g + frame["seg"].to_numpy(np.int64)) * days + frame["t"].to_numpy(np.int64)
-    ) * 2
-    flat += frame["event"].to_numpy(np.int64)
-    n = frame["n"].to_numpy(np.float64)
+    flat = (groups * g + _column(frame, "seg", rows, np.int64)) * days
+    flat += _column(frame, "t", rows, np.int64)
+    flat *= 2
+    flat += _column(frame, "event", rows, np.int64)
+    n = _column(frame, "n", rows, np.float64)
     out = np.asarray(np.bincount(flat, n, n_groups * g * days * 2), dtype=np.float64)
     return out.reshape(n_groups, g, days, 2)
 
@@ -213,23 +241,22 @@ def build_arms(
         w = design.window
         f, fc = counts.first, counts.first_curve
         fd, fcd = f["first"].to_numpy(np.int64), fc["first"].to_numpy(np.int64)
-        ok, okc = fd < w, fcd < w
-        on_day = _strata(f[ok], "sid_a", index, f["a"].to_numpy(np.int64)[ok] * w + fd[ok],
-                         n_a * w).reshape(n_a, w, LAYERS, -1)  # fmt: skip
-        day_c = _curves(fc[okc], fc["a"].to_numpy(np.int64)[okc] * w + fcd[okc], n_a * w,
-                        g, days).reshape(n_a, w, g, days, 2)  # fmt: skip
+        ok, okc = np.flatnonzero(fd < w), np.flatnonzero(fcd < w)
+        on_day = _strata(f, "sid_a", index, f["a"].to_numpy(np.int64)[ok] * w + fd[ok],
+                         n_a * w, ok).reshape(n_a, w, LAYERS, -1)  # fmt: skip
+        day_c = _curves(fc, fc["a"].to_numpy(np.int64)[okc] * w + fcd[okc], n_a * w,
+                        g, days, okc).reshape(n_a, w, g, days, 2)  # fmt: skip
         for a, action in enumerate(actions):
             never, never_c = tot - at_sid[a], tot_c - curve_lv[a].sum(axis=0)
             for k in range(w):
                 add(Candidate("first_day", (action,), k), never + on_day[a, k], on_day[a, k],
                     never_c + day_c[a, k], day_c[a, k])  # fmt: skip
     if pairs and n_a > 1 and not counts.pairs.empty:
-        early = u["early"].to_numpy().astype(bool)
-        ue = u[early]
-        e_sid = _strata(ue, "sid", index, a_idx[early], n_a)
-        e_sa = _strata(ue, "sid_a", index, a_idx[early], n_a)
-        ucm = uc["early"].to_numpy().astype(bool)
-        e_curve = _curves(uc[ucm], uc["a"].to_numpy(np.int64)[ucm], n_a, g, days)
+        early = np.flatnonzero(u["early"].to_numpy() == 1)
+        e_sid = _strata(u, "sid", index, a_idx[early], n_a, early)
+        e_sa = _strata(u, "sid_a", index, a_idx[early], n_a, early)
+        ucm = np.flatnonzero(uc["early"].to_numpy() == 1)
+        e_curve = _curves(uc, uc["a"].to_numpy(np.int64)[ucm], n_a, g, days, ucm)
         pr = counts.pairs
         pid = pr["i"].to_numpy(np.int64) * n_a + pr["j"].to_numpy(np.int64)
         present = np.unique(pid)
